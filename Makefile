@@ -1,0 +1,112 @@
+# lmpipe — build every tool that exists, the shared library they link, the
+# test helper, and (where nvcc is found) the CUDA parts.
+#
+#   make            optimized tools in build/rel/bin
+#   make check      set-up, then the test suite on a sanitized build (ASan+UBSan)
+#   make demo       set-up, then the whole pipeline on a small corpus
+#   make deps       install missing Debian packages and the Python test oracles
+#   make install    tools, man pages and the tokenizer data under $(PREFIX)
+#
+# Knobs: CUDA=auto|0|1  SAN=0|1  PREFIX=/usr/local  CC  CFLAGS  NVCC
+
+PREFIX   ?= /usr/local
+CUDA     ?= auto
+SAN      ?= 0
+CC       ?= cc
+NVCC     ?= $(firstword $(shell command -v nvcc 2>/dev/null) $(wildcard /usr/local/cuda/bin/nvcc))
+
+ALL_TOOLS := bpe-learn bpe-encode shard lm-train lm-eval lm-sample lm-stat
+TOOLS     := $(foreach t,$(ALL_TOOLS),$(if $(wildcard $(t)/$(t).c),$(t)))
+
+ifeq ($(SAN),1)
+  O        := build/san
+  OPTFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+else
+  O        := build/rel
+  OPTFLAGS := -O3 -march=native -g
+endif
+
+WARN     := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
+CPPFLAGS += -Ishare -D_GNU_SOURCE -DLMPIPE_DATADIR='"$(PREFIX)/share/lmpipe"'
+CFLAGS   ?=
+ALLCFLAGS = -std=c11 $(OPTFLAGS) -fopenmp $(WARN) $(CFLAGS)
+LDLIBS   += -lm -lzstd -larchive -ljansson -lpthread
+LDFLAGS  += $(OPTFLAGS) -fopenmp
+
+# ---- CUDA: only where nvcc is found --------------------------------------
+CU_SRC := $(shell find share -name '*.cu' 2>/dev/null)
+ifeq ($(CUDA),auto)
+  CUDA := $(if $(NVCC),$(if $(CU_SRC),1,0),0)
+endif
+ifeq ($(CUDA),1)
+  CUDA_HOME  ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+  NVCCFLAGS  ?= -O3 -std=c++17 -Ishare --generate-code arch=compute_90,code=[compute_90,sm_90]
+  CPPFLAGS   += -DLMPIPE_CUDA=1
+  LDLIBS     += -L$(CUDA_HOME)/lib64 -lcudart -lcublasLt -lcublas -lnccl -lstdc++
+  CU_OBJ     := $(CU_SRC:%.cu=$(O)/%.o)
+endif
+
+# ---- the shared library ---------------------------------------------------
+LIB_SRC := $(shell find share -name '*.c' | sort)
+LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o) $(CU_OBJ)
+LIB     := $(O)/liblmpipe.a
+
+BIN      := $(TOOLS:%=$(O)/bin/%)
+HELPER_SRC := $(sort $(wildcard t/helper/test-*.c))
+HELPER   := $(O)/bin/test-tool
+
+.PHONY: all check demo deps install clean help-cuda bench
+all: $(BIN) $(HELPER)
+	@echo "built: $(TOOLS) (CUDA=$(CUDA)) in $(O)/bin"
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -MMD -MP -c $< -o $@
+
+$(O)/%.o: %.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) -DLMPIPE_CUDA=1 -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(O)/bin/%: $(O)/%/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# The test helper: one subcommand a t/helper/test-NAME.c, each defining
+# cmd__NAME; the dispatch table is generated from the file names.
+$(O)/t/helper/cmds.h: $(HELPER_SRC) Makefile
+	@mkdir -p $(dir $@)
+	@for f in $(HELPER_SRC); do n=$${f#t/helper/test-}; n=$${n%.c}; \
+	  [ "$$n" = tool ] || echo "CMD($$(echo $$n | tr - _))"; done > $@.tmp && mv $@.tmp $@
+$(O)/t/helper/test-tool.o: $(O)/t/helper/cmds.h
+$(O)/t/helper/test-tool.o: CPPFLAGS += -I$(O)/t/helper
+$(HELPER): $(HELPER_SRC:%.c=$(O)/%.o) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(HELPER_SRC:%.c=$(O)/%.o) $(LIB) $(LDLIBS)
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)
+
+# ---- set-up, tests, demo --------------------------------------------------
+deps:
+	@scripts/setup-deps.sh
+
+check: deps
+	@$(MAKE) --no-print-directory SAN=1 all
+	@$(MAKE) --no-print-directory all
+	@cd t && LMPIPE_BIN=$(CURDIR)/build/san/bin LMPIPE_REL_BIN=$(CURDIR)/build/rel/bin \
+	  prove -j2 --timer $(PROVE_FLAGS) $(or $(T),t[0-9]*.sh)
+
+demo: deps all
+	@scripts/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/lmpipe
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin
+	for t in $(TOOLS); do install -m 644 $$t/$$t.1 $(DESTDIR)$(PREFIX)/share/man/man1; done
+	if [ -d build/data ]; then cp -r build/data/. $(DESTDIR)$(PREFIX)/share/lmpipe/; fi
+
+clean:
+	rm -rf build

@@ -1,0 +1,36 @@
+/*
+ * error.h — how lmpipe reports failure.
+ *
+ * Library code never prints or exits: it records a message with lm_fail()
+ * and returns -1 (or NULL) to its caller. A tool's main prints that message
+ * with lm_die_last(), prefixed by the tool's name, in style(9) form:
+ *
+ *     shard: cannot open 'x.bin': No such file or directory
+ *
+ * Exit status: 0 success, 1 runtime error, 2 usage error.
+ */
+#ifndef LMPIPE_ERROR_H
+#define LMPIPE_ERROR_H
+
+#include <stdnoreturn.h>
+
+enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+
+extern const char *lm_progname;
+
+void lm_set_progname(const char *argv0);
+
+/* Record an error message for the caller; returns -1. */
+int lm_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Same, with ": strerror(errno)" appended. */
+int lm_fail_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The last recorded message (thread-local), "" if none. */
+const char *lm_last_error(void);
+
+/* For mains only: print "tool: message" on stderr. */
+void lm_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+noreturn void lm_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+noreturn void lm_die_last(void);
+noreturn void lm_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

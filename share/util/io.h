@@ -1,0 +1,47 @@
+/*
+ * io.h — file output that cannot half-succeed.
+ *
+ * atomic_file: write to a temporary name beside the target, fsync, rename
+ * over the target, fsync the directory. A process killed at any moment
+ * leaves either the old file or the new one, never a torn one; a failed
+ * write leaves the target untouched.
+ *
+ * stdout_close_checked: flush and close stdout at exit, so a full disk or a
+ * broken pipe reaches the exit status (sbase's fshut).
+ */
+#ifndef LMPIPE_IO_H
+#define LMPIPE_IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+typedef struct {
+	char *path;      /* final name */
+	char *tmp_path;  /* PATH.tmp.PID.N in the same directory */
+	FILE *fp;        /* open on tmp_path */
+} atomic_file;
+
+/* Open PATH for atomic replacement; refuses an existing PATH unless overwrite. */
+int atomic_file_open(atomic_file *af, const char *path, bool overwrite);
+/* Flush, fsync, rename onto the target, fsync the directory. Frees af. */
+int atomic_file_commit(atomic_file *af);
+/* Remove the temporary file. Frees af. Safe after a failed commit. */
+void atomic_file_abort(atomic_file *af);
+
+/* Write all of buf to fd, retrying short writes and EINTR. WHAT names the
+ * destination in the error message. */
+int write_all(int fd, const void *buf, size_t n, const char *what);
+/* Read up to n bytes, retrying short reads; returns bytes read or -1. */
+long long read_full(int fd, void *buf, size_t n, const char *what);
+
+/* Read a whole file into memory (NUL-terminated); *len gets its size. */
+char *read_whole_file(const char *path, size_t *len);
+
+/* Error if fd is a terminal: binary output would garble it. */
+int refuse_binary_to_tty(int fd, const char *what);
+
+/* Flush and check stdout; returns -1 with the error recorded. */
+int stdout_close_checked(void);
+
+#endif

@@ -1,0 +1,173 @@
+# lib-test.sh — the test harness every t/tNNNN-*.sh script sources.
+#
+# After git's t/test-lib.sh, much reduced. A script sets test_description,
+# sources this file, runs test_expect_success blocks, and ends with
+# test_done. Output is TAP, for prove.
+#
+#   test_expect_success [PREREQ,...] 'title' 'shell commands'
+#   test_expect_code CODE 'title' 'command'    exact exit status
+#   test_cmp EXPECTED ACTUAL                    diff -u, shown on failure
+#   test_must_fail CMD...                       exit 1..125 (not a crash)
+#   test_set_prereq NAME / test_have_prereq NAME
+#   skip_all 'reason'                           skip the whole script
+#
+# Each script runs in its own scratch directory t/trash/<script>/, removed
+# when every test passes and kept when one fails, for a look afterwards.
+#
+# Prerequisites set here: PYTHON (the oracles in .venv: tiktoken, HF
+# tokenizers, transformers, torch, numpy), SHARED (../shared/data), MPI,
+# GPU. A missing prerequisite skips the tests that need it, with the reason.
+#
+# Environment: LMPIPE_BIN (tools under test; default build/rel/bin),
+# LMPIPE_REL_BIN (optimized tools, for the heavier tests), -v or
+# TEST_VERBOSE=1 to see commands' output.
+
+set -u
+
+TEST_DIRECTORY=$(cd "$(dirname "$0")" && pwd)
+TOP=$(cd "$TEST_DIRECTORY/.." && pwd)
+SCRIPT_NAME=$(basename "$0" .sh)
+SHARED_DATA=${LMPIPE_SHARED:-$TOP/../shared}/data
+LMPIPE_BIN=${LMPIPE_BIN:-$TOP/build/rel/bin}
+LMPIPE_REL_BIN=${LMPIPE_REL_BIN:-$TOP/build/rel/bin}
+LMPIPE_BIN=$(cd "$LMPIPE_BIN" 2>/dev/null && pwd) || { echo "Bail out! no tools at \$LMPIPE_BIN (run make)"; exit 1; }
+LMPIPE_REL_BIN=$(cd "$LMPIPE_REL_BIN" 2>/dev/null && pwd) || LMPIPE_REL_BIN=$LMPIPE_BIN
+PYTHON=$TOP/.venv/bin/python
+export PATH="$LMPIPE_BIN:$PATH" SHARED_DATA TOP PYTHON LMPIPE_REL_BIN
+# Leaks in third-party libraries (OpenMPI, libgomp) are not ours to fix;
+# every other ASan/UBSan finding fails the test.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+
+case " $* " in *" -v "*) TEST_VERBOSE=1 ;; esac
+TEST_VERBOSE=${TEST_VERBOSE:-0}
+
+test_count=0
+test_failed=0
+test_skipped=0
+TRASH_DIRECTORY=$TEST_DIRECTORY/trash/$SCRIPT_NAME
+rm -rf "$TRASH_DIRECTORY"
+mkdir -p "$TRASH_DIRECTORY" || { echo "Bail out! cannot make $TRASH_DIRECTORY"; exit 1; }
+cd "$TRASH_DIRECTORY" || exit 1
+
+# ---- prerequisites ----------------------------------------------------------
+
+PREREQS=" "
+test_set_prereq() { PREREQS="$PREREQS$1 "; }
+test_have_prereq() {
+	for p in $(echo "$1" | tr , ' '); do
+		case "$PREREQS" in *" $p "*) ;; *) return 1 ;; esac
+	done
+}
+prereq_reason() {
+	case $1 in
+	PYTHON) echo "no Python oracles in $TOP/.venv (run make deps)" ;;
+	SHARED) echo "no shared test data at $SHARED_DATA" ;;
+	MPI) echo "no mpirun (OpenMPI)" ;;
+	GPU) echo "no NVIDIA GPU on this machine" ;;
+	*) echo "missing prerequisite $1" ;;
+	esac
+}
+
+[ -x "$PYTHON" ] && "$PYTHON" -c 'import tiktoken, tokenizers, torch, numpy' 2>/dev/null &&
+	test_set_prereq PYTHON
+[ -d "$SHARED_DATA" ] && test_set_prereq SHARED
+command -v mpirun >/dev/null 2>&1 && test_set_prereq MPI
+command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && test_set_prereq GPU
+
+# ---- running tests -----------------------------------------------------------
+
+say_verbose() { [ "$TEST_VERBOSE" = 1 ] && printf '# %s\n' "$@"; return 0; }
+
+test_run_() {
+	if [ "$TEST_VERBOSE" = 1 ]; then
+		(eval "$1") 2>&1 | sed 's/^/# /'
+		return "${PIPESTATUS[0]:-0}"
+	fi
+	(eval "$1") >"$TRASH_DIRECTORY/.out" 2>&1
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		sed 's/^/# /' "$TRASH_DIRECTORY/.out" | tail -n 40
+	fi
+	return $rc
+}
+
+test_ok_() { echo "ok $test_count - $1"; }
+test_not_ok_() {
+	test_failed=$((test_failed + 1))
+	echo "not ok $test_count - $1"
+	printf '%s\n' "$2" | sed 's/^/#	/'
+}
+test_skip_() {
+	test_skipped=$((test_skipped + 1))
+	echo "ok $test_count # skip $1 ($2)"
+}
+
+test_expect_success() {
+	local prereq=""
+	[ $# -eq 3 ] && { prereq=$1; shift; }
+	test_count=$((test_count + 1))
+	if [ -n "$prereq" ] && ! test_have_prereq "$prereq"; then
+		for p in $(echo "$prereq" | tr , ' '); do
+			test_have_prereq "$p" || { test_skip_ "$1" "$(prereq_reason "$p")"; return 0; }
+		done
+	fi
+	say_verbose "run: $1"
+	if test_run_ "$2"; then test_ok_ "$1"; else test_not_ok_ "$1" "$2"; fi
+}
+
+test_expect_code() {
+	local want=$1 title=$2 cmd=$3
+	test_count=$((test_count + 1))
+	(eval "$cmd") >"$TRASH_DIRECTORY/.out" 2>&1
+	local got=$?
+	if [ "$got" = "$want" ]; then
+		test_ok_ "$title"
+	else
+		sed 's/^/# /' "$TRASH_DIRECTORY/.out" | tail -n 20
+		test_not_ok_ "$title" "exit $got, wanted $want: $cmd"
+	fi
+}
+
+skip_all() {
+	echo "1..0 # SKIP $1"
+	cd "$TEST_DIRECTORY" && rm -rf "$TRASH_DIRECTORY"
+	exit 0
+}
+
+test_done() {
+	echo "1..$test_count"
+	if [ "$test_failed" -eq 0 ]; then
+		cd "$TEST_DIRECTORY" && rm -rf "$TRASH_DIRECTORY"
+		exit 0
+	fi
+	echo "# failed $test_failed of $test_count; scratch kept in $TRASH_DIRECTORY"
+	exit 1
+}
+
+# ---- helpers for test bodies ----------------------------------------------
+
+test_cmp() { diff -u "$1" "$2"; }
+
+# A command must fail cleanly: exit 1..125, not a signal or sanitizer abort.
+test_must_fail() {
+	"$@"
+	local rc=$?
+	if [ $rc -eq 0 ]; then
+		echo "test_must_fail: command succeeded: $*"
+		return 1
+	elif [ $rc -gt 125 ]; then
+		echo "test_must_fail: command died with $rc: $*"
+		return 1
+	fi
+	return 0
+}
+
+# stderr of a failing command must name the tool and mention WORDS.
+test_error_mentions() {
+	local file=$1; shift
+	for w in "$@"; do
+		grep -qF -- "$w" "$file" || { echo "error message lacks '$w':"; cat "$file"; return 1; }
+	done
+}
