@@ -8,10 +8,12 @@
 #   make install    tools, man pages and the tokenizer data under $(PREFIX)
 #
 # Knobs: CUDA=auto|0|1  SAN=0|1  PREFIX=/usr/local  CC  CFLAGS  NVCC
+#        BUILD=build (where objects and binaries go)  T=t1000-x.sh (one test)
 
 PREFIX   ?= /usr/local
 CUDA     ?= auto
 SAN      ?= 0
+BUILD    ?= build
 CC       ?= cc
 NVCC     ?= $(firstword $(shell command -v nvcc 2>/dev/null) $(wildcard /usr/local/cuda/bin/nvcc))
 
@@ -19,10 +21,10 @@ ALL_TOOLS := bpe-learn bpe-encode shard lm-train lm-eval lm-sample lm-stat
 TOOLS     := $(foreach t,$(ALL_TOOLS),$(if $(wildcard $(t)/$(t).c),$(t)))
 
 ifeq ($(SAN),1)
-  O        := build/san
+  O        := $(BUILD)/san
   OPTFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 else
-  O        := build/rel
+  O        := $(BUILD)/rel
   OPTFLAGS := -O3 -march=native -g
 endif
 
@@ -96,7 +98,7 @@ deps:
 check: deps
 	@$(MAKE) --no-print-directory SAN=1 all
 	@$(MAKE) --no-print-directory all
-	@cd t && LMPIPE_BIN=$(CURDIR)/build/san/bin LMPIPE_REL_BIN=$(CURDIR)/build/rel/bin \
+	@cd t && LMPIPE_BIN=$(CURDIR)/$(BUILD)/san/bin LMPIPE_REL_BIN=$(CURDIR)/$(BUILD)/rel/bin \
 	  prove -j2 --timer $(PROVE_FLAGS) $(or $(T),t[0-9]*.sh)
 
 demo: deps all
