@@ -1,0 +1,50 @@
+/*
+ * pretok.h — GPT-2's pre-tokenizer, exactly tiktoken's gpt2 pattern
+ *
+ *     's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+ *
+ * hand-written (no regex engine). The classes \p{L}, \p{N} and \s (White_Space)
+ * are those of the Unicode version the tables in unicode_tables.c were
+ * generated from (scripts/gen-unicode-tables.py; the version is stated there
+ * and is the one of the regex engine tiktoken 0.8.0 uses). The contractions
+ * are case-sensitive, as in the pattern: "I'LL" is "I", "'", "LL".
+ *
+ * Invalid UTF-8: every byte that does not begin a complete, valid UTF-8
+ * sequence (a stray continuation byte, a truncated sequence, an overlong
+ * form, a surrogate, a code point above U+10FFFF, bytes F5..FF) is one
+ * symbol of one byte in the class "other" ([^\s\p{L}\p{N}]), as if it were
+ * U+FFFD (category So) — so invalid bytes join runs of punctuation and
+ * symbols and take an optional leading space like them. Valid UTF-8 text is
+ * split exactly as tiktoken splits the same str.
+ *
+ * Text ends: the text passed in is the whole of a segment (tiktoken splits
+ * at special tokens first and pre-tokenizes each segment alone), so "\s+(?!\S)"
+ * treats its end as the end of the text.
+ */
+#ifndef LMPIPE_TOK_PRETOK_H
+#define LMPIPE_TOK_PRETOK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Length in bytes (>= 1) of the first pre-token of s[0..n), n > 0, where n
+ * is the end of the text. */
+size_t pretok_next(const uint8_t *s, size_t n);
+
+/* Largest p <= n such that pre-tokenizing s[0..p) and then the rest gives
+ * exactly the pieces of the whole, whatever follows s[n-1] (a safe cut for
+ * streaming and parallel work); 0 if none in s[0..n). A cut lies between two
+ * complete, valid characters where the first is not white space and not an
+ * apostrophe and the second is of another class (letter, number, white space,
+ * other). */
+size_t pretok_safe_cut(const uint8_t *s, size_t n);
+
+/* The class of code point cp (exposed for tests): */
+enum { PRETOK_OTHER = 0, PRETOK_LETTER = 1, PRETOK_NUMBER = 2, PRETOK_SPACE = 3 };
+int pretok_class(uint32_t cp);
+
+/* Decode one UTF-8 character at s[0..n), n > 0: its code point in *cp and its
+ * length; an invalid byte gives length 1 and *cp = UINT32_MAX (class other). */
+size_t pretok_utf8(const uint8_t *s, size_t n, uint32_t *cp);
+
+#endif
