@@ -1,0 +1,403 @@
+/*
+ * merges.c — read and write merges files and encoder.json (see merges.h).
+ */
+#include "tok/merges.h"
+#include "tok/alphabet.h"
+#include "util/error.h"
+#include "util/io.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- growing the vocabulary ---------------------------------------------- */
+
+static int reserve_tokens(bpe_merges *m, uint32_t need)
+{
+	/* token arrays and merges grow together, by doubling */
+	static const uint32_t first = 512;
+	uint32_t cap = 0;
+	if (m->vocab_size)
+		for (cap = first; cap < m->vocab_size; cap *= 2)
+			;
+	if (need <= cap)
+		return 0;
+	uint32_t ncap = cap ? cap : first;
+	while (ncap < need)
+		ncap *= 2;
+	uint8_t **tb = realloc(m->token_bytes, ncap * sizeof *tb);
+	if (tb)
+		m->token_bytes = tb;
+	uint32_t *tl = realloc(m->token_len, ncap * sizeof *tl);
+	if (tl)
+		m->token_len = tl;
+	bpe_pair *mg = realloc(m->merges, ncap * sizeof *mg);
+	if (mg)
+		m->merges = mg;
+	if (!tb || !tl || !mg)
+		return lm_fail("out of memory");
+	return 0;
+}
+
+static int push_token(bpe_merges *m, const uint8_t *a, uint32_t na, const uint8_t *b, uint32_t nb)
+{
+	if (reserve_tokens(m, m->vocab_size + 1) != 0)
+		return -1;
+	uint8_t *t = malloc((size_t)na + nb + 1);
+	if (!t)
+		return lm_fail("out of memory");
+	memcpy(t, a, na);
+	if (nb)
+		memcpy(t + na, b, nb);
+	t[na + nb] = 0;
+	m->token_bytes[m->vocab_size] = t;
+	m->token_len[m->vocab_size] = na + nb;
+	m->vocab_size++;
+	return 0;
+}
+
+int merges_init_bytes(bpe_merges *m)
+{
+	memset(m, 0, sizeof *m);
+	for (int id = 0; id < 256; id++) {
+		uint8_t b = alphabet_id_byte(id);
+		if (push_token(m, &b, 1, NULL, 0) != 0) {
+			merges_free(m);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int merges_add_merge(bpe_merges *m, uint32_t left, uint32_t right)
+{
+	if (m->n_specials)
+		return lm_fail("merge added after the special tokens");
+	if (left >= m->vocab_size || right >= m->vocab_size)
+		return lm_fail("merge of unknown token ids %u and %u", left, right);
+	if (push_token(m, m->token_bytes[left], m->token_len[left],
+		       m->token_bytes[right], m->token_len[right]) != 0)
+		return -1;
+	m->merges[m->n_merges++] = (bpe_pair){left, right};
+	return 0;
+}
+
+int merges_add_specials(bpe_merges *m, const char *const *specials, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (!specials[i][0])
+			return lm_fail("empty special token");
+		for (uint32_t j = 0; j < m->n_specials; j++)
+			if (strcmp(m->specials[j], specials[i]) == 0)
+				return lm_fail("duplicate special token '%s'", specials[i]);
+		char **sp = realloc(m->specials, (m->n_specials + 1) * sizeof *sp);
+		if (!sp)
+			return lm_fail("out of memory");
+		m->specials = sp;
+		size_t len = strlen(specials[i]);
+		if (len > UINT32_MAX / 2)
+			return lm_fail("special token too long");
+		if (push_token(m, (const uint8_t *)specials[i], (uint32_t)len, NULL, 0) != 0)
+			return -1;
+		sp[m->n_specials++] = (char *)m->token_bytes[m->vocab_size - 1];
+	}
+	return 0;
+}
+
+void merges_free(bpe_merges *m)
+{
+	for (uint32_t i = 0; i < m->vocab_size; i++)
+		free(m->token_bytes[i]);
+	free(m->token_bytes);
+	free(m->token_len);
+	free(m->merges);
+	free(m->specials);  /* the strings are token_bytes entries */
+	memset(m, 0, sizeof *m);
+}
+
+/* ---- lookups while reading: token bytes -> id, merge pair -> seen --------- */
+
+typedef struct {
+	uint32_t *slot;   /* token id + 1, or 0 when empty */
+	uint64_t *pair;   /* (left << 32 | right) + 1, or 0 when empty */
+	size_t cap;       /* power of two, for both tables */
+} read_index;
+
+static uint64_t hash_bytes(const uint8_t *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;  /* FNV-1a */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ s[i]) * 1099511628211ull;
+	return h ^ (h >> 29);
+}
+
+static uint64_t hash_u64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	return x;
+}
+
+/* Id of the token with bytes s[0..n), or -1. */
+static long index_find(const read_index *ix, const bpe_merges *m, const uint8_t *s, size_t n)
+{
+	for (size_t i = hash_bytes(s, n) & (ix->cap - 1);; i = (i + 1) & (ix->cap - 1)) {
+		uint32_t id = ix->slot[i];
+		if (!id)
+			return -1;
+		id--;
+		if (m->token_len[id] == n && memcmp(m->token_bytes[id], s, n) == 0)
+			return id;
+	}
+}
+
+static void index_add_token(read_index *ix, const bpe_merges *m, uint32_t id)
+{
+	if (index_find(ix, m, m->token_bytes[id], m->token_len[id]) >= 0)
+		return;  /* a second route to the same bytes keeps the first id */
+	size_t i = hash_bytes(m->token_bytes[id], m->token_len[id]) & (ix->cap - 1);
+	while (ix->slot[i])
+		i = (i + 1) & (ix->cap - 1);
+	ix->slot[i] = id + 1;
+}
+
+/* Adds the pair; false if it was there already. */
+static bool index_add_pair(read_index *ix, uint32_t left, uint32_t right)
+{
+	uint64_t key = ((uint64_t)left << 32 | right) + 1;
+	for (size_t i = hash_u64(key) & (ix->cap - 1);; i = (i + 1) & (ix->cap - 1)) {
+		if (ix->pair[i] == key)
+			return false;
+		if (!ix->pair[i]) {
+			ix->pair[i] = key;
+			return true;
+		}
+	}
+}
+
+/* ---- reading ---------------------------------------------------------------- */
+
+/* Token id of one alphabet-written part, or -1 with the error recorded. */
+static long part_id(const read_index *ix, const bpe_merges *m, const char *s, size_t n, uint8_t *buf)
+{
+	size_t len;
+	if (n == 0)
+		return lm_fail("empty part");
+	if (alphabet_decode(s, n, buf, &len) != 0)
+		return -1;
+	long id = index_find(ix, m, buf, len);
+	if (id < 0)
+		return lm_fail("'%.*s' is not a token made by an earlier line", (int)n, s);
+	return id;
+}
+
+static int parse_line(read_index *ix, bpe_merges *m, const char *s, size_t n, uint8_t *buf)
+{
+	const char *sp = memchr(s, ' ', n);
+	if (!sp || memchr(sp + 1, ' ', n - (size_t)(sp + 1 - s)))
+		return lm_fail("not a merge (two parts separated by one space)");
+	long left = part_id(ix, m, s, (size_t)(sp - s), buf);
+	if (left < 0)
+		return -1;
+	long right = part_id(ix, m, sp + 1, n - (size_t)(sp + 1 - s), buf);
+	if (right < 0)
+		return -1;
+	if (!index_add_pair(ix, (uint32_t)left, (uint32_t)right))
+		return lm_fail("duplicate merge '%.*s'", (int)n, s);
+	if (merges_add_merge(m, (uint32_t)left, (uint32_t)right) != 0)
+		return -1;
+	index_add_token(ix, m, m->vocab_size - 1);
+	return 0;
+}
+
+static size_t count_lines(const char *text, size_t len)
+{
+	size_t n = 1;
+	for (const char *p = text; (p = memchr(p, '\n', len - (size_t)(p - text))); p++)
+		n++;
+	return n;
+}
+
+static int parse_text(bpe_merges *m, const char *path, const char *text, size_t len)
+{
+	const char *end = text + len, *p = text;
+	const char *nl = memchr(p, '\n', len);
+	if (strncmp(text, "#version", len < 8 ? len : 8) != 0 || len < 8)
+		return lm_fail("'%s' line 1: not a merges file (no \"#version\" line)", path);
+	p = nl ? nl + 1 : end;
+
+	read_index ix = {0};
+	size_t lines = count_lines(text, len);
+	for (ix.cap = 1024; ix.cap < 2 * (lines + 256); ix.cap *= 2)
+		;
+	ix.slot = calloc(ix.cap, sizeof *ix.slot);
+	ix.pair = calloc(ix.cap, sizeof *ix.pair);
+	uint8_t *buf = malloc(len + 1);
+	int rc = 0;
+	if (!ix.slot || !ix.pair || !buf)
+		rc = lm_fail("out of memory reading '%s'", path);
+	for (uint32_t id = 0; rc == 0 && id < 256; id++)
+		index_add_token(&ix, m, id);
+	for (size_t line = 2; rc == 0 && p < end; line++) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl ? nl : end;
+		size_t n = (size_t)(eol - p);
+		if (n && p[n - 1] == '\r')
+			n--;
+		if (n && parse_line(&ix, m, p, n, buf) != 0)
+			rc = lm_fail("'%s' line %zu: %s", path, line, lm_last_error());
+		p = nl ? nl + 1 : end;
+	}
+	free(ix.slot);
+	free(ix.pair);
+	free(buf);
+	return rc;
+}
+
+int merges_read(bpe_merges *m, const char *path)
+{
+	if (merges_init_bytes(m) != 0)
+		return -1;
+	size_t len;
+	char *text = read_whole_file(path, &len);
+	if (!text) {
+		merges_free(m);
+		return -1;
+	}
+	int rc = parse_text(m, path, text, len);
+	free(text);
+	if (rc != 0)
+		merges_free(m);
+	return rc;
+}
+
+/* ---- writing ---------------------------------------------------------------- */
+
+static int write_merges_to(const bpe_merges *m, FILE *fp)
+{
+	uint32_t longest = 1;
+	for (uint32_t i = 0; i < m->vocab_size; i++)
+		if (m->token_len[i] > longest)
+			longest = m->token_len[i];
+	char *a = malloc(2 * (size_t)longest + 1), *b = malloc(2 * (size_t)longest + 1);
+	if (!a || !b) {
+		free(a);
+		free(b);
+		return lm_fail("out of memory");
+	}
+	fputs("#version: 0.2\n", fp);
+	for (uint32_t i = 0; i < m->n_merges; i++) {
+		bpe_pair p = m->merges[i];
+		alphabet_encode(m->token_bytes[p.left], m->token_len[p.left], a);
+		alphabet_encode(m->token_bytes[p.right], m->token_len[p.right], b);
+		fprintf(fp, "%s %s\n", a, b);
+	}
+	free(a);
+	free(b);
+	return 0;
+}
+
+/* One JSON string as Python's json.dumps (ensure_ascii) writes it. Invalid
+ * UTF-8 (possible only in a special token) is written as U+FFFD. */
+static void write_json_string(FILE *fp, const uint8_t *s, size_t n)
+{
+	fputc('"', fp);
+	for (size_t i = 0; i < n;) {
+		uint32_t c = s[i], need = 0;
+		if (c >= 0xF0 && c < 0xF5)
+			need = 3, c &= 0x07;
+		else if (c >= 0xE0 && c < 0xF0)
+			need = 2, c &= 0x0F;
+		else if (c >= 0xC2 && c < 0xE0)
+			need = 1, c &= 0x1F;
+		else if (c >= 0x80)
+			c = 0xFFFD;
+		size_t j = 1;
+		for (; j <= need && i + j < n && (s[i + j] & 0xC0) == 0x80; j++)
+			c = (c << 6) | (s[i + j] & 0x3F);
+		if (j <= need) {
+			c = 0xFFFD;
+			j = 1;
+		}
+		i += j;
+		switch (c) {
+		case '"': fputs("\\\"", fp); break;
+		case '\\': fputs("\\\\", fp); break;
+		case '\n': fputs("\\n", fp); break;
+		case '\r': fputs("\\r", fp); break;
+		case '\t': fputs("\\t", fp); break;
+		case '\b': fputs("\\b", fp); break;
+		case '\f': fputs("\\f", fp); break;
+		default:
+			if (c < 0x20 || (c >= 0x80 && c < 0x10000)) {
+				fprintf(fp, "\\u%04x", (unsigned)c);
+			} else if (c >= 0x10000) {
+				c -= 0x10000;
+				fprintf(fp, "\\u%04x\\u%04x", 0xD800 + (unsigned)(c >> 10),
+					0xDC00 + (unsigned)(c & 0x3FF));
+			} else {
+				fputc((int)c, fp);
+			}
+		}
+	}
+	fputc('"', fp);
+}
+
+static int write_encoder_to(const bpe_merges *m, FILE *fp)
+{
+	uint32_t longest = 1;
+	for (uint32_t i = 0; i < m->vocab_size; i++)
+		if (m->token_len[i] > longest)
+			longest = m->token_len[i];
+	char *a = malloc(2 * (size_t)longest + 1);
+	if (!a)
+		return lm_fail("out of memory");
+	uint32_t first_special = 256 + m->n_merges;
+	fputc('{', fp);
+	for (uint32_t id = 0; id < m->vocab_size; id++) {
+		if (id)
+			fputs(", ", fp);
+		if (id < first_special) {
+			size_t n = alphabet_encode(m->token_bytes[id], m->token_len[id], a);
+			write_json_string(fp, (const uint8_t *)a, n);
+		} else {
+			write_json_string(fp, m->token_bytes[id], m->token_len[id]);
+		}
+		fprintf(fp, ": %u", id);
+	}
+	fputc('}', fp);
+	free(a);
+	return 0;
+}
+
+static int write_atomically(const bpe_merges *m, const char *path,
+			    int (*write_to)(const bpe_merges *, FILE *))
+{
+	if (strcmp(path, "-") == 0) {
+		if (write_to(m, stdout) != 0)
+			return -1;
+		if (fflush(stdout) != 0 || ferror(stdout))
+			return lm_fail_errno("cannot write to stdout");
+		return 0;
+	}
+	atomic_file af;
+	if (atomic_file_open(&af, path, true) != 0)
+		return -1;
+	if (write_to(m, af.fp) != 0) {
+		atomic_file_abort(&af);
+		return -1;
+	}
+	return atomic_file_commit(&af);
+}
+
+int merges_write(const bpe_merges *m, const char *path)
+{
+	return write_atomically(m, path, write_merges_to);
+}
+
+int merges_write_encoder_json(const bpe_merges *m, const char *path)
+{
+	return write_atomically(m, path, write_encoder_to);
+}
