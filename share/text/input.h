@@ -1,0 +1,37 @@
+/*
+ * input.h — where text comes from: files, stdin, anything libarchive reads
+ * (plain, gz, xz, zst, bz2, and tar or zip archives of text files, any of
+ * them compressed), and JSON lines (one string field a line).
+ *
+ * Documents: a plain (or compressed plain) file is one document; each
+ * regular member of a tar or zip archive is one; with a JSON-lines key each
+ * line is one. Directory members are skipped; any other member that is not a
+ * regular file (a symbolic link, a device, a FIFO) is an error naming it.
+ * Empty documents (an empty member, an empty string) produce no piece.
+ * JSON lines: lines of white space only are skipped; a line that is not a
+ * JSON object, or lacks the key, or whose value is not a string, is an error
+ * naming the file (and member) and the line.
+ *
+ * Memory: the size of libarchive's blocks (about 1 MiB), plus, with a key,
+ * the longest line.
+ */
+#ifndef LMPIPE_TEXT_INPUT_H
+#define LMPIPE_TEXT_INPUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct text_input text_input;
+
+/* Open PATH ("-" = stdin); with JSONL_KEY non-NULL, read that field of each
+ * JSON line. NULL + lm_fail when the file cannot be opened. */
+text_input *text_input_open(const char *path, const char *jsonl_key);
+/* Next piece of text into *buf (valid until the next call); returns its
+ * length, 0 at the end, -1 on error (lm_fail names the file, member, line).
+ * *doc_start is true when this piece begins a new document. Pieces of a
+ * document may be cut anywhere (even inside a UTF-8 sequence): consumers
+ * must carry over. */
+long text_input_read(text_input *in, const uint8_t **buf, bool *doc_start);
+void text_input_close(text_input *in);
+
+#endif
