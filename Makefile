@@ -73,9 +73,12 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(O)/bin/%: $(O)/%/%.o $(LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+define tool_rule
+$(O)/bin/$(1): $(O)/$(1)/$(1).o $(LIB)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$< $(LIB) $$(LDLIBS)
+endef
+$(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 
 # The test helper: one subcommand a t/helper/test-NAME.c, each defining
 # cmd__NAME; the dispatch table is generated from the file names.

@@ -76,6 +76,10 @@ const char *config_norm_kind_name(lm_norm_kind k);
 const char *config_positions_name(lm_positions p);
 const char *config_mlp_name(lm_mlp m);
 
+/* The final norm before the LM head: present unless norms are ablated away
+ * (pre-norm needs it; post-norm keeps it too, as CS336's ablation does). */
+static inline bool config_has_final_norm(const lm_config *c) { return c->norm != NORM_NONE; }
+
 /* True for a gated MLP (swiglu): three matrices instead of two. */
 static inline bool config_mlp_gated(const lm_config *c) { return c->mlp == MLP_SWIGLU; }
 static inline int config_head_size(const lm_config *c) { return c->d_model / c->n_head; }

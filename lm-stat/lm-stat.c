@@ -1,0 +1,342 @@
+/*
+ * lm-stat — resource accounting of a GPT: parameters, FLOPs, memory, time.
+ *
+ *   lm-stat --flops MODEL [model flags] [--batch B] [--gpu-mem SIZE]
+ *           [--tokens N | --steps N] [--mfu F] [--peak h100|a100|FLOPS] [--json]
+ *
+ * MODEL is a preset (gpt2, gpt2-xl, d12, cs336-ts, ...), a config JSON, a
+ * transformers model directory or an lmpipe checkpoint. The counting lives
+ * in share/model/accounting.c; this file only reads flags and prints.
+ */
+#include "model/accounting.h"
+#include "model/config_flags.h"
+#include "util/cli.h"
+#include "util/error.h"
+#include "util/io.h"
+#include "util/num.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Dense bf16 tensor-core peaks (NVIDIA datasheets, SXM parts). */
+#define PEAK_H100 989e12
+#define PEAK_H200 989e12
+#define PEAK_A100 312e12
+#define DEFAULT_GPU_MEM 80e9
+#define DEFAULT_MFU 0.5
+
+enum { OPT_FLOPS = OPT_TOOL_BASE, OPT_BATCH, OPT_GPU_MEM, OPT_TOKENS, OPT_STEPS,
+       OPT_MFU, OPT_PEAK, OPT_JSON };
+
+typedef struct {
+	const char *model;
+	config_flags flags;
+	long batch;            /* sequences per step */
+	double gpu_mem;        /* bytes */
+	double tokens;         /* to train, 0 = not asked */
+	double steps;          /* to train, 0 = not asked */
+	double mfu;
+	double peak;           /* FLOP/s */
+	const char *peak_name;
+	int json;
+} stat_options;
+
+/* What lm-stat prints, computed once for both output forms. */
+typedef struct {
+	lm_config cfg;
+	lm_accounting acc;
+	double step_tokens, train_flops_step, adamw_flops_step;
+	long max_batch;
+	double train_tokens, train_seconds;   /* 0 when no --tokens/--steps */
+} stat_report;
+
+static void usage(void)
+{
+	printf("usage: lm-stat --flops MODEL [options]\n"
+	       "\n"
+	       "Parameters, forward/training FLOPs, AdamW memory and training time of a GPT.\n"
+	       "MODEL: a preset (gpt2, gpt2-medium, gpt2-large, gpt2-xl, dN, cs336-ts),\n"
+	       "a config .json, a transformers model directory or a checkpoint.\n"
+	       "\n"
+	       "  -F, --flops MODEL        the model to account for\n"
+	       "      --batch B            sequences of ctx tokens per step (default 1)\n"
+	       "      --gpu-mem SIZE       memory for the largest batch (default 80GB; 80GiB, 40G)\n"
+	       "      --tokens N           time to train N tokens (10B, 4e9, ...)\n"
+	       "      --steps N            time to train N steps of --batch sequences\n"
+	       "      --mfu F              model FLOPs utilization, 0.5 or 50%% (default 0.5)\n"
+	       "      --peak P             h100 (989T), h200 (989T), a100 (312T), or FLOP/s (19.5T)\n"
+	       "      --json               one JSON object on stdout\n"
+	       "%s"
+	       "  -h, --help               this text\n",
+	       CONFIG_FLAGS_HELP);
+}
+
+/* ---- options ------------------------------------------------------------ */
+
+static double parse_mfu(const char *arg)
+{
+	char buf[64];
+	size_t n = strlen(arg);
+	double v;
+	if (n > 0 && n < sizeof buf && arg[n - 1] == '%') {
+		memcpy(buf, arg, n - 1);
+		buf[n - 1] = '\0';
+		v = cli_real("--mfu", buf) / 100.0;
+	} else {
+		v = cli_real("--mfu", arg);
+	}
+	if (!(v > 0 && v <= 1))
+		lm_usage_error("--mfu: '%s' must be in (0, 1] (or a percentage)", arg);
+	return v;
+}
+
+static void parse_peak(stat_options *o, const char *arg)
+{
+	static const struct { const char *name; double flops; } gpus[] = {
+		{"h100", PEAK_H100}, {"h200", PEAK_H200}, {"a100", PEAK_A100},
+	};
+	for (size_t i = 0; i < sizeof gpus / sizeof gpus[0]; i++)
+		if (strcmp(arg, gpus[i].name) == 0) {
+			o->peak = gpus[i].flops;
+			o->peak_name = gpus[i].name;
+			return;
+		}
+	o->peak = cli_positive_real("--peak", arg);
+	o->peak_name = NULL;
+}
+
+static void parse_options(stat_options *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"flops", required_argument, NULL, 'F'},
+		{"batch", required_argument, NULL, OPT_BATCH},
+		{"gpu-mem", required_argument, NULL, OPT_GPU_MEM},
+		{"tokens", required_argument, NULL, OPT_TOKENS},
+		{"steps", required_argument, NULL, OPT_STEPS},
+		{"mfu", required_argument, NULL, OPT_MFU},
+		{"peak", required_argument, NULL, OPT_PEAK},
+		{"json", no_argument, NULL, OPT_JSON},
+		CONFIG_LONG_OPTIONS,
+		CLI_COMMON_OPTIONS,
+		{NULL, 0, NULL, 0},
+	};
+	*o = (stat_options){.batch = 1, .gpu_mem = DEFAULT_GPU_MEM, .mfu = DEFAULT_MFU,
+			    .peak = PEAK_H100, .peak_name = "h100"};
+	int opt;
+	while ((opt = getopt_long(argc, argv, "F:h", longopts, NULL)) != -1) {
+		if (config_flags_take(&o->flags, opt, optarg))
+			continue;
+		switch (opt) {
+		case 'F': o->model = optarg; break;
+		case OPT_BATCH: o->batch = cli_int("--batch", optarg, 1, 1 << 30); break;
+		case OPT_GPU_MEM: o->gpu_mem = cli_bytes("--gpu-mem", optarg); break;
+		case OPT_TOKENS: o->tokens = (double)cli_count("--tokens", optarg); break;
+		case OPT_STEPS: o->steps = (double)cli_count("--steps", optarg); break;
+		case OPT_MFU: o->mfu = parse_mfu(optarg); break;
+		case OPT_PEAK: parse_peak(o, optarg); break;
+		case OPT_JSON: o->json = 1; break;
+		default: cli_common(opt, usage);
+		}
+	}
+	if (optind < argc)
+		lm_usage_error("unexpected argument '%s' (summarizing training logs is not "
+			       "part of lm-stat yet)", argv[optind]);
+	if (!o->model)
+		lm_usage_error("no model given (--flops MODEL)");
+	if (o->tokens > 0 && o->steps > 0)
+		lm_usage_error("--tokens and --steps are exclusive");
+}
+
+/* ---- computing -------------------------------------------------------------- */
+
+static void compute_report(const stat_options *o, stat_report *r)
+{
+	if (config_load(&r->cfg, o->model) != 0 || config_flags_apply(&o->flags, &r->cfg) != 0)
+		lm_die_last();
+	const lm_config *c = &r->cfg;
+	accounting_compute(c, c->ctx, &r->acc);
+	r->step_tokens = (double)o->batch * c->ctx;
+	r->train_flops_step = accounting_train_flops_per_token(&r->acc) * r->step_tokens;
+	r->adamw_flops_step = accounting_adamw_flops(&r->acc);
+	r->max_batch = accounting_max_batch(&r->acc, o->gpu_mem);
+	double steps = o->steps > 0 ? o->steps : o->tokens / r->step_tokens;
+	if (o->steps > 0 || o->tokens > 0) {
+		r->train_tokens = steps * r->step_tokens;
+		double flops = steps * (r->train_flops_step + r->adamw_flops_step);
+		r->train_seconds = flops / (o->mfu * o->peak);
+	}
+}
+
+/* ---- the text report ---------------------------------------------------- */
+
+static double percent(double part, double whole)
+{
+	return whole > 0 ? 100.0 * part / whole : 0;
+}
+
+static void print_count_row(const char *label, uint64_t v, uint64_t total)
+{
+	char buf[32];
+	printf("  %-34s %22s  %5.1f%%\n", label, num_commas(v, buf), percent((double)v, (double)total));
+}
+
+static void print_flops_row(const char *label, double v, double total)
+{
+	char buf[32], si[32];
+	printf("  %-34s %22s  %5.1f%%  %s\n", label, num_commas((uint64_t)v, buf),
+	       percent(v, total), num_si(v, "FLOP", si));
+}
+
+static void print_model_line(const lm_config *c)
+{
+	printf("model %s: %s family, L=%d C=%d NH=%d d_ff=%d V=%d T=%d\n", c->name,
+	       config_family_name(c->family), c->n_layer, c->d_model, c->n_head, c->d_ff,
+	       c->vocab_size, c->ctx);
+	printf("  norm %s (%s), positions %s, mlp %s, %s, %s head\n\n", config_norm_name(c->norm),
+	       config_norm_kind_name(c->norm_kind), config_positions_name(c->pos),
+	       config_mlp_name(c->mlp), c->bias ? "biases" : "no biases",
+	       c->tied_head ? "tied" : "untied");
+}
+
+static void print_parameters(const lm_accounting *a)
+{
+	uint64_t t = a->p_total;
+	printf("parameters %47s\n", "share");
+	print_count_row("token embedding", a->p_token_embedding, t);
+	print_count_row("position embedding", a->p_position_embedding, t);
+	print_count_row("attention (QKV, output)", a->p_attention, t);
+	print_count_row("mlp", a->p_mlp, t);
+	print_count_row("norms", a->p_norms, t);
+	print_count_row(a->p_lm_head ? "lm head" : "lm head (tied to the embedding)",
+			a->p_lm_head, t);
+	print_count_row("total", t, t);
+	putchar('\n');
+}
+
+static void print_flops(const lm_accounting *a)
+{
+	double t = a->f_total;
+	printf("forward matmul FLOPs, one sequence of %d tokens (2mnp a product)\n", a->T);
+	print_flops_row("attention projections (QKV, out)", a->f_attention_proj, t);
+	print_flops_row("attention scores (Q K^T)", a->f_attention_scores, t);
+	print_flops_row("attention weighted sum (A V)", a->f_attention_values, t);
+	print_flops_row("mlp", a->f_mlp, t);
+	print_flops_row("lm head", a->f_lm_head, t);
+	print_flops_row("total", t, t);
+	putchar('\n');
+}
+
+static void print_training(const stat_options *o, const stat_report *r)
+{
+	char a[32], b[32], c[32];
+	printf("training\n");
+	printf("  %-34s %s\n", "FLOPs per token (3 x forward)",
+	       num_si(accounting_train_flops_per_token(&r->acc), "FLOP", a));
+	printf("  %-34s %s  (%ld x %d tokens)\n", "FLOPs per step",
+	       num_si(r->train_flops_step, "FLOP", b), o->batch, r->cfg.ctx);
+	printf("  %-34s %s  (%d a parameter)\n\n", "AdamW update per step",
+	       num_si(r->adamw_flops_step, "FLOP", c), ADAMW_FLOPS_PER_PARAM);
+}
+
+static void print_memory(const stat_options *o, const stat_report *r)
+{
+	char a[32], b[32], c[32], mem[32], label[64];
+	double one = FP32_BYTES * (double)r->acc.p_total;
+	printf("memory, fp32 AdamW\n");
+	printf("  %-34s %s each\n", "parameters, gradients, m, v", num_bytes(one, a));
+	printf("  %-34s %s\n", "training state", num_bytes(r->acc.state_bytes, b));
+	printf("  %-34s %s per batch element (T=%d)\n", "activations",
+	       num_bytes(r->acc.activation_bytes, c), r->cfg.ctx);
+	snprintf(label, sizeof label, "largest batch in %s", num_bytes(o->gpu_mem, mem));
+	if (r->max_batch > 0)
+		printf("  %-34s %ld\n\n", label, r->max_batch);
+	else
+		printf("  %-34s none: does not fit\n\n", label);
+}
+
+static void print_time(const stat_options *o, const stat_report *r)
+{
+	char steps[32], tok[32], dur[32], peak[32];
+	double n_steps = r->train_tokens / r->step_tokens;
+	num_si(o->peak, "FLOP/s", peak);
+	printf("time to train %s steps (%s tokens) at %.0f%% MFU of %s%s%s%s: %s\n",
+	       num_commas((uint64_t)(n_steps + 0.5), steps), num_si(r->train_tokens, "", tok),
+	       100 * o->mfu, peak, o->peak_name ? " (" : "", o->peak_name ? o->peak_name : "",
+	       o->peak_name ? ")" : "", num_duration(r->train_seconds, dur));
+}
+
+static void print_text(const stat_options *o, const stat_report *r)
+{
+	print_model_line(&r->cfg);
+	print_parameters(&r->acc);
+	print_flops(&r->acc);
+	print_training(o, r);
+	print_memory(o, r);
+	if (r->train_seconds > 0)
+		print_time(o, r);
+}
+
+/* ---- the JSON report ------------------------------------------------------ */
+
+static json_t *json_parameters(const lm_accounting *a)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			 "token_embedding", (json_int_t)a->p_token_embedding,
+			 "position_embedding", (json_int_t)a->p_position_embedding,
+			 "attention", (json_int_t)a->p_attention, "mlp", (json_int_t)a->p_mlp,
+			 "norms", (json_int_t)a->p_norms, "lm_head", (json_int_t)a->p_lm_head,
+			 "total", (json_int_t)a->p_total);
+}
+
+static json_t *json_forward_flops(const lm_accounting *a)
+{
+	return json_pack("{s:i, s:f, s:f, s:f, s:f, s:f, s:f}", "tokens", a->T,
+			 "attention_projections", a->f_attention_proj,
+			 "attention_scores", a->f_attention_scores,
+			 "attention_values", a->f_attention_values, "mlp", a->f_mlp,
+			 "lm_head", a->f_lm_head, "total", a->f_total);
+}
+
+static void print_json(const stat_options *o, const stat_report *r)
+{
+	char *cfg_text = config_to_json(&r->cfg);
+	json_t *cfg = json_loads(cfg_text, 0, NULL);
+	free(cfg_text);
+	json_t *root = json_pack(
+		"{s:o, s:o, s:o, s:{s:f, s:f, s:f, s:I}, s:{s:f, s:f, s:f, s:f, s:I}}",
+		"config", cfg, "parameters", json_parameters(&r->acc),
+		"forward_flops", json_forward_flops(&r->acc),
+		"training", "flops_per_token", accounting_train_flops_per_token(&r->acc),
+		"flops_per_step", r->train_flops_step, "adamw_flops_per_step", r->adamw_flops_step,
+		"batch", (json_int_t)o->batch,
+		"memory", "state_bytes", r->acc.state_bytes,
+		"activation_bytes_per_batch_element", r->acc.activation_bytes,
+		"gpu_mem_bytes", o->gpu_mem,
+		"parameter_bytes", FP32_BYTES * (double)r->acc.p_total,
+		"max_batch", (json_int_t)r->max_batch);
+	if (r->train_seconds > 0)
+		json_object_set_new(root, "time", json_pack("{s:f, s:f, s:f, s:f}",
+			"tokens", r->train_tokens, "mfu", o->mfu, "peak_flops", o->peak,
+			"seconds", r->train_seconds));
+	json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+	putchar('\n');
+	json_decref(root);
+}
+
+int main(int argc, char **argv)
+{
+	stat_options o;
+	stat_report r;
+	lm_set_progname(argv[0]);
+	parse_options(&o, argc, argv);
+	compute_report(&o, &r);
+	if (o.json)
+		print_json(&o, &r);
+	else
+		print_text(&o, &r);
+	if (stdout_close_checked() != 0)
+		lm_die_last();
+	return 0;
+}

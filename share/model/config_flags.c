@@ -1,0 +1,82 @@
+/*
+ * config_flags.c — model overrides from the command line.
+ */
+#include "model/config_flags.h"
+#include "util/cli.h"
+#include "util/error.h"
+
+#include <stdio.h>
+
+#define MAX_DIM (1 << 20)
+
+static void parse_switch(int rc, const char *option)
+{
+	if (rc != 0)
+		lm_usage_error("%s: %s", option, lm_last_error());
+}
+
+bool config_flags_take(config_flags *f, int opt, const char *arg)
+{
+	switch (opt) {
+	case OPT_FAMILY:
+		parse_switch(config_parse_family(arg, &f->family), "--family");
+		f->has_family = true;
+		return true;
+	case OPT_NORM:
+		parse_switch(config_parse_norm(arg, &f->norm), "--norm");
+		f->has_norm = true;
+		return true;
+	case OPT_POSITIONS:
+		parse_switch(config_parse_positions(arg, &f->positions), "--positions");
+		f->has_positions = true;
+		return true;
+	case OPT_MLP:
+		parse_switch(config_parse_mlp(arg, &f->mlp), "--mlp");
+		f->has_mlp = true;
+		return true;
+	case OPT_LAYERS: f->layers = cli_int("--layers", arg, 1, MAX_DIM); return true;
+	case OPT_D_MODEL: f->d_model = cli_int("--d-model", arg, 1, MAX_DIM); return true;
+	case OPT_HEADS: f->heads = cli_int("--heads", arg, 1, MAX_DIM); return true;
+	case OPT_FF: f->ff = cli_int("--ff", arg, 1, 1 << 24); return true;
+	case OPT_CTX: f->ctx = cli_int("--ctx", arg, 1, 1 << 24); return true;
+	case OPT_VOCAB: f->vocab = cli_int("--vocab", arg, 1, 1 << 30); return true;
+	default:
+		return false;
+	}
+}
+
+/* Switch family: the new family's defaults, the old sizes. */
+static void switch_family(lm_config *c, lm_family family)
+{
+	lm_config sized = *c;
+	config_family_defaults(c, family);
+	snprintf(c->name, sizeof c->name, "%s", sized.name);
+	c->n_layer = sized.n_layer;
+	c->d_model = sized.d_model;
+	c->n_head = sized.n_head;
+	c->vocab_size = sized.vocab_size;
+	c->ctx = sized.ctx;
+	c->d_ff = 0;   /* the new family's default width, unless --ff */
+}
+
+int config_flags_apply(const config_flags *f, lm_config *c)
+{
+	if (f->has_family && f->family != c->family)
+		switch_family(c, f->family);
+	if (f->has_mlp && f->mlp != c->mlp) {
+		c->mlp = f->mlp;
+		c->d_ff = 0;
+	}
+	if (f->has_norm)
+		c->norm = f->norm;
+	if (f->has_positions)
+		c->pos = f->positions;
+	if (f->layers) c->n_layer = f->layers;
+	if (f->d_model) c->d_model = f->d_model;
+	if (f->heads) c->n_head = f->heads;
+	if (f->ctx) c->ctx = f->ctx;
+	if (f->vocab) c->vocab_size = f->vocab;
+	if (f->ff) c->d_ff = f->ff;
+	else if (f->d_model) c->d_ff = 0;   /* follow the new width */
+	return config_finish(c);
+}
