@@ -23,7 +23,7 @@ python3 python3-venv python3-pip python3-numpy python3-torch"
 
 # Python oracles, pinned to versions that work with Debian's torch 1.13.
 python_packages="tiktoken==0.8.0 tokenizers==0.20.3 safetensors==0.4.5
-transformers==4.46.3 unicodedata2==15.0.0"
+transformers==4.46.3 unicodedata2==16.0.0"
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 

@@ -38,6 +38,8 @@ size_t pretok_next(const uint8_t *s, size_t n);
  * apostrophe and the second is of another class (letter, number, white space,
  * other). */
 size_t pretok_safe_cut(const uint8_t *s, size_t n);
+/* The same, the largest such p <= limit (s[0..n) still read, limit < n). */
+size_t pretok_safe_cut_below(const uint8_t *s, size_t n, size_t limit);
 
 /* The class of code point cp (exposed for tests): */
 enum { PRETOK_OTHER = 0, PRETOK_LETTER = 1, PRETOK_NUMBER = 2, PRETOK_SPACE = 3 };

@@ -1,0 +1,183 @@
+/*
+ * pretok.c — GPT-2's pre-tokenizer by hand, equal to tiktoken's gpt2 regex
+ *
+ *     's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+ *
+ * The alternatives are tried in order at the current position (leftmost
+ * first, like the regex). Every character is a letter, a number, white space
+ * or other, so one of them always matches there. The runs are maximal; the
+ * only backtracking is "\s+(?!\S)", which gives back the last white-space
+ * character of a run that a non-space follows (it then starts the next
+ * pre-token: " word", or a lone "\n" by the final "\s+").
+ */
+#include "tok/pretok.h"
+
+#include "tok/unicode_tables.h"
+
+/* ---- characters -------------------------------------------------------- */
+
+/* Classes of the ASCII bytes, the common case: the generator stores the
+ * block of U+0000..U+00FF first. */
+#define ascii_class (unicode_class_stage2[0])
+
+int pretok_class(uint32_t cp)
+{
+	if (cp >= 0x110000)
+		return PRETOK_OTHER;
+	return unicode_class_stage2[unicode_class_stage1[cp >> 8]][cp & 255];
+}
+
+static int is_cont(uint8_t b) { return (b & 0xC0) == 0x80; }
+
+size_t pretok_utf8(const uint8_t *s, size_t n, uint32_t *cp)
+{
+	uint8_t b = s[0];
+	*cp = UINT32_MAX;
+	if (b < 0x80) {
+		*cp = b;
+		return 1;
+	}
+	if (b >= 0xC2 && b <= 0xDF) {
+		if (n < 2 || !is_cont(s[1]))
+			return 1;
+		*cp = (uint32_t)(b & 0x1F) << 6 | (s[1] & 0x3F);
+		return 2;
+	}
+	if (b >= 0xE0 && b <= 0xEF) {
+		if (n < 3 || !is_cont(s[1]) || !is_cont(s[2]))
+			return 1;
+		if ((b == 0xE0 && s[1] < 0xA0) || (b == 0xED && s[1] > 0x9F))
+			return 1;    /* overlong, surrogate */
+		*cp = (uint32_t)(b & 0x0F) << 12 | (uint32_t)(s[1] & 0x3F) << 6 | (s[2] & 0x3F);
+		return 3;
+	}
+	if (b >= 0xF0 && b <= 0xF4) {
+		if (n < 4 || !is_cont(s[1]) || !is_cont(s[2]) || !is_cont(s[3]))
+			return 1;
+		if ((b == 0xF0 && s[1] < 0x90) || (b == 0xF4 && s[1] > 0x8F))
+			return 1;    /* overlong, above U+10FFFF */
+		*cp = (uint32_t)(b & 0x07) << 18 | (uint32_t)(s[1] & 0x3F) << 12 |
+		      (uint32_t)(s[2] & 0x3F) << 6 | (s[3] & 0x3F);
+		return 4;
+	}
+	return 1;
+}
+
+/* Class and length of the character at s[0..n), n > 0. */
+static inline int char_at(const uint8_t *s, size_t n, size_t *len)
+{
+	if (s[0] < 0x80) {
+		*len = 1;
+		return ascii_class[s[0]];
+	}
+	uint32_t cp;
+	*len = pretok_utf8(s, n, &cp);
+	return pretok_class(cp);
+}
+
+/* End of the run of class k that starts at i. */
+static size_t run_end(const uint8_t *s, size_t n, size_t i, int k)
+{
+	while (i < n) {
+		if (s[i] < 0x80) {
+			if (ascii_class[s[i]] != k)
+				break;
+			i++;
+			continue;
+		}
+		size_t len;
+		if (char_at(s + i, n - i, &len) != k)
+			break;
+		i += len;
+	}
+	return i;
+}
+
+/* ---- the pattern ------------------------------------------------------- */
+
+/* 's|'t|'re|'ve|'m|'ll|'d: the length matched at s, or 0. */
+static size_t contraction(const uint8_t *s, size_t n)
+{
+	if (n < 2 || s[0] != '\'')
+		return 0;
+	switch (s[1]) {
+	case 's': case 't': case 'm': case 'd':
+		return 2;
+	case 'r': case 'v':
+		return n >= 3 && s[2] == 'e' ? 3 : 0;
+	case 'l':
+		return n >= 3 && s[2] == 'l' ? 3 : 0;
+	}
+	return 0;
+}
+
+size_t pretok_next(const uint8_t *s, size_t n)
+{
+	size_t len, m = contraction(s, n);
+	if (m)
+		return m;
+	int k = char_at(s, n, &len);
+	if (s[0] == ' ' && n > 1) {
+		size_t len1;
+		int k1 = char_at(s + 1, n - 1, &len1);
+		if (k1 != PRETOK_SPACE)    /* " ?\p{L}+", " ?\p{N}+", " ?[^\s\p{L}\p{N}]+" */
+			return run_end(s, n, 1 + len1, k1);
+	}
+	if (k != PRETOK_SPACE)
+		return run_end(s, n, len, k);
+	/* white space: "\s+(?!\S)" then "\s+" */
+	size_t last = 0, i = len;
+	while (i < n) {
+		size_t l;
+		if (char_at(s + i, n - i, &l) != PRETOK_SPACE)
+			break;
+		last = i;
+		i += l;
+	}
+	if (i == n || last == 0)
+		return i;
+	return last;
+}
+
+/* ---- safe cuts --------------------------------------------------------- */
+
+/* The complete, valid character that ends at p (p > 0): its class and
+ * first byte, or -1 when there is none (an invalid byte, p inside one). */
+static int char_before(const uint8_t *s, size_t n, size_t p, uint8_t *first)
+{
+	size_t q = p - 1;
+	while (q > 0 && p - q < 4 && is_cont(s[q]))
+		q--;
+	uint32_t cp;
+	size_t len = pretok_utf8(s + q, n - q, &cp);
+	if (cp == UINT32_MAX || q + len != p)
+		return -1;
+	*first = s[q];
+	return pretok_class(cp);
+}
+
+size_t pretok_safe_cut_below(const uint8_t *s, size_t n, size_t limit)
+{
+	if (limit >= n)
+		limit = n - (n > 0);
+	for (size_t p = limit; p > 0; p--) {
+		if (is_cont(s[p]))
+			continue;
+		uint32_t cp;
+		pretok_utf8(s + p, n - p, &cp);
+		if (cp == UINT32_MAX)
+			continue;
+		uint8_t first;
+		int k0 = char_before(s, n, p, &first);
+		if (k0 < 0 || k0 == PRETOK_SPACE || first == '\'')
+			continue;
+		if (k0 != pretok_class(cp))
+			return p;
+	}
+	return 0;
+}
+
+size_t pretok_safe_cut(const uint8_t *s, size_t n)
+{
+	return n ? pretok_safe_cut_below(s, n, n - 1) : 0;
+}

@@ -1,0 +1,90 @@
+"""lib-tiktoken.py — the tokenizer oracles for t/t10xx (engineer A's tests).
+
+gpt2(): tiktoken's gpt2 Encoding built offline from $SHARED_DATA/gpt2
+(vocab ranks from encoder.json, the pattern tiktoken 0.8.0 ships for gpt2),
+with <|endoftext|> = 50256.
+
+pairs(): an Encoding whose vocabulary is the 256 bytes and every pair of
+bytes, pairs that begin with an ASCII byte ranked first. Within one
+pre-token an ASCII byte always merges with the byte after it, so the tokens
+show where tiktoken's pre-tokenizer cut: the probe that reads the class of
+each code point. pairs_merges() writes the same vocabulary as a merges file.
+"""
+import json, os
+
+GPT2_PAT = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+
+
+def byte_alphabet():
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return {chr(c): b for b, c in zip(bs, cs)}
+
+
+def gpt2():
+    import tiktoken
+    dec = byte_alphabet()
+    d = os.environ.get("SHARED_DATA", "../shared/data")
+    enc = json.load(open(os.path.join(d, "gpt2", "encoder.json"), encoding="utf-8"))
+    ranks = {bytes(dec[ch] for ch in tok): i for tok, i in enc.items() if tok != "<|endoftext|>"}
+    return tiktoken.Encoding("gpt2", pat_str=GPT2_PAT, mergeable_ranks=ranks,
+                             special_tokens={"<|endoftext|>": 50256})
+
+
+def pair_order():
+    """The byte pairs in rank order (after the 256 bytes, in encoder.json order)."""
+    first = [(a, b) for a in range(128) for b in range(256)]
+    rest = [(a, b) for a in range(128, 256) for b in range(256)]
+    return first + rest
+
+
+def pairs():
+    import tiktoken
+    dec = byte_alphabet()
+    alpha = list(dec.values())  # byte ranks 0..255 in GPT-2's alphabet order
+    ranks = {bytes([b]): i for i, b in enumerate(alpha)}
+    for i, (a, b) in enumerate(pair_order()):
+        ranks[bytes([a, b])] = 256 + i
+    return tiktoken.Encoding("pairs", pat_str=GPT2_PAT, mergeable_ranks=ranks, special_tokens={})
+
+
+def pairs_merges(path):
+    inv = {b: ch for ch, b in byte_alphabet().items()}
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("#version: 0.2\n")
+        for a, b in pair_order():
+            f.write(inv[a] + " " + inv[b] + "\n")
+
+
+def probe_classes(out):
+    """Write "HEX CLASS" for every code point but the surrogates, as
+    tiktoken's pre-tokenizer treats it: after "a" it joins a letter, after
+    "1" a number, after "!" an other; " "+c+"x" keeps " " with c unless c is
+    white space (0 other, 1 letter, 2 number, 3 space, 9 inconsistent)."""
+    import numpy as np
+    enc = pairs()
+    tlen = np.array([len(enc.decode_single_token_bytes(i)) for i in range(enc.n_vocab)])
+    cps = [c for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+
+    def joined(pre, post):
+        # probes end in "\n", so each probe starts a pre-token
+        parts = [pre + chr(c) + post + "\n" for c in cps]
+        starts = np.cumsum([0] + [len(p.encode("utf-8")) for p in parts[:-1]])
+        lens = tlen[np.array(enc.encode_ordinary("".join(parts)))]
+        offs = np.concatenate([[0], np.cumsum(lens)[:-1]])
+        two = set(offs[lens == 2].tolist())
+        return [int(s) in two for s in starts]
+
+    L, N, O, S = joined("a", ""), joined("1", ""), joined("!", ""), joined(" ", "x")
+    with open(out, "w") as f:
+        for c, l, n, o, s in zip(cps, L, N, O, S):
+            cls = {1: 1, 2: 2, 4: 0, 0: 3}.get(l + 2 * n + 4 * o, 9)
+            if (cls == 3) == s:
+                cls = 9
+            f.write("%X %d\n" % (c, cls))
