@@ -3,6 +3,8 @@
  *
  *   lm-stat --flops MODEL [model flags] [--batch B] [--gpu-mem SIZE]
  *           [--tokens N | --steps N] [--mfu F] [--peak h100|a100|FLOPS] [--json]
+ *   lm-stat [--json] LOG...                  summarize training runs
+ *   lm-stat --plot -o FILE.svg LOG...         draw their loss and lr curves
  *
  * MODEL is a preset (gpt2, gpt2-xl, d12, cs336-ts, ...), a config JSON, a
  * transformers model directory or an lmpipe checkpoint. The counting lives
@@ -10,12 +12,16 @@
  */
 #include "model/accounting.h"
 #include "model/config_flags.h"
+#include "plot/svg_plot.h"
+#include "train/log.h"
+#include "train/run_summary.h"
 #include "util/cli.h"
 #include "util/error.h"
 #include "util/io.h"
 #include "util/num.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +34,7 @@
 #define DEFAULT_MFU 0.5
 
 enum { OPT_FLOPS = OPT_TOOL_BASE, OPT_BATCH, OPT_GPU_MEM, OPT_TOKENS, OPT_STEPS,
-       OPT_MFU, OPT_PEAK, OPT_JSON };
+       OPT_MFU, OPT_PEAK, OPT_JSON, OPT_PLOT };
 
 typedef struct {
 	const char *model;
@@ -41,6 +47,10 @@ typedef struct {
 	double peak;           /* FLOP/s */
 	const char *peak_name;
 	int json;
+	int plot;
+	const char *output;    /* -o, the plot file */
+	char **logs;           /* training logs to summarize or plot */
+	int n_logs;
 } stat_options;
 
 /* What lm-stat prints, computed once for both output forms. */
@@ -55,8 +65,12 @@ typedef struct {
 static void usage(void)
 {
 	printf("usage: lm-stat --flops MODEL [options]\n"
+	       "       lm-stat [--json] LOG...\n"
+	       "       lm-stat --plot -o FILE.svg LOG...\n"
 	       "\n"
-	       "Parameters, forward/training FLOPs, AdamW memory and training time of a GPT.\n"
+	       "Parameters, forward/training FLOPs, AdamW memory and training time of a GPT;\n"
+	       "summaries of training runs (lm-train's log.jsonl: best and last val loss,\n"
+	       "tokens, tok/s, MFU); their loss and learning-rate curves, overlaid, as SVG.\n"
 	       "MODEL: a preset (gpt2, gpt2-medium, gpt2-large, gpt2-xl, dN, cs336-ts),\n"
 	       "a config .json, a transformers model directory or a checkpoint.\n"
 	       "\n"
@@ -67,7 +81,9 @@ static void usage(void)
 	       "      --steps N            time to train N steps of --batch sequences\n"
 	       "      --mfu F              model FLOPs utilization, 0.5 or 50%% (default 0.5)\n"
 	       "      --peak P             h100 (989T), h200 (989T), a100 (312T), or FLOP/s (19.5T)\n"
-	       "      --json               one JSON object on stdout\n"
+	       "      --json               JSON on stdout instead of tables\n"
+	       "      --plot               draw the LOGs' curves (needs -o FILE.svg)\n"
+	       "  -o, --output FILE        where --plot writes\n"
 	       "%s"
 	       "  -h, --help               this text\n",
 	       CONFIG_FLAGS_HELP);
@@ -118,6 +134,8 @@ static void parse_options(stat_options *o, int argc, char **argv)
 		{"mfu", required_argument, NULL, OPT_MFU},
 		{"peak", required_argument, NULL, OPT_PEAK},
 		{"json", no_argument, NULL, OPT_JSON},
+		{"plot", no_argument, NULL, OPT_PLOT},
+		{"output", required_argument, NULL, 'o'},
 		CONFIG_LONG_OPTIONS,
 		CLI_COMMON_OPTIONS,
 		{NULL, 0, NULL, 0},
@@ -125,7 +143,7 @@ static void parse_options(stat_options *o, int argc, char **argv)
 	*o = (stat_options){.batch = 1, .gpu_mem = DEFAULT_GPU_MEM, .mfu = DEFAULT_MFU,
 			    .peak = PEAK_H100, .peak_name = "h100"};
 	int opt;
-	while ((opt = getopt_long(argc, argv, "F:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "F:o:h", longopts, NULL)) != -1) {
 		if (config_flags_take(&o->flags, opt, optarg))
 			continue;
 		switch (opt) {
@@ -137,14 +155,21 @@ static void parse_options(stat_options *o, int argc, char **argv)
 		case OPT_MFU: o->mfu = parse_mfu(optarg); break;
 		case OPT_PEAK: parse_peak(o, optarg); break;
 		case OPT_JSON: o->json = 1; break;
+		case OPT_PLOT: o->plot = 1; break;
+		case 'o': o->output = optarg; break;
 		default: cli_common(opt, usage);
 		}
 	}
-	if (optind < argc)
-		lm_usage_error("unexpected argument '%s' (summarizing training logs is not "
-			       "part of lm-stat yet)", argv[optind]);
-	if (!o->model)
-		lm_usage_error("no model given (--flops MODEL)");
+	o->logs = argv + optind;
+	o->n_logs = argc - optind;
+	if (o->model && o->n_logs > 0)
+		lm_usage_error("--flops takes a model, not logs ('%s')", o->logs[0]);
+	if (!o->model && o->n_logs == 0)
+		lm_usage_error("nothing to do: give --flops MODEL, or training logs");
+	if (o->plot && !o->output)
+		lm_usage_error("--plot needs -o FILE.svg");
+	if (o->output && !o->plot)
+		lm_usage_error("-o is for --plot");
 	if (o->tokens > 0 && o->steps > 0)
 		lm_usage_error("--tokens and --steps are exclusive");
 }
@@ -325,17 +350,212 @@ static void print_json(const stat_options *o, const stat_report *r)
 	json_decref(root);
 }
 
+/* ---- training logs: summaries --------------------------------------------- */
+
+/* A run's display name: its run line's name, else its directory's. */
+static const char *run_label(const run_log *run)
+{
+	if (strcmp(run->name, "log.jsonl") != 0)
+		return run->name;
+	const char *end = strrchr(run->path, '/');
+	if (!end)
+		return run->path;
+	const char *start = end;
+	while (start > run->path && start[-1] != '/')
+		start--;
+	static char buf[256];
+	snprintf(buf, sizeof buf, "%.*s", (int)(end - start), start);
+	return buf[0] ? buf : run->path;
+}
+
+static void read_logs(const stat_options *o, run_log *runs)
+{
+	for (int i = 0; i < o->n_logs; i++)
+		if (run_log_read(&runs[i], o->logs[i]) != 0)
+			lm_die_last();
+}
+
+static void format_or_dash(char *buf, const char *fmt, double v)
+{
+	if (isnan(v))
+		snprintf(buf, 32, "-");
+	else
+		snprintf(buf, 32, fmt, v);
+}
+
+static void print_summary_row(const run_log *run, const run_summary *s)
+{
+	char tok[32], last[32], best[32], lastval[32], hs[32], tps[32], mfu[32];
+	num_si(s->tokens, "", tok);
+	format_or_dash(last, "%.4f", s->last_loss);
+	format_or_dash(best, "%.4f", s->best_val_loss);
+	if (!isnan(s->best_val_loss)) {
+		size_t n = strlen(best);
+		snprintf(best + n, sizeof best - n, " (%ld)", s->best_val_step);
+	}
+	format_or_dash(lastval, "%.4f", s->last_val_loss);
+	format_or_dash(hs, "%.4f", s->hellaswag);
+	if (isnan(s->tok_s))
+		snprintf(tps, sizeof tps, "-");
+	else
+		num_si(s->tok_s, "", tps);
+	format_or_dash(mfu, "%.1f%%", 100 * s->mfu);
+	printf("%-20s %8ld %10s %10s %16s %9s %9s %10s %6s\n", run_label(run), s->steps, tok,
+	       last, best, lastval, hs, tps, mfu);
+}
+
+static json_t *json_number_or_null(double v)
+{
+	return isnan(v) ? json_null() : json_real(v);
+}
+
+static json_t *summary_json(const run_log *run, const run_summary *s)
+{
+	return json_pack("{s:s, s:s, s:I, s:f, s:o, s:o, s:I, s:o, s:o, s:o, s:o, s:f}",
+			 "run", run_label(run), "log", run->path, "steps", (json_int_t)s->steps,
+			 "tokens", s->tokens, "last_loss", json_number_or_null(s->last_loss),
+			 "best_val_loss", json_number_or_null(s->best_val_loss),
+			 "best_val_step", (json_int_t)s->best_val_step,
+			 "last_val_loss", json_number_or_null(s->last_val_loss),
+			 "hellaswag", json_number_or_null(s->hellaswag),
+			 "tok_s", json_number_or_null(s->tok_s), "mfu", json_number_or_null(s->mfu),
+			 "hours", s->hours);
+}
+
+static void summarize_logs(const stat_options *o, run_log *runs)
+{
+	json_t *all = json_array();
+	if (!o->json)
+		printf("%-20s %8s %10s %10s %16s %9s %9s %10s %6s\n", "run", "steps", "tokens",
+		       "train loss", "best val (step)", "last val", "hellaswag", "tok/s", "MFU");
+	for (int i = 0; i < o->n_logs; i++) {
+		run_summary s;
+		run_summary_compute(&runs[i], &s);
+		if (o->json)
+			json_array_append_new(all, summary_json(&runs[i], &s));
+		else
+			print_summary_row(&runs[i], &s);
+	}
+	if (o->json) {
+		json_dumpf(all, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
+		putchar('\n');
+	}
+	json_decref(all);
+}
+
+/* ---- training logs: curves ---------------------------------------------------- */
+
+/* The columns of one run that the plot draws. */
+typedef struct {
+	double *x, *loss, *val, *lr;
+	size_t n;
+} run_curves;
+
+static void extract_curves(const run_log *run, run_curves *c)
+{
+	size_t n = run->n_records;
+	c->x = calloc(n + 1, sizeof *c->x);
+	c->loss = calloc(n + 1, sizeof *c->loss);
+	c->val = calloc(n + 1, sizeof *c->val);
+	c->lr = calloc(n + 1, sizeof *c->lr);
+	if (!c->x || !c->loss || !c->val || !c->lr)
+		lm_die("out of memory");
+	c->n = n;
+	for (size_t i = 0; i < n; i++) {
+		const log_record *r = &run->records[i];
+		c->x[i] = isnan(r->tokens) ? (double)r->step : r->tokens;
+		c->loss[i] = r->loss;
+		c->val[i] = r->val_loss;
+		c->lr[i] = r->lr;
+	}
+}
+
+/* Keep only the points where y is present (y compacted in place, x into a
+ * new array), so a train line runs on across the eval records between. */
+static size_t compact_points(double *x, double *y, size_t n, double **xo)
+{
+	size_t k = 0;
+	double *out = malloc((n + 1) * sizeof *out);
+	if (!out)
+		lm_die("out of memory");
+	for (size_t i = 0; i < n; i++)
+		if (!isnan(y[i])) {
+			out[k] = x[i];
+			y[k++] = y[i];
+		}
+	*xo = out;
+	return k;
+}
+
+static void plot_logs(const stat_options *o, run_log *runs)
+{
+	int n = o->n_logs;
+	run_curves *curves = calloc((size_t)n, sizeof *curves);
+	plot_series *loss = calloc(2 * (size_t)n, sizeof *loss), *lr = calloc((size_t)n, sizeof *lr);
+	double **xs = calloc(3 * (size_t)n, sizeof *xs);   /* loss, val, lr x columns */
+	char (*labels)[300] = calloc(2 * (size_t)n, sizeof *labels);
+	if (!curves || !loss || !lr || !xs || !labels)
+		lm_die("out of memory");
+	for (int i = 0; i < n; i++) {
+		run_curves *c = &curves[i];
+		extract_curves(&runs[i], c);
+		snprintf(labels[2 * i], sizeof labels[0], "%s train", run_label(&runs[i]));
+		snprintf(labels[2 * i + 1], sizeof labels[0], "%s val", run_label(&runs[i]));
+		double **x = &xs[3 * i];
+		size_t n_loss = compact_points(c->x, c->loss, c->n, &x[0]);
+		size_t n_val = compact_points(c->x, c->val, c->n, &x[1]);
+		size_t n_lr = compact_points(c->x, c->lr, c->n, &x[2]);
+		loss[2 * i] = (plot_series){x[0], c->loss, n_loss, i, labels[2 * i], false, 1.0};
+		loss[2 * i + 1] = (plot_series){x[1], c->val, n_val, i, labels[2 * i + 1], true, 2.5};
+		lr[i] = (plot_series){x[2], c->lr, n_lr, i, NULL, false, 1.5};
+	}
+	plot_panel panels[2] = {
+		{"loss", "loss (nats/token)", false, loss, 2 * (size_t)n},
+		{"learning rate", "lr", false, lr, (size_t)n},
+	};
+	plot_figure fig = {"tokens", panels, 2};
+	if (svg_plot_write(&fig, o->output) != 0)
+		lm_die_last();
+	for (int i = 0; i < n; i++) {
+		free(curves[i].x); free(curves[i].loss); free(curves[i].val); free(curves[i].lr);
+	}
+	for (int i = 0; i < 3 * n; i++)
+		free(xs[i]);
+	free(curves); free(loss); free(lr); free(xs); free(labels);
+}
+
+/* ---- main ------------------------------------------------------------------------ */
+
+static void account_model(const stat_options *o)
+{
+	stat_report r;
+	compute_report(o, &r);
+	if (o->json)
+		print_json(o, &r);
+	else
+		print_text(o, &r);
+}
+
 int main(int argc, char **argv)
 {
 	stat_options o;
-	stat_report r;
 	lm_set_progname(argv[0]);
 	parse_options(&o, argc, argv);
-	compute_report(&o, &r);
-	if (o.json)
-		print_json(&o, &r);
-	else
-		print_text(&o, &r);
+	if (o.model) {
+		account_model(&o);
+	} else {
+		run_log *runs = calloc((size_t)o.n_logs, sizeof *runs);
+		if (!runs)
+			lm_die("out of memory");
+		read_logs(&o, runs);
+		if (o.plot)
+			plot_logs(&o, runs);
+		else
+			summarize_logs(&o, runs);
+		for (int i = 0; i < o.n_logs; i++)
+			run_log_free(&runs[i]);
+		free(runs);
+	}
 	if (stdout_close_checked() != 0)
 		lm_die_last();
 	return 0;
