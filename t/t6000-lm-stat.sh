@@ -101,7 +101,7 @@ test_expect_success 'models from a config file and from ablation switches' '
 
 test_expect_success 'usage errors: no model, bad numbers, unknown model, exclusive options' '
 	test_expect_code_2() { "$@" 2>err; test $? = 2; }
-	test_expect_code_2 lm-stat && grep -q "^lm-stat: no model given" err &&
+	test_expect_code_2 lm-stat && grep -q "^lm-stat: nothing to do" err &&
 	test_expect_code_2 lm-stat --flops gpt2 --batch 1.5 && grep -q "batch" err &&
 	test_expect_code_2 lm-stat --flops gpt2 --mfu 2 && grep -q "mfu" err &&
 	test_expect_code_2 lm-stat --flops gpt2 --tokens 1B --steps 10 &&
