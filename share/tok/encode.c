@@ -1,0 +1,529 @@
+/*
+ * encode.c — the BPE encoder (see encode.h for what it promises).
+ *
+ * Two hash tables, built once: token bytes -> id (the whole-piece lookup and
+ * the definition of a merge's rank), and (left id, right id) -> the id of
+ * the token whose bytes are their concatenation. The second holds every
+ * such pair, not only the pairs listed in the merges file, because tiktoken
+ * ranks a pair by the bytes it makes.
+ */
+#include "tok/encode.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tok/pretok.h"
+#include "tok/specials.h"
+#include "util/error.h"
+
+enum {
+	SMALL_PIECE = 48,       /* pieces up to this many bytes merge by scanning */
+	CACHE_SLOTS = 1 << 13,  /* direct-mapped cache of recent pieces */
+	CACHE_KEY = 30,         /* longest piece cached */
+	CACHE_IDS = 10,         /* most tokens of a cached piece */
+};
+#define NONE UINT32_MAX
+
+struct bpe_encoder {
+	const bpe_merges *m;
+	uint32_t n_tokens;       /* ordinary tokens: 256 + n_merges */
+	uint32_t max_len;        /* longest ordinary token */
+	uint32_t byte_id[256];
+	uint64_t tok_mask;
+	uint32_t *tok_slot;      /* [tok_mask + 1]: id or NONE */
+	uint64_t pair_mask;
+	uint64_t *pair_key;      /* [pair_mask + 1]: left << 32 | right, or UINT64_MAX */
+	uint32_t *pair_val;
+	specials *sp;
+	uint32_t special_base;
+};
+
+typedef struct {
+	uint64_t h;
+	uint8_t len, n_ids;
+	uint8_t key[CACHE_KEY];
+	uint32_t ids[CACHE_IDS];
+} cache_entry;
+
+struct encode_state {
+	const bpe_encoder *e;
+	cache_entry *cache;      /* [CACHE_SLOTS] */
+	uint32_t *ids, *next, *prev;    /* scratch of cap */
+	uint64_t *heap;
+	size_t cap;
+};
+
+/* ---- hashing ----------------------------------------------------------- */
+
+static inline uint64_t mix(uint64_t h)
+{
+	h ^= h >> 32;
+	h *= 0xd6e8feb86659fd93ull;
+	h ^= h >> 32;
+	return h;
+}
+
+static inline uint64_t hash_bytes(const uint8_t *s, size_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull * (n + 1);
+	while (n >= 8) {
+		uint64_t w;
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 29;
+		s += 8;
+		n -= 8;
+	}
+	uint64_t w = 0;
+	for (size_t i = 0; i < n; i++)
+		w |= (uint64_t)s[i] << (8 * i);
+	return mix((h ^ w) * 0xc4ceb9fe1a85ec53ull);
+}
+
+static uint32_t token_lookup_h(const bpe_encoder *e, const uint8_t *s, size_t n, uint64_t h)
+{
+	const bpe_merges *m = e->m;
+	for (uint64_t i = h & e->tok_mask;; i = (i + 1) & e->tok_mask) {
+		uint32_t id = e->tok_slot[i];
+		if (id == NONE)
+			return NONE;
+		if (m->token_len[id] == n && memcmp(m->token_bytes[id], s, n) == 0)
+			return id;
+	}
+}
+
+static inline uint32_t pair_lookup(const bpe_encoder *e, uint32_t a, uint32_t b)
+{
+	uint64_t key = (uint64_t)a << 32 | b;
+	for (uint64_t i = mix(key) & e->pair_mask;; i = (i + 1) & e->pair_mask) {
+		if (e->pair_key[i] == key)
+			return e->pair_val[i];
+		if (e->pair_key[i] == UINT64_MAX)
+			return NONE;
+	}
+}
+
+static uint64_t pow2_at_least(uint64_t n)
+{
+	uint64_t p = 1;
+	while (p < n)
+		p <<= 1;
+	return p;
+}
+
+/* ---- building ---------------------------------------------------------- */
+
+static int build_tokens(bpe_encoder *e)
+{
+	const bpe_merges *m = e->m;
+	e->tok_mask = pow2_at_least(2 * (uint64_t)e->n_tokens) - 1;
+	if (!(e->tok_slot = malloc((e->tok_mask + 1) * sizeof *e->tok_slot)))
+		return lm_fail("out of memory");
+	memset(e->tok_slot, 0xff, (e->tok_mask + 1) * sizeof *e->tok_slot);
+	for (uint32_t id = 0; id < e->n_tokens; id++) {
+		const uint8_t *s = m->token_bytes[id];
+		size_t n = m->token_len[id];
+		if (n > e->max_len)
+			e->max_len = n;
+		uint64_t h = hash_bytes(s, n);
+		if (token_lookup_h(e, s, n, h) != NONE)
+			continue;    /* the same bytes twice: the lower id ranks */
+		uint64_t i = h & e->tok_mask;
+		while (e->tok_slot[i] != NONE)
+			i = (i + 1) & e->tok_mask;
+		e->tok_slot[i] = id;
+	}
+	for (int b = 0; b < 256; b++) {
+		uint8_t c = b;
+		e->byte_id[b] = token_lookup_h(e, &c, 1, hash_bytes(&c, 1));
+		if (e->byte_id[b] == NONE)
+			return lm_fail("the vocabulary lacks byte %d", b);
+	}
+	return 0;
+}
+
+static void pair_insert(bpe_encoder *e, uint32_t a, uint32_t b, uint32_t id)
+{
+	uint64_t key = (uint64_t)a << 32 | b;
+	uint64_t i = mix(key) & e->pair_mask;
+	while (e->pair_key[i] != UINT64_MAX && e->pair_key[i] != key)
+		i = (i + 1) & e->pair_mask;
+	if (e->pair_key[i] == key && e->pair_val[i] <= id)
+		return;
+	e->pair_key[i] = key;
+	e->pair_val[i] = id;
+}
+
+/* Every (a, b) whose bytes concatenate to token t's, for every t. */
+static int build_pairs(bpe_encoder *e)
+{
+	const bpe_merges *m = e->m;
+	uint64_t splits = 0;
+	for (uint32_t t = 256; t < e->n_tokens; t++)
+		splits += m->token_len[t] - 1;
+	e->pair_mask = pow2_at_least(2 * splits + 16) - 1;
+	e->pair_key = malloc((e->pair_mask + 1) * sizeof *e->pair_key);
+	e->pair_val = malloc((e->pair_mask + 1) * sizeof *e->pair_val);
+	if (!e->pair_key || !e->pair_val)
+		return lm_fail("out of memory");
+	memset(e->pair_key, 0xff, (e->pair_mask + 1) * sizeof *e->pair_key);
+	for (uint32_t t = 256; t < e->n_tokens; t++) {
+		const uint8_t *s = m->token_bytes[t];
+		size_t n = m->token_len[t];
+		uint32_t rank = token_lookup_h(e, s, n, hash_bytes(s, n));
+		for (size_t k = 1; k < n; k++) {
+			uint32_t a = token_lookup_h(e, s, k, hash_bytes(s, k));
+			uint32_t b = token_lookup_h(e, s + k, n - k, hash_bytes(s + k, n - k));
+			if (a != NONE && b != NONE)
+				pair_insert(e, a, b, rank);
+		}
+	}
+	return 0;
+}
+
+bpe_encoder *encoder_new(const bpe_merges *m)
+{
+	bpe_encoder *e = calloc(1, sizeof *e);
+	if (!e) {
+		lm_fail("out of memory");
+		return NULL;
+	}
+	e->m = m;
+	e->n_tokens = 256 + m->n_merges;
+	e->special_base = e->n_tokens;
+	if (build_tokens(e) != 0 || build_pairs(e) != 0 ||
+	    !(e->sp = specials_new((const char *const *)m->specials, (int)m->n_specials))) {
+		encoder_free(e);
+		return NULL;
+	}
+	return e;
+}
+
+void encoder_free(bpe_encoder *e)
+{
+	if (!e)
+		return;
+	free(e->tok_slot);
+	free(e->pair_key);
+	free(e->pair_val);
+	specials_free(e->sp);
+	free(e);
+}
+
+uint32_t encoder_special_id(const bpe_encoder *e, int i)
+{
+	return e->special_base + (uint32_t)i;
+}
+
+encode_state *encode_state_new(const bpe_encoder *e)
+{
+	encode_state *st = calloc(1, sizeof *st);
+	if (!st || !(st->cache = calloc(CACHE_SLOTS, sizeof *st->cache))) {
+		free(st);
+		lm_fail("out of memory");
+		return NULL;
+	}
+	st->e = e;
+	return st;
+}
+
+void encode_state_free(encode_state *st)
+{
+	if (!st)
+		return;
+	free(st->cache);
+	free(st->ids);
+	free(st->next);
+	free(st->prev);
+	free(st->heap);
+	free(st);
+}
+
+/* ---- token buffers ----------------------------------------------------- */
+
+static int token_buf_reserve(token_buf *b, size_t more)
+{
+	if (b->n + more <= b->cap)
+		return 0;
+	size_t cap = b->cap ? b->cap : 1024;
+	while (cap < b->n + more)
+		cap *= 2;
+	uint32_t *ids = realloc(b->ids, cap * sizeof *ids);
+	if (!ids)
+		return lm_fail("out of memory");
+	b->ids = ids;
+	b->cap = cap;
+	return 0;
+}
+
+int token_buf_push(token_buf *b, uint32_t id)
+{
+	if (b->n == b->cap && token_buf_reserve(b, 1) != 0)
+		return -1;
+	b->ids[b->n++] = id;
+	return 0;
+}
+
+void token_buf_free(token_buf *b)
+{
+	free(b->ids);
+	memset(b, 0, sizeof *b);
+}
+
+/* ---- merging ----------------------------------------------------------- */
+
+static int scratch_reserve(encode_state *st, size_t n)
+{
+	if (n <= st->cap)
+		return 0;
+	size_t cap = st->cap ? st->cap : 256;
+	while (cap < n)
+		cap *= 2;
+	uint32_t *ids = realloc(st->ids, cap * sizeof *ids);
+	if (ids)
+		st->ids = ids;
+	uint32_t *next = realloc(st->next, cap * sizeof *next);
+	if (next)
+		st->next = next;
+	uint32_t *prev = realloc(st->prev, cap * sizeof *prev);
+	if (prev)
+		st->prev = prev;
+	uint64_t *heap = realloc(st->heap, 2 * cap * sizeof *heap);
+	if (heap)
+		st->heap = heap;
+	if (!ids || !next || !prev || !heap)
+		return lm_fail("out of memory");
+	st->cap = cap;
+	return 0;
+}
+
+/* Short piece: find the lowest rank by scanning; ids[] shrinks in place. */
+static size_t merge_small(const bpe_encoder *e, uint32_t *ids, size_t n)
+{
+	uint32_t rank[SMALL_PIECE];
+	for (size_t i = 0; i + 1 < n; i++)
+		rank[i] = pair_lookup(e, ids[i], ids[i + 1]);
+	while (n > 1) {
+		size_t best = 0;
+		for (size_t i = 1; i + 1 < n; i++)
+			if (rank[i] < rank[best])
+				best = i;
+		if (rank[best] == NONE)
+			break;
+		ids[best] = rank[best];
+		memmove(ids + best + 1, ids + best + 2, (n - best - 2) * sizeof *ids);
+		if (best + 3 <= n)
+			memmove(rank + best + 1, rank + best + 2, (n - best - 3) * sizeof *rank);
+		n--;
+		if (best > 0)
+			rank[best - 1] = pair_lookup(e, ids[best - 1], ids[best]);
+		if (best + 1 < n)
+			rank[best] = pair_lookup(e, ids[best], ids[best + 1]);
+	}
+	return n;
+}
+
+/* Min-heap of (rank << 32 | position): lowest rank, then leftmost. */
+static void heap_push(uint64_t *h, size_t *n, uint64_t v)
+{
+	size_t i = (*n)++;
+	while (i > 0 && h[(i - 1) / 2] > v) {
+		h[i] = h[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	h[i] = v;
+}
+
+static uint64_t heap_pop(uint64_t *h, size_t *n)
+{
+	uint64_t top = h[0], v = h[--*n];
+	size_t i = 0;
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= *n)
+			break;
+		if (c + 1 < *n && h[c + 1] < h[c])
+			c++;
+		if (h[c] >= v)
+			break;
+		h[i] = h[c];
+		i = c;
+	}
+	h[i] = v;
+	return top;
+}
+
+/* Long piece: parts in a linked list over the byte positions, candidate
+ * merges in a heap checked when popped (stale entries are skipped). */
+static size_t merge_large(encode_state *st, uint32_t *ids, size_t n)
+{
+	const bpe_encoder *e = st->e;
+	uint32_t *next = st->next, *prev = st->prev;
+	uint64_t *heap = st->heap;
+	size_t hn = 0;
+	for (size_t i = 0; i < n; i++) {
+		next[i] = i + 1 < n ? i + 1 : NONE;
+		prev[i] = i > 0 ? i - 1 : NONE;
+	}
+	for (size_t i = 0; i + 1 < n; i++) {
+		uint32_t r = pair_lookup(e, ids[i], ids[i + 1]);
+		if (r != NONE)
+			heap_push(heap, &hn, (uint64_t)r << 32 | i);
+	}
+	while (hn > 0) {
+		uint64_t top = heap_pop(heap, &hn);
+		uint32_t r = top >> 32, i = (uint32_t)top, j = next[i];
+		if (ids[i] == NONE || j == NONE || pair_lookup(e, ids[i], ids[j]) != r)
+			continue;
+		ids[i] = r;
+		ids[j] = NONE;
+		next[i] = next[j];
+		if (next[j] != NONE)
+			prev[next[j]] = i;
+		if (prev[i] != NONE) {
+			uint32_t q = pair_lookup(e, ids[prev[i]], r);
+			if (q != NONE)
+				heap_push(heap, &hn, (uint64_t)q << 32 | prev[i]);
+		}
+		if (next[i] != NONE) {
+			uint32_t q = pair_lookup(e, r, ids[next[i]]);
+			if (q != NONE)
+				heap_push(heap, &hn, (uint64_t)q << 32 | i);
+		}
+	}
+	size_t k = 0;
+	for (uint32_t i = 0; i != NONE; i = next[i])
+		ids[k++] = ids[i];
+	return k;
+}
+
+static int bpe_piece(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
+{
+	if (scratch_reserve(st, n) != 0)
+		return -1;
+	uint32_t *ids = st->ids;
+	for (size_t i = 0; i < n; i++)
+		ids[i] = st->e->byte_id[s[i]];
+	size_t k = n <= SMALL_PIECE ? merge_small(st->e, ids, n) : merge_large(st, ids, n);
+	if (token_buf_reserve(out, k) != 0)
+		return -1;
+	memcpy(out->ids + out->n, ids, k * sizeof *ids);
+	out->n += k;
+	return 0;
+}
+
+/* ---- encoding ---------------------------------------------------------- */
+
+static int piece_hashed(encode_state *st, const uint8_t *s, size_t n, uint64_t h, token_buf *out)
+{
+	const bpe_encoder *e = st->e;
+	if (n <= e->max_len) {
+		uint32_t id = token_lookup_h(e, s, n, h);
+		if (id != NONE)
+			return token_buf_push(out, id);
+	}
+	cache_entry *c = NULL;
+	if (n <= CACHE_KEY) {
+		c = &st->cache[(h >> 20) & (CACHE_SLOTS - 1)];
+		if (c->h == h && c->len == n && memcmp(c->key, s, n) == 0) {
+			if (token_buf_reserve(out, c->n_ids) != 0)
+				return -1;
+			memcpy(out->ids + out->n, c->ids, c->n_ids * sizeof *c->ids);
+			out->n += c->n_ids;
+			return 0;
+		}
+	}
+	size_t start = out->n;
+	if (bpe_piece(st, s, n, out) != 0)
+		return -1;
+	if (c && out->n - start <= CACHE_IDS) {
+		c->h = h;
+		c->len = n;
+		c->n_ids = out->n - start;
+		memcpy(c->key, s, n);
+		memcpy(c->ids, out->ids + start, c->n_ids * sizeof *c->ids);
+	}
+	return 0;
+}
+
+int encoder_encode_piece(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
+{
+	return n ? piece_hashed(st, s, n, hash_bytes(s, n), out) : 0;
+}
+
+static int encode_ordinary(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
+{
+	for (size_t i = 0; i < n;) {
+		size_t len = pretok_next(s + i, n - i);
+		if (piece_hashed(st, s + i, len, hash_bytes(s + i, len), out) != 0)
+			return -1;
+		i += len;
+	}
+	return 0;
+}
+
+int encoder_encode(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
+{
+	const bpe_encoder *e = st->e;
+	while (n > 0) {
+		int which;
+		size_t len, at = specials_find(e->sp, s, n, &which, &len);
+		if (encode_ordinary(st, s, at, out) != 0)
+			return -1;
+		if (at == n)
+			break;
+		if (token_buf_push(out, encoder_special_id(e, which)) != 0)
+			return -1;
+		s += at + len;
+		n -= at + len;
+	}
+	return 0;
+}
+
+size_t encoder_safe_cut(const bpe_encoder *e, const uint8_t *s, size_t n)
+{
+	size_t keep = specials_max_len(e->sp), cut = 0, seg = 0;
+	size_t limit = n > keep ? n - keep : 0;   /* a special starting before it ends by n */
+	for (;;) {
+		int which;
+		size_t len, at = specials_find(e->sp, s + seg, n - seg, &which, &len);
+		if (seg + at >= limit || seg + at == n)
+			break;
+		seg += at + len;
+		cut = seg;
+	}
+	if (limit > seg) {
+		size_t p = pretok_safe_cut_below(s + seg, n - seg, limit - seg);
+		if (p > 0)
+			cut = seg + p;
+	}
+	return cut;
+}
+
+/* ---- decoding ---------------------------------------------------------- */
+
+int encoder_decode(const bpe_encoder *e, const uint32_t *ids, size_t n,
+		   uint8_t **out, size_t *len, size_t *cap)
+{
+	const bpe_merges *m = e->m;
+	for (size_t i = 0; i < n; i++) {
+		if (ids[i] >= m->vocab_size)
+			return lm_fail("token id %u at position %zu is beyond the vocabulary of %u",
+				       ids[i], i, m->vocab_size);
+		size_t tl = m->token_len[ids[i]];
+		if (*len + tl > *cap) {
+			size_t c = *cap ? *cap : 4096;
+			while (c < *len + tl)
+				c *= 2;
+			uint8_t *p = realloc(*out, c);
+			if (!p)
+				return lm_fail("out of memory");
+			*out = p;
+			*cap = c;
+		}
+		memcpy(*out + *len, m->token_bytes[ids[i]], tl);
+		*len += tl;
+	}
+	return 0;
+}

@@ -1,0 +1,255 @@
+/*
+ * tiktoken_ranks.c — merges from a .tiktoken rank table.
+ *
+ * A rank table lists tokens, not merges. The merge that makes token r is
+ * found by BPE on r's bytes with only the tokens ranked below r: what is
+ * left must be exactly two parts. Byte strings are looked up in a table
+ * sorted by bytes (binary search); tokens are short, so BPE by scanning.
+ */
+#include "tok/tiktoken_ranks.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tok/alphabet.h"
+#include "util/error.h"
+#include "util/io.h"
+
+typedef struct {
+	uint8_t *bytes;
+	uint32_t len, rank;
+} ranked;
+
+static int cmp_bytes(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+	int c = memcmp(a, b, an < bn ? an : bn);
+	return c ? c : (an > bn) - (an < bn);
+}
+
+static int cmp_ranked(const void *x, const void *y)
+{
+	const ranked *a = x, *b = y;
+	return cmp_bytes(a->bytes, a->len, b->bytes, b->len);
+}
+
+static uint32_t rank_of(const ranked *sorted, size_t n, const uint8_t *s, size_t len)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = cmp_bytes(sorted[mid].bytes, sorted[mid].len, s, len);
+		if (c == 0)
+			return sorted[mid].rank;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return UINT32_MAX;
+}
+
+static int b64_value(int c)
+{
+	if (c >= 'A' && c <= 'Z') return c - 'A';
+	if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+	if (c >= '0' && c <= '9') return c - '0' + 52;
+	if (c == '+') return 62;
+	if (c == '/') return 63;
+	return -1;
+}
+
+/* Decode base64 s[0..n) into out; its length, or -1. */
+static long b64_decode(const char *s, size_t n, uint8_t *out)
+{
+	uint32_t acc = 0;
+	int bits = 0;
+	long k = 0;
+	size_t i = 0;
+	for (; i < n && s[i] != '='; i++) {
+		int v = b64_value((unsigned char)s[i]);
+		if (v < 0)
+			return -1;
+		acc = acc << 6 | v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[k++] = acc >> bits & 0xff;
+		}
+	}
+	for (; i < n; i++)
+		if (s[i] != '=')
+			return -1;
+	return k;
+}
+
+/* Parse the table: entries[rank] for ranks 0..n-1, each once. */
+static int parse(const char *path, char *text, size_t len, ranked **out, size_t *out_n)
+{
+	size_t cap = 1024, n = 0, line = 0;
+	ranked *r = calloc(cap, sizeof *r);
+	if (!r)
+		return lm_fail("out of memory");
+	for (char *p = text, *end = text + len; p < end;) {
+		char *eol = memchr(p, '\n', end - p);
+		if (!eol)
+			eol = end;
+		line++;
+		char *sp = memchr(p, ' ', eol - p);
+		char *num_end;
+		unsigned long rank = sp ? strtoul(sp + 1, &num_end, 10) : 0;
+		if (!sp || num_end == sp + 1 || (num_end != eol && !(num_end + 1 == eol && *num_end == '\r')))
+			goto bad;
+		if (rank != n) {
+			free(r);
+			return lm_fail("%s:%zu: rank %lu out of order (expected %zu)", path, line, rank, n);
+		}
+		if (n == cap) {
+			ranked *g = realloc(r, (cap *= 2) * sizeof *r);
+			if (!g)
+				goto oom;
+			r = g;
+		}
+		uint8_t *bytes = malloc(sp - p + 1);
+		long bl = bytes ? b64_decode(p, sp - p, bytes) : -1;
+		if (bl <= 0) {
+			free(bytes);
+			if (!bytes)
+				goto oom;
+			goto bad;
+		}
+		r[n].bytes = bytes;
+		r[n].len = bl;
+		r[n].rank = n;
+		n++;
+		p = eol + 1;
+		continue;
+bad:
+		for (size_t i = 0; i < n; i++)
+			free(r[i].bytes);
+		free(r);
+		return lm_fail("%s:%zu: not a line of a rank table (BASE64 RANK)", path, line);
+	}
+	*out = r;
+	*out_n = n;
+	return 0;
+oom:
+	for (size_t i = 0; i < n; i++)
+		free(r[i].bytes);
+	free(r);
+	return lm_fail("out of memory");
+}
+
+/* BPE of token t's bytes with the ranks below t: the two parts left. */
+static int split_token(const ranked *sorted, size_t n, const ranked *t, uint32_t *left, uint32_t *right)
+{
+	size_t m = t->len;
+	uint32_t *start = malloc((m + 1) * sizeof *start);
+	if (!start)
+		return lm_fail("out of memory");
+	for (size_t i = 0; i <= m; i++)
+		start[i] = i;    /* parts are [start[i], start[i+1]) */
+	size_t parts = m;
+	while (parts > 2) {
+		uint32_t best = UINT32_MAX;
+		size_t at = 0;
+		for (size_t i = 0; i + 1 < parts; i++) {
+			uint32_t r = rank_of(sorted, n, t->bytes + start[i], start[i + 2] - start[i]);
+			if (r < t->rank && r < best) {
+				best = r;
+				at = i;
+			}
+		}
+		if (best == UINT32_MAX)
+			break;
+		memmove(start + at + 1, start + at + 2, (parts - at - 1) * sizeof *start);
+		parts--;
+	}
+	int rc = 0;
+	if (parts != 2)
+		rc = -1;
+	else {
+		*left = rank_of(sorted, n, t->bytes, start[1]);
+		*right = rank_of(sorted, n, t->bytes + start[1], m - start[1]);
+	}
+	free(start);
+	return rc;
+}
+
+int tiktoken_ranks_read(bpe_merges *m, const char *path)
+{
+	size_t len, n = 0;
+	ranked *r = NULL, *sorted = NULL;
+	memset(m, 0, sizeof *m);
+	char *text = read_whole_file(path, &len);
+	if (!text)
+		return -1;
+	int rc = parse(path, text, len, &r, &n);
+	free(text);
+	if (rc != 0)
+		return -1;
+	rc = -1;
+	if (n < 256) {
+		lm_fail("%s: %zu ranks, fewer than the 256 bytes", path, n);
+		goto out;
+	}
+	for (int i = 0; i < 256; i++)
+		if (r[i].len != 1 || alphabet_byte_id(r[i].bytes[0]) != i) {
+			lm_fail("%s:%d: ranks 0..255 are not the single bytes in GPT-2's order", path, i + 1);
+			goto out;
+		}
+	if (!(sorted = malloc(n * sizeof *sorted))) {
+		lm_fail("out of memory");
+		goto out;
+	}
+	memcpy(sorted, r, n * sizeof *r);
+	qsort(sorted, n, sizeof *sorted, cmp_ranked);
+	for (size_t i = 1; i < n; i++)
+		if (cmp_ranked(&sorted[i - 1], &sorted[i]) == 0) {
+			lm_fail("%s: token of rank %u repeats rank %u", path, sorted[i].rank, sorted[i - 1].rank);
+			goto out;
+		}
+	if (merges_init_bytes(m) != 0)
+		goto out;
+	for (size_t t = 256; t < n; t++) {
+		uint32_t a = 0, b = 0;
+		if (split_token(sorted, n, &r[t], &a, &b) != 0) {
+			lm_fail("%s:%zu: token of rank %zu is not a merge of two lower ranks", path, t + 1, t);
+			goto out;
+		}
+		if (merges_add_merge(m, a, b) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0)
+		merges_free(m);
+	for (size_t i = 0; i < n; i++)
+		free(r[i].bytes);
+	free(r);
+	free(sorted);
+	return rc;
+}
+
+bool tiktoken_ranks_sniff(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	char line[512];
+	bool yes = false;
+	if (fgets(line, sizeof line, f)) {
+		char *sp = strchr(line, ' ');
+		if (sp && sp > line) {
+			yes = true;
+			for (char *p = line; p < sp; p++)
+				if (b64_value((unsigned char)*p) < 0 && *p != '=')
+					yes = false;
+			for (char *p = sp + 1; *p && *p != '\n' && *p != '\r'; p++)
+				if (*p < '0' || *p > '9')
+					yes = false;
+		}
+	}
+	fclose(f);
+	return yes;
+}

@@ -1,0 +1,22 @@
+/*
+ * tiktoken_ranks.h — a .tiktoken rank table (one "BASE64-TOKEN RANK" a line,
+ * as tiktoken and openai-whisper ship gpt2.tiktoken) turned into merges.
+ *
+ * Ranks 0..255 must be the single bytes in GPT-2's alphabet order (the ids
+ * of merges.h); each token of rank r >= 256 becomes the merge of the two
+ * parts BPE with the ranks below r leaves of its bytes. With gpt2.tiktoken
+ * this gives GPT-2's vocab.bpe exactly.
+ */
+#ifndef LMPIPE_TOK_TIKTOKEN_RANKS_H
+#define LMPIPE_TOK_TIKTOKEN_RANKS_H
+
+#include <stdbool.h>
+
+#include "tok/merges.h"
+
+/* Read PATH into *m (no specials). Errors name the file and line. */
+int tiktoken_ranks_read(bpe_merges *m, const char *path);
+/* Whether PATH looks like a rank table (its first line "BASE64 NUMBER"). */
+bool tiktoken_ranks_sniff(const char *path);
+
+#endif
