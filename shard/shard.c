@@ -170,7 +170,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		o->zstd_level = ZSTD_CLEVEL_DEFAULT;  /* zstd's own meaning of 0 */
 }
 
-/* ---- signals: a plain shard's temp file goes when we are told to stop ---- */
+/* ---- signals: the temp file goes when we are told to stop ---------------- */
 
 static const char *volatile g_tmp_path;
 
@@ -269,7 +269,7 @@ static int sink_finish(struct sink *s)
 	const struct opts *o = s->o;
 	int rc;
 	if (o->zstd) {
-		shard_write_opts wo = {o->zstd_level, o->threads, o->force};
+		shard_write_opts wo = {o->zstd_level, o->threads, o->force, &g_tmp_path};
 		rc = shard_write(s->path, s->buf, s->have, &wo);
 	} else {
 		g_tmp_path = NULL;

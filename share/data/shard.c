@@ -378,6 +378,8 @@ int shard_write(const char *path, const uint16_t *tok, uint64_t ntok, const shar
 	atomic_file af;
 	if (atomic_file_open(&af, path, o->overwrite) != 0)
 		return -1;
+	if (o->tmp_hook)
+		*o->tmp_hook = af.tmp_path;
 	uint8_t hdr[SHARD_HEADER_BYTES];
 	shard_header_encode(hdr, ntok);
 	int fd = fileno(af.fp);
@@ -387,11 +389,13 @@ int shard_write(const char *path, const uint16_t *tok, uint64_t ntok, const shar
 	else
 		rc = write_all(fd, hdr, sizeof hdr, path) || write_all(fd, tok, 2 * ntok, path)
 			     ? -1 : 0;
+	if (o->tmp_hook)  /* before commit frees the name */
+		*o->tmp_hook = NULL;
 	if (rc != 0) {
 		atomic_file_abort(&af);
 		return -1;
 	}
-	return atomic_file_commit(&af);
+	return atomic_file_commit(&af);  /* renames, or removes the temp */
 }
 
 int shard_stream_open(shard_stream *w, const char *path, bool overwrite)

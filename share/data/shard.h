@@ -81,6 +81,9 @@ typedef struct {
 	int zstd_level;     /* 0: plain .bin; else the zstd level (may be negative) */
 	int zstd_threads;   /* zstd worker threads (0 or 1: in this thread) */
 	bool overwrite;     /* replace an existing file of that name */
+	/* If set, *tmp_hook names the temp file while it exists, NULL otherwise:
+	 * for a signal handler to unlink. */
+	const char *volatile *tmp_hook;
 } shard_write_opts;
 
 /* Write tok[0..ntok) as a shard at PATH, atomically (temp, fsync, rename). */
