@@ -1,0 +1,145 @@
+/*
+ * test-model.c — test-tool model: run the CPU model on a deterministic batch
+ * and dump everything the PyTorch oracle (t/py/model_ref.py) compares.
+ *
+ *   test-tool model CONFIG SEED B T STEPS LR EPS OUTDIR
+ *
+ * Writes OUTDIR/init.safetensors (every parameter under our tensor names,
+ * padding rows included, plus "inputs" and "targets" as floats; metadata:
+ * config, padded_vocab, seed), OUTDIR/forward.safetensors ("logits" (B, T,
+ * Vp) and "loss"), OUTDIR/grads.safetensors (the gradient of every
+ * parameter after one backward), and OUTDIR/after.safetensors (the
+ * parameters after STEPS training steps on the same batch: forward, backward,
+ * clip at 1.0, AdamW with DESIGN.md's betas and decay, constant LR, epsilon EPS; with
+ * "losses" (STEPS) and "grad_norms" (STEPS)).
+ */
+#include "ckpt/safetensors.h"
+#include "model/config.h"
+#include "model/gpt.h"
+#include "model/rng.h"
+#include "optim/adamw.h"
+#include "util/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Every parameter tensor (data from BASE: params or grads) as st_tensors. */
+static st_tensor *model_tensors(const gpt_model *m, const float *base, int extra)
+{
+	st_tensor *ts = calloc((size_t)(m->num_tensors + extra), sizeof *ts);
+	for (int i = 0; i < m->num_tensors; i++) {
+		const gpt_tensor *t = &m->tensors[i];
+		ts[i].name = t->name;
+		ts[i].ndim = t->ndim;
+		ts[i].shape[0] = t->shape[0];
+		ts[i].shape[1] = t->shape[1];
+		ts[i].data = base + t->offset;
+	}
+	return ts;
+}
+
+static int dump(const char *dir, const char *file, const st_tensor *ts, int n,
+		const char *const *meta, int nmeta)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", dir, file);
+	return st_write(path, ts, n, meta, nmeta, true);
+}
+
+int cmd__model(int argc, char **argv)
+{
+	if (argc != 9) {
+		fprintf(stderr, "usage: test-tool model CONFIG SEED B T STEPS LR EPS OUTDIR\n");
+		return 2;
+	}
+	lm_config cfg;
+	if (config_load(&cfg, argv[1]) != 0 || config_finish(&cfg) != 0) {
+		fprintf(stderr, "error: %s\n", lm_last_error());
+		return 1;
+	}
+	unsigned long long seed = strtoull(argv[2], NULL, 10);
+	int B = atoi(argv[3]), T = atoi(argv[4]), steps = atoi(argv[5]);
+	double lr = atof(argv[6]);
+	double eps = atof(argv[7]);
+	const char *dir = argv[8];
+	gpt_model m;
+	if (gpt_init(&m, &cfg, seed) != 0) {
+		fprintf(stderr, "error: %s\n", lm_last_error());
+		return 1;
+	}
+	int BT = B * T, Vp = cfg.padded_vocab;
+	int *inputs = malloc(sizeof(int) * (size_t)BT), *targets = malloc(sizeof(int) * (size_t)BT);
+	float *fin = malloc(sizeof(float) * (size_t)BT), *ftg = malloc(sizeof(float) * (size_t)BT);
+	lm_rng rng;
+	rng_seed(&rng, seed + 1);
+	for (int i = 0; i < BT; i++) {
+		inputs[i] = (int)(rng_u64(&rng) % (uint64_t)cfg.vocab_size);
+		targets[i] = (int)(rng_u64(&rng) % (uint64_t)cfg.vocab_size);
+		fin[i] = (float)inputs[i];
+		ftg[i] = (float)targets[i];
+	}
+	char *cfg_json = config_to_json(&cfg), pv[32];
+	snprintf(pv, sizeof pv, "%d", Vp);
+	const char *meta[] = {"config", cfg_json, "padded_vocab", pv};
+	int rc = 1;
+
+	st_tensor *ts = model_tensors(&m, m.params, 2);
+	ts[m.num_tensors] = (st_tensor){.name = "inputs", .ndim = 2, .shape = {B, T}, .data = fin};
+	ts[m.num_tensors + 1] = (st_tensor){.name = "targets", .ndim = 2, .shape = {B, T}, .data = ftg};
+	if (dump(dir, "init.safetensors", ts, m.num_tensors + 2, meta, 2) != 0)
+		goto out;
+	free(ts);
+	ts = NULL;
+
+	float loss;
+	if (gpt_forward(&m, inputs, targets, B, T, &loss) != 0)
+		goto out;
+	st_tensor fwd[2] = {
+		{.name = "logits", .ndim = 3, .shape = {B, T, Vp}, .data = m.acts.logits},
+		{.name = "loss", .ndim = 1, .shape = {1}, .data = &loss},
+	};
+	if (dump(dir, "forward.safetensors", fwd, 2, meta, 2) != 0)
+		goto out;
+	if (gpt_zero_grad(&m) != 0 || gpt_backward(&m, 1.0f) != 0)
+		goto out;
+	ts = model_tensors(&m, m.grads, 0);
+	if (dump(dir, "grads.safetensors", ts, m.num_tensors, meta, 2) != 0)
+		goto out;
+	free(ts);
+	ts = NULL;
+
+	adamw opt;
+	adamw_hparams hp = ADAMW_DEFAULTS;
+	hp.eps = eps;
+	if (adamw_init_model(&opt, &m, hp) != 0)
+		goto out;
+	float *losses = calloc((size_t)steps + 1, sizeof(float));
+	float *norms = calloc((size_t)steps + 1, sizeof(float));
+	for (int s = 0; s < steps; s++) {
+		if (s > 0 && (gpt_forward(&m, inputs, targets, B, T, &loss) != 0 ||
+			      gpt_zero_grad(&m) != 0 || gpt_backward(&m, 1.0f) != 0))
+			break;
+		losses[s] = loss;
+		norms[s] = (float)grad_clip(m.grads, m.num_params, 1.0);
+		adamw_step(&opt, m.params, m.grads, lr);
+	}
+	adamw_free(&opt);
+	ts = model_tensors(&m, m.params, 2);
+	ts[m.num_tensors] = (st_tensor){.name = "losses", .ndim = 1, .shape = {steps}, .data = losses};
+	ts[m.num_tensors + 1] = (st_tensor){.name = "grad_norms", .ndim = 1, .shape = {steps}, .data = norms};
+	rc = dump(dir, "after.safetensors", ts, m.num_tensors + 2, meta, 2) != 0;
+	free(losses);
+	free(norms);
+out:
+	if (rc)
+		fprintf(stderr, "error: %s\n", lm_last_error());
+	free(ts);
+	free(cfg_json);
+	free(inputs);
+	free(targets);
+	free(fin);
+	free(ftg);
+	gpt_free(&m);
+	return rc;
+}
