@@ -36,10 +36,10 @@
 
 #define ENDOFTEXT "<|endoftext|>"
 #define DEFAULT_TABLE "gpt2.tiktoken"
-#define CHUNK (1u << 20)     /* bytes of text a thread encodes at a time */
+#define DEFAULT_CHUNK (1u << 20)    /* bytes of text a thread encodes at a time */
 #define MAX_SPECIALS 256
 
-enum { OPT_JSONL = OPT_TOOL_BASE, OPT_U32, OPT_STATS };
+enum { OPT_JSONL = OPT_TOOL_BASE, OPT_U32, OPT_STATS, OPT_CHUNK };
 
 typedef struct {
 	const char *merges;
@@ -48,6 +48,7 @@ typedef struct {
 	int threads;
 	const char *jsonl_key;
 	bool u32, stats, decode;
+	size_t chunk;            /* bytes a thread encodes at a time */
 	char **files;
 	int n_files;
 } encode_options;
@@ -59,6 +60,7 @@ typedef struct {
 	token_buf *outs;         /* [threads] */
 	int threads;
 	bool u32;
+	size_t chunk;
 	uint8_t *wbuf;           /* ids in their on-disk width */
 	size_t wcap;
 	unsigned long long bytes, tokens;
@@ -80,6 +82,7 @@ static void usage(void)
 	       "                       preceded by <|endoftext|>\n"
 	       "      --u32            write uint32 ids (needed beyond 65536 tokens)\n"
 	       "      --stats          print bytes, tokens, bytes/token and MB/s on stderr\n"
+	       "      --chunk SIZE     bytes of text a thread encodes at a time (default 1M)\n"
 	       "  -d, --decode         read ids (uint16, or uint32 with --u32), write the bytes\n"
 	       "  -h, --help           this help\n"
 	       "      --version        the version\n"
@@ -98,11 +101,13 @@ static void parse_options(encode_options *o, int argc, char **argv)
 		{"u32", no_argument, NULL, OPT_U32},
 		{"stats", no_argument, NULL, OPT_STATS},
 		{"decode", no_argument, NULL, 'd'},
+		{"chunk", required_argument, NULL, OPT_CHUNK},
 		CLI_COMMON_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
 	memset(o, 0, sizeof *o);
 	o->threads = 1;
+	o->chunk = DEFAULT_CHUNK;
 	int opt;
 	while ((opt = getopt_long(argc, argv, "m:s:j:dh", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -119,6 +124,11 @@ static void parse_options(encode_options *o, int argc, char **argv)
 		case OPT_U32: o->u32 = true; break;
 		case OPT_STATS: o->stats = true; break;
 		case 'd': o->decode = true; break;
+		case OPT_CHUNK:
+			o->chunk = (size_t)cli_bytes("--chunk", optarg);
+			if (o->chunk < 1)
+				lm_usage_error("--chunk must be at least 1 byte");
+			break;
 		default: cli_common(opt, usage);
 		}
 	}
@@ -213,7 +223,7 @@ static void write_ids(encode_run *r, const uint32_t *ids, size_t n)
 static void encode_span(encode_run *r, const uint8_t *s, size_t n)
 {
 	int k = r->threads;
-	if (n < (size_t)k * 4096)
+	if (n < (size_t)k * 256)
 		k = 1;
 	size_t bound[1025];
 	bound[0] = 0;
@@ -244,7 +254,7 @@ typedef struct {
 static void text_append(text_buf *t, const uint8_t *s, size_t n)
 {
 	if (t->len + n > t->cap) {
-		size_t cap = t->cap ? t->cap : CHUNK;
+		size_t cap = t->cap ? t->cap : 4096;
 		while (cap < t->len + n)
 			cap *= 2;
 		if (!(t->buf = realloc(t->buf, cap)))
@@ -278,7 +288,7 @@ static void encode_file(encode_run *r, const char *path, const encode_options *o
 	text_input *in = text_input_open(path, o->jsonl_key);
 	if (!in)
 		lm_die_last();
-	size_t high = (size_t)CHUNK * r->threads;
+	size_t high = r->chunk * r->threads;
 	for (;;) {
 		const uint8_t *piece;
 		bool doc_start = false;
@@ -293,8 +303,12 @@ static void encode_file(encode_run *r, const char *path, const encode_options *o
 				write_ids(r, &eot, 1);
 		}
 		text_append(t, piece, n);
-		if (t->len >= high)
+		if (t->len >= high) {
 			flush_safe(r, t);
+			/* no cut (one long pre-token): wait for twice as much, so
+			 * the search for a cut stays linear overall */
+			high = t->len >= high ? 2 * t->len : r->chunk * r->threads;
+		}
 	}
 	flush_all(r, t);
 	text_input_close(in);
@@ -317,7 +331,7 @@ static void run_encode(const bpe_merges *m, encode_options *o)
 		lm_usage_error("--jsonl needs the special token %s (-s '%s')", ENDOFTEXT, ENDOFTEXT);
 	if (refuse_binary_to_tty(1, "token stream") != 0)
 		lm_die_last();
-	encode_run r = {.threads = o->threads, .u32 = o->u32};
+	encode_run r = {.threads = o->threads, .u32 = o->u32, .chunk = o->chunk};
 	if (!(r.enc = encoder_new(m)))
 		lm_die_last();
 	r.states = calloc(o->threads, sizeof *r.states);

@@ -88,3 +88,47 @@ def probe_classes(out):
             if (cls == 3) == s:
                 cls = 9
             f.write("%X %d\n" % (c, cls))
+
+
+def adversarial(seed, n=3000):
+    """Text that stresses the pre-tokenizer: a sample of every general
+    category, combining marks, digits of other scripts, every kind of white
+    space, emoji sequences, contractions in mixed case, runs of white space
+    before words, apostrophes, the special token and its pieces."""
+    import random
+    import unicodedata2 as ud
+    rng = random.Random(seed)
+    by_cat = {}
+    for cp in range(0x110000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        by_cat.setdefault(ud.category(chr(cp)), []).append(chr(cp))
+    spaces = [chr(c) for c in (9, 10, 11, 12, 13, 0x20, 0x85, 0xA0, 0x1680, 0x2000, 0x2007,
+                               0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0x1C, 0x200B, 0x180E)]
+    words = ["I'LL", "I'll", "don't", "DON'T", "we're", "We'VE", "'s", "'S", "'d", "'m", "'ll",
+             "'re", "'ve", "''s", "x'", "'", "''", "hello", "world", "Hello", "123", "1,000.5",
+             "٣٤٥", "१२३", "Ⅻ", "½", "café", "e\u0301", "a\u0308\u0301", "👍🏽", "👨‍👩‍👧",
+             "🇫🇷", "❤️", "中文字", "日本語。", "한국어", "Ελληνικά", "עברית", "العربية",
+             "<|endoftext|>", "<|endoftext", "<|", "|>", "\r\n", "\n\n\n", "  ", "\t\t",
+             "!!", "...", "—", "\u00ad", "\ufeff", "\ufffd", "\U0001F600"]
+    cats = sorted(by_cat)
+    out = []
+    for _ in range(n):
+        r = rng.random()
+        if r < 0.35:
+            out.append(rng.choice(words))
+        elif r < 0.6:
+            out.append("".join(rng.choice(spaces) for _ in range(rng.randint(1, 5))))
+        elif r < 0.85:
+            cat = rng.choice(cats)
+            out.append("".join(rng.choice(by_cat[cat]) for _ in range(rng.randint(1, 4))))
+        else:
+            out.append(chr(rng.randint(0x20, 0x7e)) * rng.randint(1, 3))
+    return "".join(out)
+
+
+def encode_file(enc, path, out, dtype="<u2"):
+    """The ids of a UTF-8 file (allowed_special="all"), written as dtype."""
+    import numpy as np
+    text = open(path, "rb").read().decode("utf-8")
+    np.array(enc.encode(text, allowed_special="all"), dtype=dtype).tofile(out)

@@ -25,13 +25,21 @@ enum {
 };
 #define NONE UINT32_MAX
 
+/* A token in the bytes -> id table: its first 8 bytes inline (zero padded),
+ * so most lookups compare one word and touch no other memory. */
+typedef struct {
+	uint64_t w;
+	uint32_t id;     /* NONE: empty */
+	uint32_t len;
+} tok_slot;
+
 struct bpe_encoder {
 	const bpe_merges *m;
 	uint32_t n_tokens;       /* ordinary tokens: 256 + n_merges */
 	uint32_t max_len;        /* longest ordinary token */
 	uint32_t byte_id[256];
 	uint64_t tok_mask;
-	uint32_t *tok_slot;      /* [tok_mask + 1]: id or NONE */
+	tok_slot *tok;           /* [tok_mask + 1] */
 	uint64_t pair_mask;
 	uint64_t *pair_key;      /* [pair_mask + 1]: left << 32 | right, or UINT64_MAX */
 	uint32_t *pair_val;
@@ -64,33 +72,52 @@ static inline uint64_t mix(uint64_t h)
 	return h;
 }
 
+/* The first min(n, 8) bytes of s, zero padded; s[0..8) readable if wide. */
+static inline uint64_t head_word(const uint8_t *s, size_t n, int wide)
+{
+	uint64_t w = 0;
+	if (wide || n >= 8) {
+		memcpy(&w, s, 8);
+		if (n < 8)
+			w &= ~0ull >> (64 - 8 * n);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			w |= (uint64_t)s[i] << (8 * i);
+	}
+	return w;
+}
+
+static inline uint64_t hash_piece(const uint8_t *s, size_t n, uint64_t w)
+{
+	uint64_t h = (w ^ (0x9e3779b97f4a7c15ull * n)) * 0xff51afd7ed558ccdull;
+	for (size_t i = 8; i < n; i += 8) {
+		uint64_t v = head_word(s + i, n - i, 0);
+		h = (h ^ v) * 0xc4ceb9fe1a85ec53ull;
+		h ^= h >> 29;
+	}
+	return mix(h);
+}
+
 static inline uint64_t hash_bytes(const uint8_t *s, size_t n)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ull * (n + 1);
-	while (n >= 8) {
-		uint64_t w;
-		memcpy(&w, s, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdull;
-		h ^= h >> 29;
-		s += 8;
-		n -= 8;
+	return hash_piece(s, n, head_word(s, n, 0));
+}
+
+static inline uint32_t token_lookup_w(const bpe_encoder *e, const uint8_t *s, size_t n, uint64_t w, uint64_t h)
+{
+	for (uint64_t i = h & e->tok_mask;; i = (i + 1) & e->tok_mask) {
+		const tok_slot *t = &e->tok[i];
+		if (t->id == NONE)
+			return NONE;
+		if (t->w == w && t->len == n &&
+		    (n <= 8 || memcmp(e->m->token_bytes[t->id] + 8, s + 8, n - 8) == 0))
+			return t->id;
 	}
-	uint64_t w = 0;
-	for (size_t i = 0; i < n; i++)
-		w |= (uint64_t)s[i] << (8 * i);
-	return mix((h ^ w) * 0xc4ceb9fe1a85ec53ull);
 }
 
 static uint32_t token_lookup_h(const bpe_encoder *e, const uint8_t *s, size_t n, uint64_t h)
 {
-	const bpe_merges *m = e->m;
-	for (uint64_t i = h & e->tok_mask;; i = (i + 1) & e->tok_mask) {
-		uint32_t id = e->tok_slot[i];
-		if (id == NONE)
-			return NONE;
-		if (m->token_len[id] == n && memcmp(m->token_bytes[id], s, n) == 0)
-			return id;
-	}
+	return token_lookup_w(e, s, n, head_word(s, n, 0), h);
 }
 
 static inline uint32_t pair_lookup(const bpe_encoder *e, uint32_t a, uint32_t b)
@@ -118,9 +145,10 @@ static int build_tokens(bpe_encoder *e)
 {
 	const bpe_merges *m = e->m;
 	e->tok_mask = pow2_at_least(2 * (uint64_t)e->n_tokens) - 1;
-	if (!(e->tok_slot = malloc((e->tok_mask + 1) * sizeof *e->tok_slot)))
+	if (!(e->tok = malloc((e->tok_mask + 1) * sizeof *e->tok)))
 		return lm_fail("out of memory");
-	memset(e->tok_slot, 0xff, (e->tok_mask + 1) * sizeof *e->tok_slot);
+	for (uint64_t i = 0; i <= e->tok_mask; i++)
+		e->tok[i].id = NONE;
 	for (uint32_t id = 0; id < e->n_tokens; id++) {
 		const uint8_t *s = m->token_bytes[id];
 		size_t n = m->token_len[id];
@@ -130,9 +158,9 @@ static int build_tokens(bpe_encoder *e)
 		if (token_lookup_h(e, s, n, h) != NONE)
 			continue;    /* the same bytes twice: the lower id ranks */
 		uint64_t i = h & e->tok_mask;
-		while (e->tok_slot[i] != NONE)
+		while (e->tok[i].id != NONE)
 			i = (i + 1) & e->tok_mask;
-		e->tok_slot[i] = id;
+		e->tok[i] = (tok_slot){head_word(s, n, 0), id, (uint32_t)n};
 	}
 	for (int b = 0; b < 256; b++) {
 		uint8_t c = b;
@@ -204,7 +232,7 @@ void encoder_free(bpe_encoder *e)
 {
 	if (!e)
 		return;
-	free(e->tok_slot);
+	free(e->tok);
 	free(e->pair_key);
 	free(e->pair_val);
 	specials_free(e->sp);
@@ -415,11 +443,12 @@ static int bpe_piece(encode_state *st, const uint8_t *s, size_t n, token_buf *ou
 
 /* ---- encoding ---------------------------------------------------------- */
 
-static int piece_hashed(encode_state *st, const uint8_t *s, size_t n, uint64_t h, token_buf *out)
+static inline int piece_hashed(encode_state *st, const uint8_t *s, size_t n, uint64_t w, uint64_t h,
+			       token_buf *out)
 {
 	const bpe_encoder *e = st->e;
 	if (n <= e->max_len) {
-		uint32_t id = token_lookup_h(e, s, n, h);
+		uint32_t id = token_lookup_w(e, s, n, w, h);
 		if (id != NONE)
 			return token_buf_push(out, id);
 	}
@@ -449,14 +478,27 @@ static int piece_hashed(encode_state *st, const uint8_t *s, size_t n, uint64_t h
 
 int encoder_encode_piece(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
 {
-	return n ? piece_hashed(st, s, n, hash_bytes(s, n), out) : 0;
+	if (n == 0)
+		return 0;
+	uint64_t w = head_word(s, n, 0);
+	return piece_hashed(st, s, n, w, hash_piece(s, n, w), out);
 }
 
 static int encode_ordinary(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
 {
 	for (size_t i = 0; i < n;) {
 		size_t len = pretok_next(s + i, n - i);
-		if (piece_hashed(st, s + i, len, hash_bytes(s + i, len), out) != 0)
+		uint64_t w = head_word(s + i, len, i + 8 <= n);
+		if (out->n < out->cap && len <= 8) {
+			/* the common case, inline: a short piece that is one token */
+			uint32_t id = token_lookup_w(st->e, s + i, len, w, hash_piece(s + i, len, w));
+			if (id != NONE) {
+				out->ids[out->n++] = id;
+				i += len;
+				continue;
+			}
+		}
+		if (piece_hashed(st, s + i, len, w, hash_piece(s + i, len, w), out) != 0)
 			return -1;
 		i += len;
 	}
