@@ -94,6 +94,7 @@ int shard_write(const char *path, const uint16_t *tok, uint64_t ntok, const shar
 typedef struct {
 	void *af_;        /* private: the atomic_file */
 	int fd_;
+	uint64_t kicked_; /* bytes whose writeback has been started */
 	uint64_t ntok;    /* tokens written so far */
 } shard_stream;
 
