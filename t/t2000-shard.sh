@@ -200,6 +200,26 @@ test_expect_success '--info: foreign and damaged files, named with the cause' '
 	test_error_mentions err "1 of 2 files failed"
 '
 
+test_expect_success 'parts in parallel into one directory (--start-index, as in the README)' '
+	for k in 0 1 2; do test-tool shard gen 2500 --seed $k >part_$k.u16 || return 1; done &&
+	seq 0 2 | xargs -P 3 -I{} sh -c "shard -o par -n 1000 --start-index \$(({} * 1000)) --val-tokens \$([ {} = 0 ] && echo 1000 || echo 0) part_{}.u16" &&
+	(cd par && ls) >actual &&
+	cat >expect <<-\EOT &&
+	shard_train_000001.bin
+	shard_train_000002.bin
+	shard_train_001000.bin
+	shard_train_001001.bin
+	shard_train_001002.bin
+	shard_train_002000.bin
+	shard_train_002001.bin
+	shard_train_002002.bin
+	shard_val_000000.bin
+	EOT
+	test_cmp expect actual &&
+	tail -c +1025 par/shard_train_001002.bin >t && tail -c 1000 part_1.u16 | cmp - t &&
+	test-tool loader -T 100 --val par train >rows && test $(wc -l <rows) = 57
+'
+
 test_expect_success 'usage: --help, a missing -o, a bad -n' '
 	shard --help >out && grep -q "^usage: shard -o DIR" out &&
 	exits 2 shard tok.u16 &&
