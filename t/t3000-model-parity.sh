@@ -75,10 +75,13 @@ test_expect_success 'same seed, same weights and loss; another seed differs' '
 '
 
 test_expect_success 'results do not depend on the thread count' '
-	mkdir one &&
-	OMP_NUM_THREADS=1 test-tool model llama.json 7 2 8 3 1e-3 1e-2 one &&
-	cmp llama/after.safetensors one/after.safetensors &&
-	cmp llama/forward.safetensors one/forward.safetensors
+	# big enough that every op goes parallel (model/par.h)
+	echo "{\"family\":\"llama\",\"n_layer\":1,\"d_model\":128,\"n_head\":4,\"vocab_size\":500,\"ctx\":64}" >wide.json &&
+	mkdir one two &&
+	OMP_NUM_THREADS=1 test-tool model wide.json 7 2 64 2 1e-3 1e-2 one &&
+	OMP_NUM_THREADS=2 test-tool model wide.json 7 2 64 2 1e-3 1e-2 two &&
+	cmp one/after.safetensors two/after.safetensors &&
+	cmp one/forward.safetensors two/forward.safetensors
 '
 
 test_done

@@ -9,6 +9,7 @@
  *   dq[t]  += scale sum_t2 ds[t2] k[t2],  dk[t2] += scale ds[t2] q[t].
  */
 #include "model/attention.h"
+#include "model/par.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -17,7 +18,7 @@ void attention_forward(float *out, float *att, const float *qkv, int B, int T, i
 {
 	int HS = C / NH;
 	float scale = 1.0f / sqrtf((float)HS);
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if ((long)B * NH * T * T * HS >= PAR_MIN_WORK)
 	for (int b = 0; b < B; b++)
 		for (int h = 0; h < NH; h++)
 			for (int t = 0; t < T; t++) {
@@ -58,7 +59,7 @@ void attention_backward(float *dqkv, const float *dout, const float *qkv, const 
 {
 	int HS = C / NH;
 	float scale = 1.0f / sqrtf((float)HS);
-#pragma omp parallel
+#pragma omp parallel if ((long)B * NH * T * T * HS >= PAR_MIN_WORK)
 	{
 		float *ds = malloc(sizeof(float) * (size_t)T);
 #pragma omp for collapse(2) schedule(static)

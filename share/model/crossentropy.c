@@ -4,13 +4,14 @@
  * that many terms loses digits the parity test would see.
  */
 #include "model/crossentropy.h"
+#include "model/par.h"
 
 #include <math.h>
 
 float crossentropy_forward(float *losses, float *lse, const float *logits, const int *targets,
 			   int N, int V, int Vp)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)N * V >= PAR_MIN_WORK)
 	for (int i = 0; i < N; i++) {
 		const float *z = logits + (long)i * Vp;
 		float maxv = z[0];
@@ -34,7 +35,7 @@ float crossentropy_forward(float *losses, float *lse, const float *logits, const
 void crossentropy_backward(float *logits, const float *lse, const int *targets,
 			   int N, int V, int Vp, float scale)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)N * V >= PAR_MIN_WORK)
 	for (int i = 0; i < N; i++) {
 		float *z = logits + (long)i * Vp;
 		for (int v = 0; v < V; v++)

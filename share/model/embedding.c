@@ -6,13 +6,14 @@
  * races and a fixed summation order.
  */
 #include "model/embedding.h"
+#include "model/par.h"
 
 #include <string.h>
 
 void embedding_forward(float *out, const int *tokens, const float *wte, const float *wpe,
 		       int B, int T, int C)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)B * T * C >= PAR_MIN_WORK)
 	for (long bt = 0; bt < (long)B * T; bt++) {
 		float *o = out + bt * C;
 		const float *e = wte + (long)tokens[bt] * C;
@@ -31,7 +32,7 @@ void embedding_forward(float *out, const int *tokens, const float *wte, const fl
 void embedding_backward(float *dwte, float *dwpe, const float *dout, const int *tokens,
 			int B, int T, int C)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)B * T * C >= PAR_MIN_WORK)
 	for (int c0 = 0; c0 < C; c0 += EMB_BLOCK) {
 		int c1 = C - c0 < EMB_BLOCK ? C : c0 + EMB_BLOCK;
 		for (long bt = 0; bt < (long)B * T; bt++) {

@@ -2,6 +2,7 @@
  * gelu.c — GELU (tanh form) and its derivative, elementwise.
  */
 #include "model/gelu.h"
+#include "model/par.h"
 
 #include <math.h>
 
@@ -10,7 +11,7 @@
 
 void gelu_forward(float *out, const float *inp, long n)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN_WORK)
 	for (long i = 0; i < n; i++) {
 		float x = inp[i];
 		out[i] = 0.5f * x * (1.0f + tanhf(GELU_K * (x + GELU_A * x * x * x)));
@@ -19,7 +20,7 @@ void gelu_forward(float *out, const float *inp, long n)
 
 void gelu_backward(float *dinp, const float *inp, const float *dout, long n)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN_WORK)
 	for (long i = 0; i < n; i++) {
 		float x = inp[i];
 		float t = tanhf(GELU_K * (x + GELU_A * x * x * x));

@@ -7,6 +7,7 @@
  * L, V and Vp (padded vocabulary) throughout.
  */
 #include "model/gpt.h"
+#include "model/par.h"
 #include "model/attention.h"
 #include "model/crossentropy.h"
 #include "model/embedding.h"
@@ -327,7 +328,7 @@ static void norm_forward(const gpt_model *m, float *out, float *mean, float *rst
 /* out = a + b, elementwise over n. */
 static void residual_add(float *out, const float *a, const float *b, size_t n)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN_WORK)
 	for (size_t i = 0; i < n; i++)
 		out[i] = a[i] + b[i];
 }

@@ -7,13 +7,14 @@
  * channels and reads the rows in order, so the sums are deterministic.
  */
 #include "model/layernorm.h"
+#include "model/par.h"
 
 #include <math.h>
 
 void layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
 		       const float *weight, const float *bias, int N, int C, float eps)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)N * C >= PAR_MIN_WORK)
 	for (int i = 0; i < N; i++) {
 		const float *x = inp + (long)i * C;
 		float *y = out + (long)i * C;
@@ -37,7 +38,7 @@ void layernorm_backward(float *dinp, float *dweight, float *dbias, const float *
 			const float *inp, const float *weight, const float *mean,
 			const float *rstd, int N, int C)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)N * C >= PAR_MIN_WORK)
 	for (int i = 0; i < N; i++) {
 		const float *x = inp + (long)i * C, *dy = dout + (long)i * C;
 		float *dx = dinp + (long)i * C;
@@ -55,7 +56,7 @@ void layernorm_backward(float *dinp, float *dweight, float *dbias, const float *
 			dx[c] += s * (dy[c] * weight[c] - g_mean - n * gn_mean);
 		}
 	}
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)N * C >= PAR_MIN_WORK)
 	for (int c = 0; c < C; c++) {
 		float dw = 0.0f, db = 0.0f;
 		for (int i = 0; i < N; i++) {

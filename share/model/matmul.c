@@ -12,6 +12,7 @@
  * machine allows.
  */
 #include "model/matmul.h"
+#include "model/par.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -116,7 +117,7 @@ void gemm(int M, int N, int K, const float *A, long rsa, long csa,
 	for (int k0 = 0; k0 < K; k0 += KC) {
 		int kc = K - k0 < KC ? K - k0 : KC;
 		int acc = accumulate || k0 > 0;
-#pragma omp parallel
+#pragma omp parallel if ((long)M * N * kc >= PAR_MIN_WORK)
 		{
 			float *apack = aligned_alloc(64, sizeof(float) * KC * MC);
 #pragma omp for schedule(static)
@@ -152,7 +153,7 @@ void matmul_forward(float *out, const float *inp, const float *weight, const flo
 	/* out = inp (N, IC) @ weight^T: B(k, j) = weight[j*IC + k] */
 	gemm(N, OC, IC, inp, IC, 1, weight, 1, IC, out, OC, 0);
 	if (bias) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)N * OC >= PAR_MIN_WORK)
 		for (int n = 0; n < N; n++)
 			for (int o = 0; o < OC; o++)
 				out[(long)n * OC + o] += bias[o];
@@ -168,7 +169,7 @@ void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dou
 	gemm(OC, IC, N, dout, 1, OC, inp, IC, 1, dweight, IC, 1);
 	if (dbias) {
 		/* column sums, a block of columns a thread, rows read in order */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)N * OC >= PAR_MIN_WORK)
 		for (int o0 = 0; o0 < OC; o0 += 64) {
 			int o1 = OC - o0 < 64 ? OC : o0 + 64;
 			float s[64] = {0};

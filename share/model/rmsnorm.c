@@ -5,13 +5,14 @@
  *   dx = rstd (g - n mean(g n)),  dweight += dout n.
  */
 #include "model/rmsnorm.h"
+#include "model/par.h"
 
 #include <math.h>
 
 void rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight,
 		     int N, int C, float eps)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)N * C >= PAR_MIN_WORK)
 	for (int i = 0; i < N; i++) {
 		const float *x = inp + (long)i * C;
 		float *y = out + (long)i * C;
@@ -28,7 +29,7 @@ void rmsnorm_forward(float *out, float *rstd, const float *inp, const float *wei
 void rmsnorm_backward(float *dinp, float *dweight, const float *dout, const float *inp,
 		      const float *weight, const float *rstd, int N, int C)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)N * C >= PAR_MIN_WORK)
 	for (int i = 0; i < N; i++) {
 		const float *x = inp + (long)i * C, *dy = dout + (long)i * C;
 		float *dx = dinp + (long)i * C;
@@ -40,7 +41,7 @@ void rmsnorm_backward(float *dinp, float *dweight, const float *dout, const floa
 		for (int c = 0; c < C; c++)
 			dx[c] += s * (dy[c] * weight[c] - x[c] * s * gn_mean);
 	}
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)N * C >= PAR_MIN_WORK)
 	for (int c = 0; c < C; c++) {
 		float dw = 0.0f;
 		for (int i = 0; i < N; i++)

@@ -2,6 +2,7 @@
  * rope.c — RoPE on adjacent pairs, forward and backward.
  */
 #include "model/rope.h"
+#include "model/par.h"
 
 #include <math.h>
 
@@ -40,7 +41,7 @@ void rope_forward(float *out, const float *qkv, const float *cos_t, const float 
 		  int B, int T, int C, int NH)
 {
 	int HS = C / NH;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)B * T * C >= PAR_MIN_WORK)
 	for (long bt = 0; bt < (long)B * T; bt++) {
 		int t = (int)(bt % T);
 		const float *in = qkv + bt * 3 * C;
@@ -57,7 +58,7 @@ void rope_backward(float *dqkv, const float *dout, const float *cos_t, const flo
 		   int B, int T, int C, int NH)
 {
 	int HS = C / NH;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)B * T * C >= PAR_MIN_WORK)
 	for (long bt = 0; bt < (long)B * T; bt++) {
 		int t = (int)(bt % T);
 		const float *d = dout + bt * 3 * C;

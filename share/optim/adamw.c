@@ -70,9 +70,10 @@ void adamw_step(adamw *o, float *params, const float *grads, double lr)
 	const float step_size = (float)(lr / (1.0 - pow(o->hp.beta1, (double)o->step)));
 	const float bc2_sqrt = (float)sqrt(1.0 - pow(o->hp.beta2, (double)o->step));
 	float *m = o->m, *v = o->v;
+	size_t n = o->n;
 	const unsigned char *dmask = o->decay;
-#pragma omp parallel for schedule(static)
-	for (size_t i = 0; i < o->n; i++) {
+#pragma omp parallel for schedule(static) if (n >= 65536)
+	for (size_t i = 0; i < n; i++) {
 		float g = grads[i], p = params[i];
 		if (dmask[i])
 			p *= decay;
@@ -94,7 +95,7 @@ double grad_norm(const float *grads, size_t n)
 			total += (double)grads[i] * grads[i];
 		return sqrt(total);
 	}
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= 65536)
 	for (size_t c = 0; c < chunks; c++) {
 		size_t end = (c + 1) * NORM_CHUNK < n ? (c + 1) * NORM_CHUNK : n;
 		double s = 0.0;
@@ -114,7 +115,7 @@ double grad_clip(float *grads, size_t n, double max_norm)
 	double coef = max_norm / (norm + 1e-6);
 	if (coef < 1.0) {
 		float s = (float)coef;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= 65536)
 		for (size_t i = 0; i < n; i++)
 			grads[i] *= s;
 	}

@@ -1,0 +1,385 @@
+/*
+ * ckpt.c — the mapping between our parameter tensors and HF's named tensors.
+ *
+ * Each of our tensors becomes one HF tensor, or three for the llama family's
+ * fused qkv (q_proj, k_proj, v_proj). A part is a block of rows of our tensor
+ * [row0, row0 + rows), stored transposed (GPT-2's Conv1D) or with q/k rows
+ * permuted from adjacent-pair to half-split RoPE order.
+ */
+#include "ckpt/ckpt.h"
+#include "ckpt/safetensors.h"
+#include "util/error.h"
+#include "util/io.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* ---- the name mapping ------------------------------------------------------- */
+
+typedef struct {
+	char name[96];
+	const gpt_tensor *t;
+	int row0, rows;     /* the block of our rows */
+	int cols;           /* 0 for a vector */
+	bool transpose;     /* HF stores (cols, rows) */
+	bool rope_permute;  /* q or k rows: adjacent pairs -> halves, per head */
+} hf_part;
+
+static const char *gpt2_suffix(gpt_tensor_kind k)
+{
+	switch (k) {
+	case GPT_WTE: return "wte.weight";
+	case GPT_WPE: return "wpe.weight";
+	case GPT_LN1W: return "ln_1.weight";
+	case GPT_LN1B: return "ln_1.bias";
+	case GPT_QKVW: return "attn.c_attn.weight";
+	case GPT_QKVB: return "attn.c_attn.bias";
+	case GPT_ATTPROJW: return "attn.c_proj.weight";
+	case GPT_ATTPROJB: return "attn.c_proj.bias";
+	case GPT_LN2W: return "ln_2.weight";
+	case GPT_LN2B: return "ln_2.bias";
+	case GPT_FCW: return "mlp.c_fc.weight";
+	case GPT_FCB: return "mlp.c_fc.bias";
+	case GPT_FCGW: return "mlp.c_gate.weight";
+	case GPT_FCGB: return "mlp.c_gate.bias";
+	case GPT_FCPROJW: return "mlp.c_proj.weight";
+	case GPT_FCPROJB: return "mlp.c_proj.bias";
+	case GPT_LNFW: return "ln_f.weight";
+	case GPT_LNFB: return "ln_f.bias";
+	default: return "lm_head.weight";
+	}
+}
+
+static const char *llama_suffix(gpt_tensor_kind k, bool gated)
+{
+	switch (k) {
+	case GPT_WTE: return "embed_tokens.weight";
+	case GPT_WPE: return "embed_positions.weight";
+	case GPT_LN1W: return "input_layernorm.weight";
+	case GPT_LN1B: return "input_layernorm.bias";
+	case GPT_QKVW: return "weight";   /* self_attn.{q,k,v}_proj. */
+	case GPT_QKVB: return "bias";
+	case GPT_ATTPROJW: return "self_attn.o_proj.weight";
+	case GPT_ATTPROJB: return "self_attn.o_proj.bias";
+	case GPT_LN2W: return "post_attention_layernorm.weight";
+	case GPT_LN2B: return "post_attention_layernorm.bias";
+	case GPT_FCW: return gated ? "mlp.gate_proj.weight" : "mlp.up_proj.weight";
+	case GPT_FCB: return gated ? "mlp.gate_proj.bias" : "mlp.up_proj.bias";
+	case GPT_FCGW: return "mlp.up_proj.weight";
+	case GPT_FCGB: return "mlp.up_proj.bias";
+	case GPT_FCPROJW: return "mlp.down_proj.weight";
+	case GPT_FCPROJB: return "mlp.down_proj.bias";
+	case GPT_LNFW: return "norm.weight";
+	case GPT_LNFB: return "norm.bias";
+	default: return "lm_head.weight";
+	}
+}
+
+static bool is_vocab(gpt_tensor_kind k) { return k == GPT_WTE || k == GPT_LM_HEAD; }
+
+/* The HF parts of every tensor of m; *n gets their number. */
+static hf_part *hf_parts(const gpt_model *m, int *n)
+{
+	const lm_config *c = &m->cfg;
+	hf_part *parts = calloc((size_t)m->num_tensors * 3, sizeof *parts);
+	if (!parts) {
+		lm_fail("out of memory");
+		return NULL;
+	}
+	int np = 0;
+	bool llama = c->family == FAMILY_LLAMA, gated = config_mlp_gated(c);
+	for (int i = 0; i < m->num_tensors; i++) {
+		const gpt_tensor *t = &m->tensors[i];
+		hf_part base = {.t = t, .row0 = 0, .rows = t->shape[0],
+				.cols = t->ndim == 2 ? t->shape[1] : 0};
+		if (is_vocab(t->kind))
+			base.rows = c->vocab_size;
+		if (!llama) {
+			base.transpose = t->ndim == 2 && !is_vocab(t->kind) && t->kind != GPT_WPE;
+			if (t->kind == GPT_LM_HEAD)
+				snprintf(base.name, sizeof base.name, "lm_head.weight");
+			else if (t->layer < 0)
+				snprintf(base.name, sizeof base.name, "transformer.%s", gpt2_suffix(t->kind));
+			else
+				snprintf(base.name, sizeof base.name, "transformer.h.%d.%s", t->layer,
+					 gpt2_suffix(t->kind));
+			parts[np++] = base;
+			continue;
+		}
+		if (t->kind == GPT_QKVW || t->kind == GPT_QKVB) {
+			static const char qkv[3] = {'q', 'k', 'v'};
+			int C = c->d_model;
+			for (int j = 0; j < 3; j++) {
+				hf_part p = base;
+				p.row0 = j * C;
+				p.rows = C;
+				p.rope_permute = j < 2;
+				snprintf(p.name, sizeof p.name, "model.layers.%d.self_attn.%c_proj.%s",
+					 t->layer, qkv[j], llama_suffix(t->kind, gated));
+				parts[np++] = p;
+			}
+			continue;
+		}
+		if (t->kind == GPT_LM_HEAD)
+			snprintf(base.name, sizeof base.name, "lm_head.weight");
+		else if (t->layer < 0)
+			snprintf(base.name, sizeof base.name, "model.%s", llama_suffix(t->kind, gated));
+		else
+			snprintf(base.name, sizeof base.name, "model.layers.%d.%s", t->layer,
+				 llama_suffix(t->kind, gated));
+		parts[np++] = base;
+	}
+	*n = np;
+	return parts;
+}
+
+/* Our row for HF row r of a q/k block: HF's halves (i, i + HS/2) are our
+ * adjacent pair (2i, 2i + 1). */
+static int rope_row(int r, int HS)
+{
+	int h = r / HS, j = r % HS, half = HS / 2;
+	return h * HS + (j < half ? 2 * j : 2 * (j - half) + 1);
+}
+
+static size_t part_numel(const hf_part *p) { return (size_t)p->rows * (size_t)(p->cols ? p->cols : 1); }
+
+/* HF element of part p <-> our element, in either direction. */
+static void part_copy(const gpt_model *m, const hf_part *p, float *hf, float *ours, bool to_hf)
+{
+	int HS = config_head_size(&m->cfg), cols = p->cols ? p->cols : 1;
+	for (int r = 0; r < p->rows; r++) {
+		int src_row = p->row0 + (p->rope_permute ? rope_row(r, HS) : r);
+		float *o = ours + (size_t)src_row * (size_t)cols;
+		for (int c = 0; c < cols; c++) {
+			size_t h = p->transpose ? (size_t)c * (size_t)p->rows + (size_t)r
+						: (size_t)r * (size_t)cols + (size_t)c;
+			if (to_hf)
+				hf[h] = o[c];
+			else
+				o[c] = hf[h];
+		}
+	}
+}
+
+static void part_shape(const hf_part *p, int *ndim, int64_t shape[ST_MAX_DIMS])
+{
+	*ndim = p->cols ? 2 : 1;
+	shape[0] = p->transpose ? p->cols : p->rows;
+	shape[1] = p->transpose ? p->rows : p->cols;
+}
+
+/* ---- saving ----------------------------------------------------------------- */
+
+int ckpt_save(const gpt_model *m, const char *path, const char *const *meta, int nmeta,
+	      bool overwrite)
+{
+	int n, rc = -1;
+	hf_part *parts = hf_parts(m, &n);
+	if (!parts)
+		return -1;
+	st_tensor *ts = calloc((size_t)n, sizeof *ts);
+	float *buf = malloc(sizeof(float) * (m->num_params ? m->num_params : 1));
+	char *cfg_json = config_to_json(&m->cfg);
+	const char **all = calloc((size_t)(nmeta + 3) * 2, sizeof *all);
+	if (!ts || !buf || !cfg_json || !all) {
+		lm_fail("out of memory saving '%s'", path);
+		goto out;
+	}
+	float *at = buf;
+	for (int i = 0; i < n; i++) {
+		part_copy(m, &parts[i], at, m->params + parts[i].t->offset, true);
+		ts[i].name = parts[i].name;
+		part_shape(&parts[i], &ts[i].ndim, ts[i].shape);
+		ts[i].data = at;
+		at += part_numel(&parts[i]);
+	}
+	const char *fixed[] = {"format", "pt", "producer", "lmpipe", "config", cfg_json};
+	memcpy(all, fixed, sizeof fixed);
+	for (int i = 0; i < 2 * nmeta; i++)
+		all[6 + i] = meta[i];
+	rc = st_write(path, ts, n, all, nmeta + 3, overwrite);
+out:
+	free(all);
+	free(cfg_json);
+	free(buf);
+	free(ts);
+	free(parts);
+	return rc;
+}
+
+/* ---- loading ---------------------------------------------------------------- */
+
+/* The name under which f holds part p: as is, or without the base prefix. */
+static const char *find_name(const st_file *f, const char *name)
+{
+	int nd;
+	int64_t shape[ST_MAX_DIMS];
+	if (st_shape(f, name, &nd, shape))
+		return name;
+	static const char *const prefixes[] = {"transformer.", "model."};
+	for (int i = 0; i < 2; i++) {
+		size_t n = strlen(prefixes[i]);
+		if (strncmp(name, prefixes[i], n) == 0 && st_shape(f, name + n, &nd, shape))
+			return name + n;
+	}
+	return NULL;
+}
+
+static char *model_file(const char *path)
+{
+	struct stat st;
+	char *file = malloc(strlen(path) + 32);
+	if (!file)
+		return NULL;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		sprintf(file, "%s/model.safetensors", path);
+	else
+		strcpy(file, path);
+	return file;
+}
+
+int ckpt_load(gpt_model *m, const char *path)
+{
+	char *file = model_file(path);
+	if (!file)
+		return lm_fail("out of memory");
+	st_file *f = st_open(file);
+	free(file);
+	if (!f)
+		return -1;
+	int n, rc = -1;
+	hf_part *parts = hf_parts(m, &n);
+	float *tmp = NULL;
+	size_t tmp_size = 0;
+	if (!parts)
+		goto out;
+	for (int i = 0; i < n; i++) {
+		const char *name = find_name(f, parts[i].name);
+		if (!name) {
+			lm_fail("'%s': no tensor '%s' (is it a %s-family checkpoint?)", st_path(f),
+				parts[i].name, config_family_name(m->cfg.family));
+			goto out;
+		}
+		size_t need = part_numel(&parts[i]);
+		if (need > tmp_size) {
+			free(tmp);
+			tmp = malloc(need * sizeof(float));
+			tmp_size = need;
+			if (!tmp) {
+				lm_fail("out of memory loading '%s'", st_path(f));
+				goto out;
+			}
+		}
+		int nd;
+		int64_t shape[ST_MAX_DIMS];
+		part_shape(&parts[i], &nd, shape);
+		if (st_read(f, name, nd, shape, tmp) != 0)
+			goto out;
+		part_copy(m, &parts[i], tmp, m->params + parts[i].t->offset, false);
+	}
+	/* the padded vocabulary rows: zero, whatever was there */
+	const lm_config *c = &m->cfg;
+	size_t pad = (size_t)(c->padded_vocab - c->vocab_size) * (size_t)c->d_model;
+	memset(m->w.wte + (size_t)c->vocab_size * c->d_model, 0, pad * sizeof(float));
+	if (!c->tied_head)
+		memset(m->w.lm_head + (size_t)c->vocab_size * c->d_model, 0, pad * sizeof(float));
+	rc = 0;
+out:
+	free(tmp);
+	free(parts);
+	st_close(f);
+	return rc;
+}
+
+int ckpt_open_model(gpt_model *m, const char *path)
+{
+	lm_config cfg;
+	memset(m, 0, sizeof *m);
+	if (config_load(&cfg, path) != 0 || config_finish(&cfg) != 0 || gpt_alloc(m, &cfg) != 0)
+		return -1;
+	if (ckpt_load(m, path) != 0) {
+		gpt_free(m);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- transformers config.json ------------------------------------------------ */
+
+char *ckpt_hf_config(const lm_config *c)
+{
+	json_t *o;
+	if (c->family == FAMILY_GPT2) {
+		if (c->norm != NORM_PRE || c->pos != POS_LEARNED || c->mlp != MLP_GELU || !c->bias) {
+			lm_fail("model '%s': transformers' GPT2 has no %s/%s/%s%s variant", c->name,
+				config_norm_name(c->norm), config_positions_name(c->pos),
+				config_mlp_name(c->mlp), c->bias ? "" : " bias-free");
+			return NULL;
+		}
+		o = json_pack("{s:[s], s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:f, s:f, s:f, s:f, s:b, s:s}",
+			      "architectures", "GPT2LMHeadModel", "model_type", "gpt2",
+			      "vocab_size", c->vocab_size, "n_positions", c->ctx, "n_ctx", c->ctx,
+			      "n_embd", c->d_model, "n_layer", c->n_layer, "n_head", c->n_head,
+			      "n_inner", c->d_ff, "activation_function", "gelu_new",
+			      "layer_norm_epsilon", c->norm_eps, "resid_pdrop", 0.0,
+			      "embd_pdrop", 0.0, "attn_pdrop", 0.0,
+			      "tie_word_embeddings", c->tied_head, "torch_dtype", "float32");
+	} else {
+		if (c->norm != NORM_PRE || c->pos != POS_ROPE || c->mlp != MLP_SWIGLU) {
+			lm_fail("model '%s': transformers' Llama has no %s/%s/%s variant", c->name,
+				config_norm_name(c->norm), config_positions_name(c->pos),
+				config_mlp_name(c->mlp));
+			return NULL;
+		}
+		o = json_pack("{s:[s], s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:s, s:b, s:b, s:b, s:s}",
+			      "architectures", "LlamaForCausalLM", "model_type", "llama",
+			      "vocab_size", c->vocab_size, "hidden_size", c->d_model,
+			      "intermediate_size", c->d_ff, "num_hidden_layers", c->n_layer,
+			      "num_attention_heads", c->n_head, "num_key_value_heads", c->n_head,
+			      "max_position_embeddings", c->ctx, "rms_norm_eps", c->norm_eps,
+			      "rope_theta", c->rope_theta, "hidden_act", "silu",
+			      "tie_word_embeddings", c->tied_head, "attention_bias", c->bias,
+			      "mlp_bias", c->bias, "torch_dtype", "float32");
+	}
+	char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) : NULL;
+	json_decref(o);
+	if (!s)
+		lm_fail("out of memory");
+	return s;
+}
+
+int ckpt_export_hf(const gpt_model *m, const char *dir, bool overwrite)
+{
+	char *json = ckpt_hf_config(&m->cfg);
+	if (!json)
+		return -1;
+	size_t n = strlen(dir) + 32;
+	char *path = malloc(n);
+	int rc = -1;
+	atomic_file af;
+	if (!path) {
+		lm_fail("out of memory");
+		goto out;
+	}
+	if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+		lm_fail_errno("cannot create '%s'", dir);
+		goto out;
+	}
+	snprintf(path, n, "%s/config.json", dir);
+	if (atomic_file_open(&af, path, overwrite) != 0)
+		goto out;
+	fputs(json, af.fp);
+	fputc('\n', af.fp);
+	if (atomic_file_commit(&af) != 0)
+		goto out;
+	snprintf(path, n, "%s/model.safetensors", dir);
+	rc = ckpt_save(m, path, NULL, 0, overwrite);
+out:
+	free(path);
+	free(json);
+	return rc;
+}

@@ -1,0 +1,50 @@
+/*
+ * ckpt.h — model checkpoints: safetensors files under HF transformers'
+ * tensor names, so a checkpoint loads into transformers and gives the same
+ * logits, and a transformers save_pretrained directory loads here.
+ *
+ *   gpt2 family  -> GPT2LMHeadModel: "transformer.wte.weight",
+ *                   "transformer.h.0.attn.c_attn.weight" (Conv1D: (in, out),
+ *                   the transpose of ours), ..., "transformer.ln_f.weight";
+ *                   a tied head is not stored (transformers ties it).
+ *   llama family -> LlamaForCausalLM: "model.embed_tokens.weight",
+ *                   "model.layers.0.self_attn.q_proj.weight", ...,
+ *                   "model.norm.weight", "lm_head.weight". Our RoPE rotates
+ *                   adjacent pairs, HF's the two halves of a head: q and k
+ *                   rows are permuted within each head on save (and back on
+ *                   load), which leaves q.k and so the logits unchanged.
+ * Tensors only the ablations have get names in the same style
+ * ("mlp.c_gate", "model.embed_positions", ...). Only the V real vocabulary
+ * rows are stored; the padding rows are zero.
+ *
+ * __metadata__: "format": "pt" (transformers requires it), "producer":
+ * "lmpipe", "config": our config JSON (config_load reads it back), plus the
+ * caller's pairs (step, tokenizer, ...).
+ */
+#ifndef LMPIPE_CKPT_H
+#define LMPIPE_CKPT_H
+
+#include "model/gpt.h"
+
+#include <stdbool.h>
+
+/* Write the weights of m to PATH atomically; extra metadata as key/value
+ * pairs meta[2i], meta[2i+1] (nmeta pairs). */
+int ckpt_save(const gpt_model *m, const char *path, const char *const *meta, int nmeta,
+	      bool overwrite);
+/* Read the weights into m (allocated with the checkpoint's config) from a
+ * .safetensors file or a directory holding model.safetensors. Every tensor
+ * must be there with the right shape; names may lack transformers' base
+ * prefix ("transformer.", "model."), as some hub files do. */
+int ckpt_load(gpt_model *m, const char *path);
+/* config_load + config_finish + gpt_alloc + ckpt_load: a model from our
+ * checkpoint or a transformers directory. */
+int ckpt_open_model(gpt_model *m, const char *path);
+
+/* The transformers config.json for c (caller frees), or NULL with an error
+ * when transformers has no such model (the ablations). */
+char *ckpt_hf_config(const lm_config *c);
+/* DIR/model.safetensors and DIR/config.json: from_pretrained(DIR) loads it. */
+int ckpt_export_hf(const gpt_model *m, const char *dir, bool overwrite);
+
+#endif
