@@ -1,0 +1,973 @@
+/*
+ * lm-train — train a GPT on token shards: gradient accumulation to a fixed
+ * batch, AdamW with warmup + cosine decay, global-norm clipping, periodic
+ * validation, samples and checkpoints, an exact --resume, data parallel
+ * over MPI.
+ *
+ *   lm-train DATA_DIR [--model PRESET|CONFIG|CKPT] [model flags] [-o RUN_DIR] [options]
+ *   lm-train --resume RUN_DIR [--steps N] [options]
+ *
+ * The arithmetic runs behind train/backend.h (the CPU backend today); this
+ * file is the loop around it: options, the step, evaluation, sampling,
+ * checkpoints, the progress line and the log. Rank 0 alone writes files and
+ * prints; every rank runs the same loop and takes the same decisions, from
+ * values all-reduced across ranks.
+ *
+ * What an exact resume rests on: the weights (safetensors, fp32), AdamW's
+ * moments and step, the loader's global position and the run's options
+ * (the .state sidecar), and deterministic arithmetic (fixed thread
+ * partitions, fixed summation order).
+ */
+#include "ckpt/ckpt.h"
+#include "data/loader.h"
+#include "dist/dist.h"
+#include "model/accounting.h"
+#include "model/config_flags.h"
+#include "model/gpt.h"
+#include "model/rng.h"
+#include "optim/adamw.h"
+#include "optim/schedule.h"
+#include "tok/merges.h"
+#include "train/backend.h"
+#include "train/log.h"
+#include "train/rundir.h"
+#include "train/state.h"
+#include "util/cli.h"
+#include "util/error.h"
+#include "util/io.h"
+#include "util/num.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <omp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- defaults (DESIGN.md: the GPT-2 124M recipe) ---------------------------- */
+
+#define DEFAULT_MODEL "gpt2"
+#define DEFAULT_RUN_DIR "run"
+#define DEFAULT_BATCH_TOKENS 524288
+#define DEFAULT_MICRO_BATCH 4
+#define DEFAULT_GRAD_CLIP 1.0
+#define DEFAULT_SEED 1337
+#define DEFAULT_EVAL_EVERY 250
+#define DEFAULT_EVAL_TOKENS 10485760   /* llm.c: 20 batches of 524288 */
+#define DEFAULT_SAMPLE_EVERY 1000
+#define DEFAULT_CKPT_EVERY 1000
+#define DEFAULT_KEEP 3
+#define DEFAULT_PEAK 1e12              /* FLOP/s: a stated guess for a CPU; use --peak */
+#define SAMPLE_TOKENS 64
+#define MAX_SPECIALS 64
+/* Test only: the loss of this step is replaced by NaN (the NaN stop's test). */
+#define ENV_TEST_NAN_STEP "LM_TRAIN_TEST_NAN_STEP"
+
+enum {
+	OPT_BATCH_TOKENS = OPT_TOOL_BASE, OPT_STEPS, OPT_TOKENS, OPT_LR, OPT_LR_MIN,
+	OPT_WARMUP, OPT_COSINE, OPT_WD, OPT_BETA1, OPT_BETA2, OPT_EPS, OPT_GRAD_CLIP,
+	OPT_SEED, OPT_EVAL_EVERY, OPT_EVAL_TOKENS, OPT_SAMPLE_EVERY, OPT_CKPT_EVERY,
+	OPT_KEEP, OPT_RESUME, OPT_DEVICE, OPT_PEAK, OPT_MERGES, OPT_FORCE,
+	OPT_COUNT
+};
+
+/* ---- options ------------------------------------------------------------------ */
+
+typedef struct {
+	const char *data_dir, *model, *run_dir, *resume, *device, *merges;
+	const char *specials[MAX_SPECIALS];
+	int n_specials;
+	config_flags flags;
+	long batch_tokens, micro_batch, steps, tokens;
+	lr_schedule sched;     /* lr_min < 0: 10% of lr_max; cosine 0: the steps */
+	adamw_hparams hp;
+	double grad_clip, peak;
+	uint64_t seed;
+	long eval_every, eval_tokens, sample_every, ckpt_every, keep;
+	int threads, force;
+	char given[OPT_COUNT]; /* set on the command line (a resume keeps the rest) */
+} train_opts;
+
+static void usage(void)
+{
+	printf("usage: lm-train DATA_DIR [--model PRESET|CONFIG|CKPT] [model flags] [-o RUN_DIR] [options]\n"
+	       "       lm-train --resume RUN_DIR [--steps N] [options]\n"
+	       "\n"
+	       "Train a GPT on the token shards of DATA_DIR (*_train_* and *_val_* files).\n"
+	       "\n"
+	       "  -m, --model M            preset (gpt2, d12, cs336-ts, ...), config JSON or checkpoint (gpt2)\n"
+	       "  -o, --output RUN_DIR     checkpoints and log.jsonl go here (run)\n"
+	       "      --resume RUN_DIR     continue RUN_DIR's run exactly where it stopped\n"
+	       "      --device cpu         where to train (cpu)\n"
+	       "  -j, --threads N          OpenMP threads\n"
+	       "Batch and length:\n"
+	       "      --batch-tokens N     tokens a step, all ranks (524288); accumulates micro-batches\n"
+	       "  -b, --micro-batch B      rows of --ctx tokens a forward pass (4)\n"
+	       "      --steps N            optimizer steps (default: one pass over the train shards)\n"
+	       "      --tokens N           or train on N tokens (10M, 1B, ...)\n"
+	       "Optimizer (AdamW, warmup then cosine decay, CS336's names accepted):\n"
+	       "      --lr, --lr-max LR    peak learning rate (6e-4)\n"
+	       "      --lr-min LR          floor of the cosine (10%% of the peak)\n"
+	       "      --warmup, --warmup-iters N           linear warmup steps (0)\n"
+	       "      --cosine-steps, --cosine-cycle-iters N  end of the cosine (the steps)\n"
+	       "      --weight-decay WD    on 2-D weights only (0.1)\n"
+	       "      --beta1 B1 --beta2 B2 --eps E        (0.9, 0.95, 1e-8)\n"
+	       "      --grad-clip N        clip the global gradient norm; 0 = off (1.0)\n"
+	       "      --seed S             data order and initialization (1337)\n"
+	       "Every N steps (0 = never):\n"
+	       "      --eval-every N       val loss on the first --eval-tokens val tokens (250)\n"
+	       "      --eval-tokens N      (10485760)\n"
+	       "      --sample-every N     a greedy sample on stderr; needs --merges (1000)\n"
+	       "      --ckpt-every N       a checkpoint; also at the end and on SIGINT/SIGTERM (1000)\n"
+	       "      --keep K             keep the last K checkpoints; 0 = all (3)\n"
+	       "Tokenizer (for samples, and stored in the checkpoints):\n"
+	       "      --merges FILE        the merges file the shards were encoded with\n"
+	       "  -s, --special TOKEN      a special token after the merges (repeatable)\n"
+	       "      --peak FLOPS         peak FLOP/s for the MFU figure (1T)\n"
+	       "  -f, --force              start a fresh run in a RUN_DIR that has one\n"
+	       "%s"
+	       "  -h, --help               this text\n",
+	       CONFIG_FLAGS_HELP);
+}
+
+static void opts_defaults(train_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->model = DEFAULT_MODEL;
+	o->run_dir = NULL;
+	o->device = "cpu";
+	o->batch_tokens = DEFAULT_BATCH_TOKENS;
+	o->micro_batch = DEFAULT_MICRO_BATCH;
+	o->sched = (lr_schedule){LR_MAX_DEFAULT, -1, 0, 0};
+	o->hp = ADAMW_DEFAULTS;
+	o->grad_clip = DEFAULT_GRAD_CLIP;
+	o->peak = DEFAULT_PEAK;
+	o->seed = DEFAULT_SEED;
+	o->eval_every = DEFAULT_EVAL_EVERY;
+	o->eval_tokens = DEFAULT_EVAL_TOKENS;
+	o->sample_every = DEFAULT_SAMPLE_EVERY;
+	o->ckpt_every = DEFAULT_CKPT_EVERY;
+	o->keep = DEFAULT_KEEP;
+}
+
+static long count_arg(const char *opt, const char *arg)
+{
+	uint64_t v = cli_count(opt, arg);
+	if (v > (uint64_t)1 << 62)
+		lm_usage_error("%s: %s is too large", opt, arg);
+	return (long)v;
+}
+
+static double nonneg_real(const char *opt, const char *arg)
+{
+	double v = cli_real(opt, arg);
+	if (v < 0)
+		lm_usage_error("%s: %s must not be negative", opt, arg);
+	return v;
+}
+
+/* One training option; false if OPT is not one. */
+static bool take_train_opt(train_opts *o, int opt, const char *arg)
+{
+	switch (opt) {
+	case OPT_BATCH_TOKENS: o->batch_tokens = count_arg("--batch-tokens", arg); break;
+	case 'b': o->micro_batch = cli_int("--micro-batch", arg, 1, 1 << 20); break;
+	case OPT_STEPS: o->steps = count_arg("--steps", arg); break;
+	case OPT_TOKENS: o->tokens = count_arg("--tokens", arg); break;
+	case OPT_LR: o->sched.lr_max = nonneg_real("--lr", arg); break;
+	case OPT_LR_MIN: o->sched.lr_min = nonneg_real("--lr-min", arg); break;
+	case OPT_WARMUP: o->sched.warmup_iters = count_arg("--warmup", arg); break;
+	case OPT_COSINE: o->sched.cosine_cycle_iters = count_arg("--cosine-steps", arg); break;
+	case OPT_WD: o->hp.weight_decay = nonneg_real("--weight-decay", arg); break;
+	case OPT_BETA1: o->hp.beta1 = nonneg_real("--beta1", arg); break;
+	case OPT_BETA2: o->hp.beta2 = nonneg_real("--beta2", arg); break;
+	case OPT_EPS: o->hp.eps = nonneg_real("--eps", arg); break;
+	case OPT_GRAD_CLIP: o->grad_clip = nonneg_real("--grad-clip", arg); break;
+	case OPT_SEED: o->seed = cli_count("--seed", arg); break;
+	case OPT_EVAL_EVERY: o->eval_every = count_arg("--eval-every", arg); break;
+	case OPT_EVAL_TOKENS: o->eval_tokens = count_arg("--eval-tokens", arg); break;
+	case OPT_SAMPLE_EVERY: o->sample_every = count_arg("--sample-every", arg); break;
+	case OPT_CKPT_EVERY: o->ckpt_every = count_arg("--ckpt-every", arg); break;
+	case OPT_KEEP: o->keep = count_arg("--keep", arg); break;
+	case OPT_PEAK: o->peak = cli_positive_real("--peak", arg); break;
+	default: return false;
+	}
+	return true;
+}
+
+static bool take_run_opt(train_opts *o, int opt, const char *arg)
+{
+	switch (opt) {
+	case 'm': o->model = arg; break;
+	case 'o': o->run_dir = arg; break;
+	case 'j': o->threads = cli_int("--threads", arg, 1, 4096); break;
+	case 's':
+		if (o->n_specials == MAX_SPECIALS)
+			lm_usage_error("more than %d special tokens", MAX_SPECIALS);
+		o->specials[o->n_specials++] = arg;
+		break;
+	case 'f': o->force = 1; break;
+	case OPT_RESUME: o->resume = arg; break;
+	case OPT_DEVICE: o->device = arg; break;
+	case OPT_MERGES: o->merges = arg; break;
+	default: return false;
+	}
+	return true;
+}
+
+static void opts_parse(train_opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"model", required_argument, NULL, 'm'},
+		{"output", required_argument, NULL, 'o'},
+		{"threads", required_argument, NULL, 'j'},
+		{"micro-batch", required_argument, NULL, 'b'},
+		{"special", required_argument, NULL, 's'},
+		{"force", no_argument, NULL, 'f'},
+		{"batch-tokens", required_argument, NULL, OPT_BATCH_TOKENS},
+		{"steps", required_argument, NULL, OPT_STEPS},
+		{"tokens", required_argument, NULL, OPT_TOKENS},
+		{"lr", required_argument, NULL, OPT_LR},
+		{"lr-max", required_argument, NULL, OPT_LR},
+		{"lr-min", required_argument, NULL, OPT_LR_MIN},
+		{"warmup", required_argument, NULL, OPT_WARMUP},
+		{"warmup-iters", required_argument, NULL, OPT_WARMUP},
+		{"cosine-steps", required_argument, NULL, OPT_COSINE},
+		{"cosine-cycle-iters", required_argument, NULL, OPT_COSINE},
+		{"weight-decay", required_argument, NULL, OPT_WD},
+		{"beta1", required_argument, NULL, OPT_BETA1},
+		{"beta2", required_argument, NULL, OPT_BETA2},
+		{"eps", required_argument, NULL, OPT_EPS},
+		{"grad-clip", required_argument, NULL, OPT_GRAD_CLIP},
+		{"seed", required_argument, NULL, OPT_SEED},
+		{"eval-every", required_argument, NULL, OPT_EVAL_EVERY},
+		{"eval-tokens", required_argument, NULL, OPT_EVAL_TOKENS},
+		{"sample-every", required_argument, NULL, OPT_SAMPLE_EVERY},
+		{"ckpt-every", required_argument, NULL, OPT_CKPT_EVERY},
+		{"keep", required_argument, NULL, OPT_KEEP},
+		{"resume", required_argument, NULL, OPT_RESUME},
+		{"device", required_argument, NULL, OPT_DEVICE},
+		{"peak", required_argument, NULL, OPT_PEAK},
+		{"merges", required_argument, NULL, OPT_MERGES},
+		CONFIG_LONG_OPTIONS,
+		CLI_COMMON_OPTIONS,
+		{0, 0, 0, 0},
+	};
+	int opt;
+	while ((opt = getopt_long(argc, argv, "m:o:j:b:s:fh", longopts, NULL)) != -1) {
+		if (opt >= 0 && opt < OPT_COUNT)
+			o->given[opt] = 1;
+		if (config_flags_take(&o->flags, opt, optarg))
+			continue;
+		if (!take_train_opt(o, opt, optarg) && !take_run_opt(o, opt, optarg))
+			cli_common(opt, usage);
+	}
+	if (o->resume) {
+		if (optind < argc)
+			o->data_dir = argv[optind++];
+	} else {
+		if (optind >= argc)
+			lm_usage_error("no DATA_DIR (the directory of token shards)");
+		o->data_dir = argv[optind++];
+	}
+	if (optind < argc)
+		lm_usage_error("unexpected argument '%s'", argv[optind]);
+	if (o->given[OPT_STEPS] && o->given[OPT_TOKENS])
+		lm_usage_error("--steps and --tokens: give one");
+}
+
+static bool model_flags_given(const config_flags *f)
+{
+	return f->has_family || f->has_norm || f->has_positions || f->has_mlp || f->layers ||
+	       f->d_model || f->heads || f->ff || f->ctx || f->vocab;
+}
+
+/* ---- the options a run keeps (in its state sidecar) ---------------------------- */
+
+static char *opts_to_json(const train_opts *o, int ctx)
+{
+	json_t *j = json_pack("{s:s, s:I, s:I, s:i, s:I, s:f, s:f, s:I, s:I, s:f, s:f, s:f, s:f,"
+			      " s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
+			      "data", o->data_dir, "batch_tokens", (json_int_t)o->batch_tokens,
+			      "micro_batch", (json_int_t)o->micro_batch, "ctx", ctx,
+			      "steps", (json_int_t)o->steps, "lr_max", o->sched.lr_max,
+			      "lr_min", o->sched.lr_min, "warmup_iters", (json_int_t)o->sched.warmup_iters,
+			      "cosine_cycle_iters", (json_int_t)o->sched.cosine_cycle_iters,
+			      "weight_decay", o->hp.weight_decay, "beta1", o->hp.beta1,
+			      "beta2", o->hp.beta2, "eps", o->hp.eps, "grad_clip", o->grad_clip,
+			      "seed", (json_int_t)o->seed, "eval_every", (json_int_t)o->eval_every,
+			      "eval_tokens", (json_int_t)o->eval_tokens,
+			      "sample_every", (json_int_t)o->sample_every,
+			      "ckpt_every", (json_int_t)o->ckpt_every, "keep", (json_int_t)o->keep,
+			      "peak", o->peak);
+	if (!j)
+		return NULL;
+	if (o->merges)
+		json_object_set_new(j, "merges", json_string(o->merges));
+	json_t *sp = json_array();
+	for (int i = 0; i < o->n_specials; i++)
+		json_array_append_new(sp, json_string(o->specials[i]));
+	json_object_set_new(j, "specials", sp);
+	char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(17));
+	json_decref(j);
+	return s;
+}
+
+static int json_num(json_t *j, const char *key, double *out)
+{
+	json_t *v = json_object_get(j, key);
+	if (!json_is_number(v))
+		return lm_fail("the run's state lacks \"%s\"", key);
+	*out = json_number_value(v);
+	return 0;
+}
+
+/* Fill o->FIELD from the state unless given on the command line. */
+#define KEEP_REAL(opt, key, field) do {               \
+		double v_;                             \
+		if (json_num(j, key, &v_) != 0)        \
+			goto bad;                      \
+		else if (!o->given[opt])               \
+			field = v_;                    \
+	} while (0)
+#define KEEP_LONG(opt, key, field) do {               \
+		double l_ = (double)(field);           \
+		KEEP_REAL(opt, key, l_);               \
+		field = (long)l_;                      \
+	} while (0)
+
+/* The resumed run's options: the saved ones, overridden by those given now.
+ * The batch, the context and the seed define the data order: they must match. */
+static int opts_from_state(train_opts *o, const char *json, const char *path)
+{
+	json_error_t err;
+	json_t *j = json_loads(json, 0, &err), *v;
+	if (!j)
+		return lm_fail("'%s': bad options in the training state: %s", path, err.text);
+	double bt = 0, seed = 0;
+	if (json_num(j, "batch_tokens", &bt) || json_num(j, "seed", &seed))
+		goto bad;
+	if (o->given[OPT_BATCH_TOKENS] && o->batch_tokens != bt) {
+		lm_fail("--batch-tokens %ld differs from the run's %.0f", o->batch_tokens, bt);
+		goto fail;
+	}
+	if (o->given[OPT_SEED] && o->seed != (uint64_t)seed) {
+		lm_fail("--seed differs from the run's %.0f", seed);
+		goto fail;
+	}
+	o->batch_tokens = (long)bt;
+	o->seed = (uint64_t)seed;
+	KEEP_LONG('b', "micro_batch", o->micro_batch);
+	KEEP_LONG(OPT_STEPS, "steps", o->steps);
+	KEEP_REAL(OPT_LR, "lr_max", o->sched.lr_max);
+	KEEP_REAL(OPT_LR_MIN, "lr_min", o->sched.lr_min);
+	KEEP_LONG(OPT_WARMUP, "warmup_iters", o->sched.warmup_iters);
+	KEEP_LONG(OPT_COSINE, "cosine_cycle_iters", o->sched.cosine_cycle_iters);
+	KEEP_REAL(OPT_WD, "weight_decay", o->hp.weight_decay);
+	KEEP_REAL(OPT_BETA1, "beta1", o->hp.beta1);
+	KEEP_REAL(OPT_BETA2, "beta2", o->hp.beta2);
+	KEEP_REAL(OPT_EPS, "eps", o->hp.eps);
+	KEEP_REAL(OPT_GRAD_CLIP, "grad_clip", o->grad_clip);
+	KEEP_LONG(OPT_EVAL_EVERY, "eval_every", o->eval_every);
+	KEEP_LONG(OPT_EVAL_TOKENS, "eval_tokens", o->eval_tokens);
+	KEEP_LONG(OPT_SAMPLE_EVERY, "sample_every", o->sample_every);
+	KEEP_LONG(OPT_CKPT_EVERY, "ckpt_every", o->ckpt_every);
+	KEEP_LONG(OPT_KEEP, "keep", o->keep);
+	KEEP_REAL(OPT_PEAK, "peak", o->peak);
+	/* strings live as long as the process: the json is kept */
+	if (!o->data_dir && json_is_string(v = json_object_get(j, "data")))
+		o->data_dir = strdup(json_string_value(v));
+	if (!o->merges && json_is_string(v = json_object_get(j, "merges")))
+		o->merges = strdup(json_string_value(v));
+	json_t *sp = json_object_get(j, "specials");
+	if (o->n_specials == 0 && json_is_array(sp))
+		for (size_t i = 0; i < json_array_size(sp) && i < MAX_SPECIALS; i++)
+			if (json_is_string(json_array_get(sp, i)))
+				o->specials[o->n_specials++] = strdup(json_string_value(json_array_get(sp, i)));
+	json_decref(j);
+	return 0;
+bad:
+	lm_fail("'%s': %s", path, lm_last_error());
+fail:
+	json_decref(j);
+	return -1;
+}
+
+/* ---- the run: everything the loop holds -------------------------------------------- */
+
+typedef struct {
+	train_opts o;
+	dist_ctx dist;
+	lm_config cfg;
+	gpt_model model;
+	train_backend be;
+	loader *train, *val;
+	train_log log;
+	bool have_log;
+	bpe_merges tok;
+	bool have_tok;
+	char *merges_text;       /* the merges file, for the checkpoint's metadata */
+	lm_rng rng;
+	int B, T, accum;         /* micro-batch rows, length, micro-batches a step a rank */
+	long step;               /* steps done */
+	long last_ckpt;          /* step of the last checkpoint written, -1 none */
+	int32_t *x, *y;          /* (B, T) */
+	double flops_per_token;
+	double ms_avg;           /* moving average of a step's wall time */
+	bool tty;
+} run;
+
+static bool is_root(const run *r) { return r->dist.rank == 0; }
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static void signals_install(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* A runtime error: every rank stops (a collective would hang otherwise). */
+static noreturn void run_die(run *r)
+{
+	fprintf(stderr, "%s%s: %s\n", r->tty ? "\n" : "", lm_progname, lm_last_error());
+	if (r->dist.nranks > 1)
+		dist_abort(&r->dist, EXIT_RUNTIME);
+	exit(EXIT_RUNTIME);
+}
+
+/* ---- checkpoints ---------------------------------------------------------------------- */
+
+/* The weights under HF's names (ckpt/ckpt.h); metadata: the tokenizer and
+ * the progress (ckpt_save adds the config). */
+static int save_weights(run *r, const char *path)
+{
+	char step[32], tokens[32], *specials = NULL;
+	snprintf(step, sizeof step, "%ld", r->step);
+	snprintf(tokens, sizeof tokens, "%ld", r->step * r->o.batch_tokens);
+	const char *meta[8] = {"step", step, "tokens", tokens};
+	int nmeta = 2;
+	if (r->merges_text) {
+		json_t *sp = json_array();
+		for (int i = 0; i < r->o.n_specials; i++)
+			json_array_append_new(sp, json_string(r->o.specials[i]));
+		specials = json_dumps(sp, JSON_COMPACT);
+		json_decref(sp);
+		if (!specials)
+			return lm_fail("out of memory");
+		meta[4] = "tokenizer_merges";
+		meta[5] = r->merges_text;
+		meta[6] = "tokenizer_specials";
+		meta[7] = specials;
+		nmeta += 2;
+	}
+	int rc = ckpt_save(&r->model, path, meta, nmeta, true);
+	free(specials);
+	return rc;
+}
+
+static int save_state(run *r, const char *path)
+{
+	train_state s = {
+		.step = (uint64_t)r->step,
+		.tokens = (uint64_t)(r->step * r->o.batch_tokens),
+		.rng_state = r->rng.state,
+		.options_json = opts_to_json(&r->o, r->T),
+		.num_params = r->model.num_params,
+		.m = r->be.opt.m,
+		.v = r->be.opt.v,
+	};
+	if (!s.options_json)
+		return lm_fail("out of memory");
+	loader_pos_save(r->train, s.loader_pos);
+	int rc = train_state_write(path, &s);
+	free(s.options_json);
+	return rc;
+}
+
+/* The pair for this step, then the pointer, then pruning (see rundir.h). */
+static int checkpoint(run *r)
+{
+	if (r->last_ckpt == r->step)
+		return 0;
+	r->last_ckpt = r->step;
+	if (!is_root(r))
+		return 0;
+	if (r->be.sync_host(&r->be) != 0)
+		return -1;
+	char *w = rundir_ckpt_path(r->o.run_dir, r->step, "safetensors");
+	char *s = rundir_ckpt_path(r->o.run_dir, r->step, "state");
+	int rc = !w || !s ? -1 : save_weights(r, w);
+	if (rc == 0)
+		rc = save_state(r, s);
+	if (rc == 0)
+		rc = rundir_point_latest(r->o.run_dir, r->step);
+	if (rc == 0)
+		rc = rundir_prune(r->o.run_dir, (int)r->o.keep);
+	free(w);
+	free(s);
+	return rc;
+}
+
+/* ---- set-up ------------------------------------------------------------------------------ */
+
+/* The model: from the resumed checkpoint, or a preset/config (+ flags) with
+ * fresh weights from the seed, or an existing checkpoint to continue from. */
+static bool has_weights(const char *model)
+{
+	size_t n = strlen(model);
+	struct stat st;
+	if (n > 12 && !strcmp(model + n - 12, ".safetensors"))
+		return true;
+	if (stat(model, &st) != 0 || !S_ISDIR(st.st_mode))
+		return false;
+	char *p = rundir_file(model, "model.safetensors");
+	bool yes = p && access(p, R_OK) == 0;
+	free(p);
+	return yes;
+}
+
+static int model_setup(run *r, const char *ckpt)
+{
+	const char *src = ckpt ? ckpt : r->o.model;
+	if (has_weights(src)) {
+		if (!ckpt && model_flags_given(&r->o.flags))
+			return lm_fail("model flags cannot change the model of '%s'", src);
+		if (ckpt_open_model(&r->model, src) != 0)
+			return -1;
+		r->cfg = r->model.cfg;
+		return 0;
+	}
+	if (config_load(&r->cfg, src) != 0 || config_flags_apply(&r->o.flags, &r->cfg) != 0)
+		return -1;
+	return gpt_init(&r->model, &r->cfg, r->o.seed);
+}
+
+static int tokenizer_setup(run *r)
+{
+	if (!r->o.merges)
+		return 0;
+	size_t len;
+	r->merges_text = read_whole_file(r->o.merges, &len);
+	if (!r->merges_text || merges_read(&r->tok, r->o.merges) != 0)
+		return -1;
+	if (merges_add_specials(&r->tok, r->o.specials, r->o.n_specials) != 0)
+		return -1;
+	r->have_tok = true;
+	if (r->tok.vocab_size > (uint32_t)r->cfg.vocab_size)
+		return lm_fail("the tokenizer '%s' has %u tokens, the model's vocabulary %d",
+			       r->o.merges, r->tok.vocab_size, r->cfg.vocab_size);
+	return 0;
+}
+
+/* Batch geometry: batch_tokens = B * T * accum * ranks, exactly. */
+static int batch_setup(run *r)
+{
+	r->B = (int)r->o.micro_batch;
+	r->T = r->cfg.ctx;
+	long per = (long)r->B * r->T * r->dist.nranks;
+	if (r->o.batch_tokens % per != 0 || r->o.batch_tokens < per)
+		return lm_fail("--batch-tokens %ld is not a multiple of micro-batch x ctx x ranks "
+			       "= %d x %d x %d = %ld", r->o.batch_tokens, r->B, r->T,
+			       r->dist.nranks, per);
+	r->accum = (int)(r->o.batch_tokens / per);
+	r->x = malloc((size_t)r->B * r->T * sizeof *r->x);
+	r->y = malloc((size_t)r->B * r->T * sizeof *r->y);
+	return r->x && r->y ? 0 : lm_fail("out of memory");
+}
+
+static int data_setup(run *r)
+{
+	loader_opts lo = {.B = r->B, .T = r->T, .rank = r->dist.rank,
+			  .nranks = r->dist.nranks, .seed = r->o.seed, .shuffle = true};
+	r->train = loader_open(r->o.data_dir, "train", &lo);
+	if (!r->train)
+		return -1;
+	if (r->o.eval_every > 0) {
+		lo.shuffle = false;
+		r->val = loader_open(r->o.data_dir, "val", &lo);
+		if (!r->val && is_root(r))
+			lm_warn("no evaluation: %s", lm_last_error());
+	}
+	return 0;
+}
+
+/* The schedule's defaults resolved once, so the state records real values. */
+static void schedule_setup(run *r)
+{
+	train_opts *o = &r->o;
+	if (o->tokens)
+		o->steps = (o->tokens + o->batch_tokens - 1) / o->batch_tokens;
+	if (!o->steps) {
+		o->steps = (long)(loader_num_windows(r->train) * (uint64_t)r->T / (uint64_t)o->batch_tokens);
+		if (o->steps < 1)
+			o->steps = 1;
+	}
+	if (o->sched.lr_min < 0)
+		o->sched.lr_min = LR_MIN_RATIO_DEFAULT * o->sched.lr_max;
+	if (!o->sched.cosine_cycle_iters)
+		o->sched.cosine_cycle_iters = o->steps;
+	lm_accounting acc;
+	accounting_compute(&r->cfg, r->T, &acc);
+	r->flops_per_token = accounting_train_flops_per_token(&acc);
+}
+
+/* A fresh run's directory must be empty of runs (unless --force). */
+static int rundir_setup(run *r)
+{
+	if (!is_root(r))
+		return 0;
+	if (rundir_make(r->o.run_dir) != 0)
+		return -1;
+	if (!r->o.resume && !r->o.force && rundir_in_use(r->o.run_dir))
+		return lm_fail("'%s' already holds a run: --resume it, or -f to start over",
+			       r->o.run_dir);
+	if (!r->o.resume && r->o.force) {
+		char *p = rundir_file(r->o.run_dir, RUNDIR_LOG);
+		if (p)
+			unlink(p);
+		free(p);
+	}
+	char *p = rundir_file(r->o.run_dir, RUNDIR_LOG);
+	int rc = p ? train_log_open(&r->log, p) : -1;
+	free(p);
+	if (rc)
+		return -1;
+	r->have_log = true;
+	char *cfg = config_to_json(&r->cfg), *opts = opts_to_json(&r->o, r->T);
+	const char *slash = strrchr(r->o.run_dir, '/');
+	rc = train_log_run(&r->log, slash && slash[1] ? slash + 1 : r->o.run_dir, cfg, opts);
+	free(cfg);
+	free(opts);
+	return rc;
+}
+
+/* --resume: the latest pair's weights and state. */
+static int resume_setup(run *r, train_state *st, char **ckpt)
+{
+	long step;
+	int rc = rundir_latest(r->o.resume, &step);
+	if (rc == 0)
+		return lm_fail("'%s' has no checkpoint to resume", r->o.resume);
+	if (rc < 0)
+		return -1;
+	*ckpt = rundir_ckpt_path(r->o.resume, step, "safetensors");
+	char *sp = rundir_ckpt_path(r->o.resume, step, "state");
+	rc = !*ckpt || !sp ? -1 : train_state_read(sp, st);
+	if (rc == 0)
+		rc = opts_from_state(&r->o, st->options_json, sp);
+	free(sp);
+	if (rc == 0 && (int)st->step != step)
+		rc = lm_fail("'%s': the state says step %llu, the checkpoint %ld", r->o.resume,
+			     (unsigned long long)st->step, step);
+	if (!r->o.run_dir)
+		r->o.run_dir = r->o.resume;
+	return rc;
+}
+
+/* Moments, step, data position and RNG from the state. */
+static int resume_apply(run *r, const train_state *st)
+{
+	if (st->num_params != r->model.num_params)
+		return lm_fail("the state holds %zu parameters, the model %zu",
+			       st->num_params, r->model.num_params);
+	memcpy(r->be.opt.m, st->m, st->num_params * sizeof(float));
+	memcpy(r->be.opt.v, st->v, st->num_params * sizeof(float));
+	r->be.opt.step = (long)st->step;
+	r->step = (long)st->step;
+	r->last_ckpt = r->step;
+	r->rng.state = st->rng_state;
+	r->rng.has_spare = false;
+	if (loader_pos_restore(r->train, st->loader_pos, LOADER_POS_BYTES) != 0)
+		return -1;
+	return r->be.sync_device(&r->be);
+}
+
+static void run_setup(run *r)
+{
+	train_state st = {0};
+	char *ckpt = NULL;
+	r->last_ckpt = -1;
+	r->tty = isatty(2);
+	if (r->o.resume) {
+		if (model_flags_given(&r->o.flags))
+			lm_usage_error("model flags with --resume: the model is the run's");
+		if (resume_setup(r, &st, &ckpt) != 0)
+			run_die(r);
+	}
+	if (!r->o.run_dir)
+		r->o.run_dir = DEFAULT_RUN_DIR;
+	if (model_setup(r, ckpt) != 0 || tokenizer_setup(r) != 0)
+		run_die(r);
+	if (batch_setup(r) != 0) {
+		fprintf(stderr, "%s: %s\n", lm_progname, lm_last_error());
+		exit(EXIT_USAGE);
+	}
+	if (data_setup(r) != 0)
+		run_die(r);
+	schedule_setup(r);
+	rng_seed(&r->rng, r->o.seed);
+	if (backend_open(&r->be, r->o.device, &r->model, r->o.hp) != 0)
+		run_die(r);
+	if (r->o.resume && resume_apply(r, &st) != 0)
+		run_die(r);
+	if (rundir_setup(r) != 0)
+		run_die(r);
+	train_state_free(&st);
+	free(ckpt);
+}
+
+/* ---- evaluation and samples ------------------------------------------------------------------ */
+
+/* Mean val loss over the first eval_tokens val tokens (all ranks). */
+static double evaluate(run *r)
+{
+	long batches = r->o.eval_tokens / ((long)r->B * r->T * r->dist.nranks);
+	double sum[2] = {0, 0};  /* loss x rows, rows */
+	loader_rewind(r->val);
+	for (long i = 0; i < (batches ? batches : 1); i++) {
+		int rows = loader_next(r->val, r->x, r->y, NULL);
+		if (rows < 0)
+			run_die(r);
+		if (rows == 0)
+			break;
+		float loss;
+		if (r->be.eval_loss(&r->be, r->x, r->y, rows, r->T, &loss) != 0)
+			run_die(r);
+		sum[0] += (double)loss * rows;
+		sum[1] += rows;
+	}
+	if (dist_allreduce_sum_f64(&r->dist, sum, 2) != 0)
+		run_die(r);
+	return sum[1] > 0 ? sum[0] / sum[1] : NAN;
+}
+
+static void eval_step(run *r)
+{
+	if (!r->val)
+		return;
+	double t0 = now_ms(), loss = evaluate(r);
+	if (!is_root(r))
+		return;
+	fprintf(stderr, "%sstep %ld: val loss %.4f (%.0f ms)\n", r->tty ? "\r\033[K" : "",
+		r->step, loss, now_ms() - t0);
+	log_record rec = log_record_empty(r->step, (double)r->step * r->o.batch_tokens);
+	rec.val_loss = loss;
+	if (train_log_write(&r->log, &rec) != 0)
+		run_die(r);
+}
+
+static int argmax(const float *v, int n)
+{
+	int best = 0;
+	for (int i = 1; i < n; i++)
+		if (v[i] > v[best])
+			best = i;
+	return best;
+}
+
+/* A short greedy continuation of one token, decoded to stderr. */
+static void sample_step(run *r)
+{
+	if (!is_root(r))
+		return;
+	if (!r->have_tok) {
+		static bool said;
+		if (!said)
+			lm_warn("no samples: no tokenizer (give --merges FILE and -s TOKEN)");
+		said = true;
+		return;
+	}
+	int n = SAMPLE_TOKENS < r->T ? SAMPLE_TOKENS : r->T;
+	int *seq = malloc((size_t)n * sizeof *seq);
+	if (!seq)
+		return;
+	/* start at the first special (<|endoftext|>, a document start) or the data */
+	seq[0] = r->o.n_specials ? (int)(r->tok.vocab_size - r->tok.n_specials) : r->x[0];
+	for (int t = 1; t < n; t++) {
+		const float *logits = r->be.next_logits(&r->be, seq, t);
+		if (!logits)
+			run_die(r);
+		seq[t] = argmax(logits, r->cfg.vocab_size);
+	}
+	fprintf(stderr, "%sstep %ld sample: ", r->tty ? "\r\033[K" : "", r->step);
+	for (int t = 1; t < n; t++)
+		if ((uint32_t)seq[t] < r->tok.vocab_size)
+			fwrite(r->tok.token_bytes[seq[t]], 1, r->tok.token_len[seq[t]], stderr);
+	fputc('\n', stderr);
+	free(seq);
+}
+
+/* ---- one step ------------------------------------------------------------------------------ */
+
+typedef struct {
+	double loss, norm, lr, ms;
+} step_result;
+
+static double test_nan_step(void)
+{
+	const char *s = getenv(ENV_TEST_NAN_STEP);
+	return s ? atof(s) : -1;
+}
+
+/* Micro-batches to batch_tokens, mean over ranks, clip, AdamW. */
+static step_result train_step(run *r)
+{
+	step_result s = {0};
+	double t0 = now_ms(), sum = 0;
+	if (r->be.zero_grad(&r->be) != 0)
+		run_die(r);
+	for (int a = 0; a < r->accum; a++) {
+		float loss;
+		if (loader_next(r->train, r->x, r->y, NULL) < 0 ||
+		    r->be.micro_step(&r->be, r->x, r->y, r->B, r->T, 1.0f / r->accum, &loss) != 0)
+			run_die(r);
+		sum += loss;
+	}
+	s.loss = sum / r->accum;
+	if (dist_allreduce_sum_f64(&r->dist, &s.loss, 1) != 0 ||
+	    r->be.reduce_grads(&r->be, &r->dist) != 0)
+		run_die(r);
+	s.loss /= r->dist.nranks;
+	if (test_nan_step() == r->step + 1)
+		s.loss = NAN;
+	s.norm = r->be.clip_grads(&r->be, r->o.grad_clip);
+	if (!isfinite(s.loss) || !isfinite(s.norm)) {
+		lm_fail("%s %g at step %ld: stopping; the last good checkpoint is %s",
+			isfinite(s.loss) ? "gradient norm" : "loss", isfinite(s.loss) ? s.norm : s.loss,
+			r->step + 1, r->last_ckpt >= 0 ? "in place" : "none (none was written)");
+		run_die(r);
+	}
+	s.lr = lr_at(&r->o.sched, r->step);
+	if (r->be.update(&r->be, s.lr) != 0)
+		run_die(r);
+	r->step++;
+	s.ms = now_ms() - t0;
+	return s;
+}
+
+/* ---- progress ------------------------------------------------------------------------------ */
+
+static void report_step(run *r, const step_result *s)
+{
+	if (!is_root(r))
+		return;
+	double tok_s = r->o.batch_tokens / (s->ms / 1e3);
+	double mfu = tok_s * r->flops_per_token / r->o.peak;
+	r->ms_avg = r->ms_avg ? 0.9 * r->ms_avg + 0.1 * s->ms : s->ms;
+	char eta[32], tps[32];
+	num_duration((r->o.steps - r->step) * r->ms_avg / 1e3, eta);
+	num_commas((uint64_t)tok_s, tps);
+	fprintf(stderr, "%sstep %*ld/%ld | loss %.4f | lr %.2e | norm %.3f | %.0f ms | %s tok/s"
+		" | MFU %.1f%% | ETA %s%s", r->tty ? "\r\033[K" : "", (int)snprintf(NULL, 0, "%ld", r->o.steps),
+		r->step, r->o.steps, s->loss, s->lr, s->norm, s->ms, tps, 100 * mfu, eta,
+		r->tty ? "" : "\n");
+	log_record rec = log_record_empty(r->step, (double)r->step * r->o.batch_tokens);
+	rec.loss = s->loss;
+	rec.lr = s->lr;
+	rec.grad_norm = s->norm;
+	rec.ms = s->ms;
+	rec.tok_s = tok_s;
+	rec.mfu = mfu;
+	if (train_log_write(&r->log, &rec) != 0)
+		run_die(r);
+}
+
+static bool every(long step, long n) { return n > 0 && step % n == 0; }
+
+/* ---- main ---------------------------------------------------------------------------------- */
+
+static void run_free(run *r)
+{
+	if (r->have_log && train_log_close(&r->log) != 0)
+		lm_warn("%s", lm_last_error());
+	backend_close(&r->be);
+	gpt_free(&r->model);
+	loader_close(r->train);
+	if (r->val)
+		loader_close(r->val);
+	if (r->have_tok)
+		merges_free(&r->tok);
+	free(r->merges_text);
+	free(r->x);
+	free(r->y);
+}
+
+static void say_start(const run *r)
+{
+	char np[32], bt[32];
+	if (!is_root(r))
+		return;
+	fprintf(stderr, "%s %s: %s parameters, %d layers, d %d, ctx %d, vocab %d | "
+		"batch %s tokens = %d x %d x %d accum x %d ranks | %ld steps | %s, %d threads\n",
+		r->o.resume ? "resuming" : "training", r->cfg.name,
+		num_commas(r->model.num_params, np), r->cfg.n_layer, r->cfg.d_model, r->cfg.ctx,
+		r->cfg.vocab_size, num_commas((uint64_t)r->o.batch_tokens, bt), r->B, r->T,
+		r->accum, r->dist.nranks, r->o.steps, r->be.name, omp_get_max_threads());
+	if (r->o.resume)
+		fprintf(stderr, "from step %ld of %s\n", r->step, r->o.resume);
+}
+
+int main(int argc, char **argv)
+{
+	static run r;
+	lm_set_progname(argv[0]);
+	opts_defaults(&r.o);
+	opts_parse(&r.o, argc, argv);
+	if (r.o.threads)
+		omp_set_num_threads(r.o.threads);
+	if (dist_init(&r.dist) != 0)
+		lm_die_last();
+	signals_install();
+	run_setup(&r);
+	say_start(&r);
+	if (!r.o.resume && every(0, r.o.eval_every))
+		eval_step(&r);
+	while (r.step < r.o.steps) {
+		step_result s = train_step(&r);
+		report_step(&r, &s);
+		int stop = stop_signal != 0;
+		if (dist_allreduce_max_int(&r.dist, &stop) != 0)
+			run_die(&r);
+		bool last = r.step == r.o.steps;
+		if (every(r.step, r.o.eval_every) || (last && r.o.eval_every))
+			eval_step(&r);
+		if (every(r.step, r.o.sample_every))
+			sample_step(&r);
+		if ((every(r.step, r.o.ckpt_every) || last || stop) && checkpoint(&r) != 0)
+			run_die(&r);
+		if (stop) {
+			if (is_root(&r))
+				fprintf(stderr, "%sstopped by a signal after step %ld; continue with "
+					"--resume %s\n", r.tty ? "\n" : "", r.step, r.o.run_dir);
+			break;
+		}
+	}
+	if (checkpoint(&r) != 0)
+		run_die(&r);
+	if (is_root(&r) && r.tty)
+		fputc('\n', stderr);
+	run_free(&r);
+	dist_finalize(&r.dist);
+	return 0;
+}

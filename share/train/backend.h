@@ -1,0 +1,67 @@
+/*
+ * backend.h — where the training arithmetic runs: the switch point between
+ * devices. The loop in lm-train calls only these operations, so a CUDA
+ * backend (bf16 kernels, NCCL) slots in beside the CPU one without touching
+ * the loop.
+ *
+ * The host model (gpt_model: config, tensor table, fp32 weights) and the
+ * host AdamW state (moments, step) are the backend's mirror for checkpoints:
+ * after backend_sync_host() they hold what the device holds. For the CPU
+ * backend they ARE the live weights and moments.
+ *
+ *   train_backend b;
+ *   backend_open(&b, "cpu", &model, hparams);   // model from gpt_init or a checkpoint
+ *   b.zero_grad(&b);
+ *   for each micro-batch: b.micro_step(&b, x, y, B, T, 1.0f / accum, &loss);
+ *   b.reduce_grads(&b, &dist);                  // mean over ranks
+ *   norm = b.clip_grads(&b, 1.0);
+ *   b.update(&b, lr);
+ *   backend_close(&b);
+ */
+#ifndef LMPIPE_TRAIN_BACKEND_H
+#define LMPIPE_TRAIN_BACKEND_H
+
+#include "dist/dist.h"
+#include "model/gpt.h"
+#include "optim/adamw.h"
+
+typedef struct train_backend train_backend;
+
+struct train_backend {
+	const char *name;       /* "cpu" */
+	gpt_model *model;       /* host weights (the caller's; not freed here) */
+	adamw opt;              /* host moments and step count */
+	void *impl;             /* the device's own state */
+
+	int (*zero_grad)(train_backend *b);
+	/* Forward and backward of one micro-batch (B, T), gradients ACCUMULATED
+	 * with weight dloss; *loss gets the micro-batch's mean loss. */
+	int (*micro_step)(train_backend *b, const int *x, const int *y, int B, int T,
+			  float dloss, float *loss);
+	/* Gradients averaged over the ranks of D. */
+	int (*reduce_grads)(train_backend *b, dist_ctx *d);
+	/* Clip the global gradient norm to max_norm (<= 0: no clipping);
+	 * returns the norm before clipping (NaN or inf passes through). */
+	double (*clip_grads)(train_backend *b, double max_norm);
+	/* One AdamW step at learning rate lr. */
+	int (*update)(train_backend *b, double lr);
+	/* Mean loss of (B, T) with no gradient. */
+	int (*eval_loss)(train_backend *b, const int *x, const int *y, int B, int T, float *loss);
+	/* Logits (Vp floats) after the last position of one row of T tokens. */
+	const float *(*next_logits)(train_backend *b, const int *x, int T);
+	/* Make model->params and opt (m, v, step) current on the host. */
+	int (*sync_host)(train_backend *b);
+	/* Push model->params and opt from the host (after loading a checkpoint). */
+	int (*sync_device)(train_backend *b);
+	void (*close)(train_backend *b);
+};
+
+/* Open DEVICE ("cpu") over MODEL, with AdamW's hyperparameters; moments
+ * zero, step 0. -1 with an error for an unknown or unbuilt device. */
+int backend_open(train_backend *b, const char *device, gpt_model *model, adamw_hparams hp);
+void backend_close(train_backend *b);
+
+/* The devices; backend_open calls these. */
+int backend_cpu_open(train_backend *b);
+
+#endif

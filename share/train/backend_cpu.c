@@ -1,0 +1,76 @@
+/*
+ * backend_cpu.c — the CPU backend: the reference model (model/gpt.c, fp32,
+ * OpenMP) and AdamW on the host arrays themselves, so syncing is free.
+ *
+ * Deterministic: gpt.c and adamw.c split work over a fixed static thread
+ * partition and sum in a fixed order, so the same inputs give the same bits
+ * run after run — what an exact --resume relies on.
+ */
+#include "train/backend.h"
+#include "util/error.h"
+
+static int cpu_zero_grad(train_backend *b)
+{
+	return gpt_zero_grad(b->model);
+}
+
+static int cpu_micro_step(train_backend *b, const int *x, const int *y, int B, int T,
+			  float dloss, float *loss)
+{
+	if (gpt_forward(b->model, x, y, B, T, loss) != 0)
+		return -1;
+	return gpt_backward(b->model, dloss);
+}
+
+static int cpu_reduce_grads(train_backend *b, dist_ctx *d)
+{
+	return dist_allreduce_mean(d, b->model->grads, b->model->num_params);
+}
+
+static double cpu_clip_grads(train_backend *b, double max_norm)
+{
+	gpt_model *m = b->model;
+	if (max_norm <= 0)
+		return grad_norm(m->grads, m->num_params);
+	return grad_clip(m->grads, m->num_params, max_norm);
+}
+
+static int cpu_update(train_backend *b, double lr)
+{
+	adamw_step(&b->opt, b->model->params, b->model->grads, lr);
+	return 0;
+}
+
+static int cpu_eval_loss(train_backend *b, const int *x, const int *y, int B, int T, float *loss)
+{
+	return gpt_forward(b->model, x, y, B, T, loss);
+}
+
+static const float *cpu_next_logits(train_backend *b, const int *x, int T)
+{
+	gpt_model *m = b->model;
+	if (gpt_forward(m, x, NULL, 1, T, NULL) != 0)
+		return NULL;
+	return m->acts.logits + (size_t)(T - 1) * m->cfg.padded_vocab;
+}
+
+static int cpu_sync(train_backend *b)
+{
+	return 0;
+}
+
+int backend_cpu_open(train_backend *b)
+{
+	b->name = "cpu";
+	b->zero_grad = cpu_zero_grad;
+	b->micro_step = cpu_micro_step;
+	b->reduce_grads = cpu_reduce_grads;
+	b->clip_grads = cpu_clip_grads;
+	b->update = cpu_update;
+	b->eval_loss = cpu_eval_loss;
+	b->next_logits = cpu_next_logits;
+	b->sync_host = cpu_sync;
+	b->sync_device = cpu_sync;
+	b->close = NULL;
+	return 0;
+}

@@ -1,0 +1,233 @@
+/*
+ * rundir.c — checkpoint names, the latest pointer, pruning (see rundir.h).
+ */
+#include "train/rundir.h"
+#include "util/error.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CKPT_PREFIX "ckpt_"
+#define CKPT_EXT ".safetensors"
+#define STATE_EXT ".state"
+
+/* ---- names ------------------------------------------------------------------ */
+
+char *rundir_file(const char *dir, const char *name)
+{
+	char *p;
+	if (asprintf(&p, "%s/%s", dir, name) < 0) {
+		lm_fail("out of memory");
+		return NULL;
+	}
+	return p;
+}
+
+char *rundir_ckpt_path(const char *dir, long step, const char *ext)
+{
+	char *p;
+	if (asprintf(&p, "%s/" CKPT_PREFIX "%08ld.%s", dir, step, ext) < 0) {
+		lm_fail("out of memory");
+		return NULL;
+	}
+	return p;
+}
+
+/* The step of a name "ckpt_NNNNNNNN.EXT" with EXT one of ours; -1 if not. */
+static long name_step(const char *name, const char **ext)
+{
+	size_t np = strlen(CKPT_PREFIX);
+	if (strncmp(name, CKPT_PREFIX, np) != 0)
+		return -1;
+	char *end;
+	errno = 0;
+	long step = strtol(name + np, &end, 10);
+	if (end == name + np || errno || step < 0)
+		return -1;
+	if (strcmp(end, CKPT_EXT) != 0 && strcmp(end, STATE_EXT) != 0)
+		return -1;
+	if (ext)
+		*ext = end;
+	return step;
+}
+
+/* ---- the directory ------------------------------------------------------------ */
+
+int rundir_make(const char *dir)
+{
+	char *p = strdup(dir);
+	if (!p)
+		return lm_fail("out of memory");
+	for (char *s = p + 1; ; s++) {
+		int last = *s == 0;
+		if (*s == '/' || last) {
+			*s = 0;
+			if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+				int rc = lm_fail_errno("cannot make directory '%s'", p);
+				free(p);
+				return rc;
+			}
+			if (last)
+				break;
+			*s = '/';
+		}
+	}
+	free(p);
+	struct stat st;
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		return lm_fail("'%s' is not a directory", dir);
+	return 0;
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return lm_fail_errno("cannot open directory '%s'", dir);
+	int rc = fsync(fd) != 0 && errno != EINVAL ? lm_fail_errno("cannot sync '%s'", dir) : 0;
+	close(fd);
+	return rc;
+}
+
+int rundir_point_latest(const char *dir, long step)
+{
+	char target[64], *link = rundir_file(dir, RUNDIR_LATEST), *tmp = NULL;
+	snprintf(target, sizeof target, CKPT_PREFIX "%08ld" CKPT_EXT, step);
+	if (!link || asprintf(&tmp, "%s.tmp.%ld", link, (long)getpid()) < 0) {
+		free(link);
+		return lm_fail("out of memory");
+	}
+	int rc = 0;
+	unlink(tmp);
+	if (symlink(target, tmp) != 0)
+		rc = lm_fail_errno("cannot make link '%s'", tmp);
+	else if (rename(tmp, link) != 0) {
+		rc = lm_fail_errno("cannot rename '%s' to '%s'", tmp, link);
+		unlink(tmp);
+	}
+	if (rc == 0)
+		rc = fsync_dir(dir);
+	free(tmp);
+	free(link);
+	return rc;
+}
+
+int rundir_latest(const char *dir, long *step)
+{
+	char *link = rundir_file(dir, RUNDIR_LATEST), target[PATH_MAX];
+	if (!link)
+		return -1;
+	ssize_t n = readlink(link, target, sizeof target - 1);
+	int rc;
+	if (n < 0 && errno == ENOENT)
+		rc = 0;
+	else if (n < 0 && errno == EINVAL)
+		rc = lm_fail("'%s' is not a link to a checkpoint of this run", link);
+	else if (n < 0)
+		rc = lm_fail_errno("cannot read link '%s'", link);
+	else {
+		target[n] = 0;
+		const char *ext;
+		*step = name_step(target, &ext);
+		rc = *step >= 0 && strcmp(ext, CKPT_EXT) == 0 ? 1
+			: lm_fail("'%s' points to '%s', not a checkpoint of this run", link, target);
+	}
+	free(link);
+	return rc;
+}
+
+int rundir_in_use(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	int used = 0;
+	for (struct dirent *e; !used && (e = readdir(d));)
+		used = name_step(e->d_name, NULL) >= 0 || !strcmp(e->d_name, RUNDIR_LATEST) ||
+		       !strcmp(e->d_name, RUNDIR_LOG);
+	closedir(d);
+	return used;
+}
+
+/* ---- pruning --------------------------------------------------------------------- */
+
+static int cmp_long_desc(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+	return (x < y) - (x > y);
+}
+
+/* Every distinct step with a file in DIR, newest first; temp files removed. */
+static long *list_steps(const char *dir, size_t *n)
+{
+	DIR *d = opendir(dir);
+	if (!d) {
+		lm_fail_errno("cannot open directory '%s'", dir);
+		return NULL;
+	}
+	size_t cap = 16;
+	long *steps = malloc(cap * sizeof *steps);
+	*n = 0;
+	for (struct dirent *e; steps && (e = readdir(d));) {
+		if (!strncmp(e->d_name, "ckpt", 4) && strstr(e->d_name, ".tmp.")) {
+			char *p = rundir_file(dir, e->d_name);
+			if (p)
+				unlink(p);
+			free(p);
+			continue;
+		}
+		long s = name_step(e->d_name, NULL);
+		if (s < 0)
+			continue;
+		if (*n == cap)
+			steps = realloc(steps, (cap *= 2) * sizeof *steps);
+		if (steps)
+			steps[(*n)++] = s;
+	}
+	closedir(d);
+	if (!steps) {
+		lm_fail("out of memory");
+		return NULL;
+	}
+	qsort(steps, *n, sizeof *steps, cmp_long_desc);
+	size_t k = 0;
+	for (size_t i = 0; i < *n; i++)
+		if (k == 0 || steps[k - 1] != steps[i])
+			steps[k++] = steps[i];
+	*n = k;
+	return steps;
+}
+
+int rundir_prune(const char *dir, int keep)
+{
+	long latest = -1;
+	if (rundir_latest(dir, &latest) < 0)
+		return -1;
+	size_t n;
+	long *steps = list_steps(dir, &n);
+	if (!steps)
+		return -1;
+	int rc = 0, kept = 0;
+	for (size_t i = 0; i < n; i++) {
+		/* never remove the latest nor anything newer (a pair being made) */
+		if (keep <= 0 || steps[i] >= latest || kept < keep) {
+			kept += steps[i] <= latest;
+			continue;
+		}
+		for (int e = 0; e < 2; e++) {
+			char *p = rundir_ckpt_path(dir, steps[i], e ? "state" : "safetensors");
+			if (p && unlink(p) != 0 && errno != ENOENT)
+				rc = lm_fail_errno("cannot remove '%s'", p);
+			free(p);
+		}
+	}
+	free(steps);
+	return rc;
+}
