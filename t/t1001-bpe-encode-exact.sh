@@ -72,7 +72,7 @@ for c in range(0x110000):
 open(\"all.txt\", \"w\", encoding=\"utf-8\").write(\"\".join(s))
 lt.encode_file(lt.gpt2(), \"all.txt\", \"all.expect\")
 " &&
-	bpe-encode -m "$G/vocab.bpe" all.txt >all.out && test_cmp all.expect all.out
+	"$LMPIPE_REL_BIN/bpe-encode" -m "$G/vocab.bpe" all.txt >all.out && test_cmp all.expect all.out
 '
 
 test_expect_success PYTHON,SHARED 'contractions in mixed case and white space before words' '
