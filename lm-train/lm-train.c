@@ -853,9 +853,10 @@ static step_result train_step(run *r)
 		s.loss = NAN;
 	s.norm = r->be.clip_grads(&r->be, r->o.grad_clip);
 	if (!isfinite(s.loss) || !isfinite(s.norm)) {
-		lm_fail("%s %g at step %ld: stopping; the last good checkpoint is %s",
-			isfinite(s.loss) ? "gradient norm" : "loss", isfinite(s.loss) ? s.norm : s.loss,
-			r->step + 1, r->last_ckpt >= 0 ? "in place" : "none (none was written)");
+		double bad = isfinite(s.loss) ? s.norm : s.loss;
+		lm_fail("%s is %s at step %ld: stopping; %s", isfinite(s.loss) ? "gradient norm" : "loss",
+			isnan(bad) ? "nan" : bad > 0 ? "inf" : "-inf", r->step + 1,
+			r->last_ckpt >= 0 ? "the last good checkpoint is in place" : "no checkpoint written");
 		run_die(r);
 	}
 	s.lr = lr_at(&r->o.sched, r->step);
