@@ -720,7 +720,8 @@ static void run_setup(run *r)
 	if (model_setup(r, ckpt) != 0 || tokenizer_setup(r) != 0)
 		run_die(r);
 	if (batch_setup(r) != 0) {
-		fprintf(stderr, "%s: %s\n", lm_progname, lm_last_error());
+		if (is_root(r))  /* the same on every rank: say it once */
+			fprintf(stderr, "%s: %s\n", lm_progname, lm_last_error());
 		exit(EXIT_USAGE);
 	}
 	if (data_setup(r) != 0)

@@ -1,0 +1,62 @@
+#!/bin/bash
+test_description='lm-train under mpirun: 2 ranks equal 1 rank with twice the accumulation'
+. ./lib-test.sh
+
+# Keep OpenMPI on this machine, in shared memory, whoever runs the tests.
+export OMPI_MCA_btl=self,vader OMPI_MCA_plm=isolated OMPI_MCA_rmaps_base_oversubscribe=1
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_btl_vader_single_copy_mechanism=none
+MPIRUN="mpirun -np 2 -x OMP_NUM_THREADS=1 -x ASAN_OPTIONS -x UBSAN_OPTIONS"
+
+MODEL="--model d1 --vocab 64 --ctx 16"
+SMALL="$MODEL -b 4 --steps 8 --eval-every 4 --eval-tokens 512"
+
+# "step kind value" of every loss and val_loss record
+values() {
+	grep -o '"step":[0-9]*,"tokens":[0-9.e+]*,"\(val_\)*loss":[^,}]*' "$1" |
+	awk -F'[:,]' '{print $2, $5, $6}'
+}
+
+test_expect_success MPI 'set up shards' '
+	test-tool train stream 20000 64 | shard -o data --val-tokens 2000
+'
+
+test_expect_success MPI 'one rank, 4 micro-batches a step' '
+	OMP_NUM_THREADS=1 lm-train data $SMALL --batch-tokens 256 -o one 2>err &&
+	grep "4 accum x 1 ranks" err &&
+	values one/log.jsonl >one.values
+'
+
+test_expect_success MPI 'two ranks, 2 micro-batches each: the same losses to fp32 rounding' '
+	$MPIRUN lm-train data $SMALL --batch-tokens 256 -o two 2>err &&
+	grep "2 accum x 2 ranks" err &&
+	test $(grep -c "^training" err) = 1 &&
+	values two/log.jsonl >two.values &&
+	test $(wc -l <two.values) = $(wc -l <one.values) &&
+	paste one.values two.values >both &&
+	cat both &&
+	awk "{ d = \$3 - \$6; if (d < 0) d = -d;
+	       if (\$1 != \$4 || \$2 != \$5 || d > 1e-5 * \$3) { print \"differ:\", \$0; bad = 1 } }
+	     END { exit bad }" both
+'
+
+test_expect_success MPI 'rank 0 alone writes: one log, one set of checkpoints' '
+	test $(grep -c "\"run\"" two/log.jsonl) = 1 &&
+	test $(grep -c "\"loss\"" two/log.jsonl) = 8 &&
+	test "$(readlink two/ckpt.safetensors)" = ckpt_00000008.safetensors &&
+	test-tool train state two/ckpt_00000008.state | grep "^step=8$"
+'
+
+test_expect_success MPI 'a resume under mpirun continues the run' '
+	$MPIRUN lm-train --resume two --steps 10 2>err &&
+	grep "from step 8" err &&
+	test "$(readlink two/ckpt.safetensors)" = ckpt_00000010.safetensors
+'
+
+test_expect_success MPI 'a batch the ranks cannot split is an error' '
+	test_must_fail $MPIRUN lm-train data $SMALL --batch-tokens 64 -o three 2>err &&
+	test_error_mentions err "multiple" "x 2 = 128" &&
+	test $(grep -c "lm-train:" err) = 1
+'
+
+test_done
