@@ -1,0 +1,279 @@
+/*
+ * lm-eval — a checkpoint's HellaSwag accuracy, and its loss on shards.
+ *
+ *   lm-eval hellaswag CKPT [--data FILE] [--style llmc|harness] [--limit N]
+ *                          [--tokenizer MERGES] [-v] [--json]
+ *   lm-eval loss CKPT [-b ROWS] [--limit N] [--json] SHARD...
+ *
+ * CKPT is an lmpipe checkpoint (.safetensors) or a transformers
+ * save_pretrained directory. The reading, styles and scoring live in
+ * share/eval (hellaswag, hellaswag_eval, score); this file wires options to
+ * them and prints. stdout carries the results; progress goes to stderr when
+ * it is a terminal.
+ */
+#include "ckpt/ckpt.h"
+#include "data/loader.h"
+#include "eval/hellaswag.h"
+#include "eval/hellaswag_eval.h"
+#include "eval/tokenizer.h"
+#include "model/gpt.h"
+#include "util/cli.h"
+#include "util/error.h"
+#include "util/io.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef LMPIPE_DATADIR
+#define LMPIPE_DATADIR "/usr/local/share/lmpipe"
+#endif
+
+enum { OPT_DATA = OPT_TOOL_BASE, OPT_STYLE, OPT_LIMIT, OPT_JSON, OPT_TOKENIZER };
+
+typedef struct {
+	const char *data, *tokenizer;
+	hs_style style;
+	size_t limit;
+	int batch;
+	int verbose, json;
+} eval_options;
+
+static void usage(void)
+{
+	printf("usage: lm-eval hellaswag CKPT [--data FILE] [--style llmc|harness] [--limit N]\n"
+	       "                              [--tokenizer MERGES] [-v] [--json]\n"
+	       "       lm-eval loss CKPT [-b ROWS] [--limit N] [--json] SHARD...\n"
+	       "\n"
+	       "hellaswag: acc and acc_norm on the HellaSwag validation items.\n"
+	       "      --data FILE        the official hellaswag_val.jsonl or llama.cpp's 6-line\n"
+	       "                         text form, possibly compressed (default:\n"
+	       "                         $LMPIPE_DATA_DIR/hellaswag_val.jsonl, then\n"
+	       "                         " LMPIPE_DATADIR "/hellaswag_val.jsonl)\n"
+	       "      --style STYLE      llmc (llm.c: context = ctx, acc_norm per token; default)\n"
+	       "                         or harness (lm-evaluation-harness: preprocessed,\n"
+	       "                         acc_norm per character)\n"
+	       "      --limit N          the first N items only\n"
+	       "      --tokenizer FILE   merges (or .tiktoken) instead of the checkpoint's own\n"
+	       "                         (default: its metadata, else GPT-2's)\n"
+	       "  -v, --verbose          one line an item: index, label, pred, pred_norm, losses\n"
+	       "      --json             one JSON object (with -v: the items too)\n"
+	       "\n"
+	       "loss: mean cross-entropy, perplexity and tokens over the shards' windows of\n"
+	       "the model's context (every window once, in file order).\n"
+	       "  -b, --batch ROWS       windows a forward (default 4)\n"
+	       "      --limit N          the first N windows only\n");
+	exit(0);
+}
+
+static void parse(int argc, char **argv, eval_options *o)
+{
+	static const struct option longs[] = {
+		{"data", required_argument, NULL, OPT_DATA},
+		{"style", required_argument, NULL, OPT_STYLE},
+		{"limit", required_argument, NULL, OPT_LIMIT},
+		{"json", no_argument, NULL, OPT_JSON},
+		{"tokenizer", required_argument, NULL, OPT_TOKENIZER},
+		{"verbose", no_argument, NULL, 'v'},
+		{"batch", required_argument, NULL, 'b'},
+		CLI_COMMON_OPTIONS,
+		{0},
+	};
+	int opt;
+	while ((opt = getopt_long(argc, argv, "vb:h", longs, NULL)) != -1) {
+		switch (opt) {
+		case OPT_DATA: o->data = optarg; break;
+		case OPT_STYLE:
+			if (hellaswag_style_parse(optarg, &o->style) != 0)
+				lm_usage_error("--style: '%s' is not llmc or harness", optarg);
+			break;
+		case OPT_LIMIT: o->limit = cli_count("--limit", optarg); break;
+		case OPT_JSON: o->json = 1; break;
+		case OPT_TOKENIZER: o->tokenizer = optarg; break;
+		case 'v': o->verbose = 1; break;
+		case 'b': o->batch = cli_int("--batch", optarg, 1, 1 << 16); break;
+		default: cli_common(opt, usage);
+		}
+	}
+}
+
+/* ---- hellaswag ----------------------------------------------------------- */
+
+static const char *default_data(void)
+{
+	static char path[4096];
+	const char *env = getenv("LMPIPE_DATA_DIR");
+	if (env && *env) {
+		snprintf(path, sizeof path, "%s/hellaswag_val.jsonl", env);
+		if (access(path, R_OK) == 0)
+			return path;
+	}
+	snprintf(path, sizeof path, "%s/hellaswag_val.jsonl", LMPIPE_DATADIR);
+	if (access(path, R_OK) == 0)
+		return path;
+	lm_die("no HellaSwag data: put hellaswag_val.jsonl in $LMPIPE_DATA_DIR or %s, "
+	       "or give --data FILE", LMPIPE_DATADIR);
+}
+
+static json_t *result_json(size_t i, const hs_result *r)
+{
+	json_t *loss = json_array(), *ntok = json_array(), *nchar = json_array();
+	for (int j = 0; j < HS_CHOICES; j++) {
+		json_array_append_new(loss, json_real(r->loss[j]));
+		json_array_append_new(ntok, json_integer(r->ntok[j]));
+		json_array_append_new(nchar, json_integer((json_int_t)r->nchar[j]));
+	}
+	return json_pack("{s:I, s:i, s:i, s:i, s:o, s:o, s:o}", "index", (json_int_t)i, "label",
+			 r->label, "pred", r->pred, "pred_norm", r->pred_norm, "loss", loss,
+			 "ntok", ntok, "nchar", nchar);
+}
+
+static void print_result(size_t i, const hs_result *r)
+{
+	printf("%zu label %d pred %d pred_norm %d loss", i, r->label, r->pred, r->pred_norm);
+	for (int j = 0; j < HS_CHOICES; j++)
+		printf(" %.6f/%d", r->loss[j], r->ntok[j]);
+	putchar('\n');
+}
+
+static int cmd_hellaswag(const char *ckpt, const eval_options *o)
+{
+	const char *data = o->data ? o->data : default_data();
+	hs_set set;
+	gpt_model m;
+	lm_tokenizer tok;
+	if (hellaswag_read(&set, data, o->style, o->limit) != 0)
+		lm_die_last();
+	if (ckpt_open_model(&m, ckpt) != 0 || lm_tokenizer_open(&tok, ckpt, o->tokenizer) != 0)
+		lm_die_last();
+	if ((int)tok.m.vocab_size > m.cfg.vocab_size)
+		lm_die("the tokenizer (%s) has %u tokens, the model's vocabulary %d", tok.source,
+		       tok.m.vocab_size, m.cfg.vocab_size);
+	int progress = isatty(2);
+	json_t *items = o->json && o->verbose ? json_array() : NULL;
+	hs_total tot = {0};
+	for (size_t i = 0; i < set.n; i++) {
+		hs_result r;
+		if (hellaswag_eval_item(&m, &tok, &set.items[i], o->style, &r) != 0)
+			lm_die("'%s': %s", data, lm_last_error());
+		hellaswag_total_add(&tot, &r);
+		if (items)
+			json_array_append_new(items, result_json(i, &r));
+		else if (o->verbose)
+			print_result(i, &r);
+		if (progress && (i + 1) % 20 == 0)
+			fprintf(stderr, "\r%zu/%zu acc_norm %.4f", i + 1, set.n,
+				(double)tot.acc_norm / (double)tot.n);
+	}
+	if (progress)
+		fputc('\n', stderr);
+	double acc = (double)tot.acc / (double)tot.n, accn = (double)tot.acc_norm / (double)tot.n;
+	if (o->json) {
+		json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:f, s:f}", "data", data,
+				      "form", set.form == HS_FORM_JSONL ? "jsonl" : "text", "style",
+				      hellaswag_style_name(o->style), "note", hellaswag_note(&set),
+				      "n", (json_int_t)tot.n, "correct", (json_int_t)tot.acc,
+				      "correct_norm", (json_int_t)tot.acc_norm, "acc", acc,
+				      "acc_norm", accn);
+		if (items)
+			json_object_set_new(j, "items", items);
+		char *s = json_dumps(j, JSON_REAL_PRECISION(17));
+		puts(s);
+		free(s);
+		json_decref(j);
+	} else {
+		printf("hellaswag: %zu items from '%s'\n%s\n", tot.n, data, hellaswag_note(&set));
+		printf("acc      %.4f (%zu/%zu)\nacc_norm %.4f (%zu/%zu)\n", acc, tot.acc, tot.n,
+		       accn, tot.acc_norm, tot.n);
+	}
+	lm_tokenizer_close(&tok);
+	gpt_free(&m);
+	hellaswag_free(&set);
+	return 0;
+}
+
+/* ---- loss ------------------------------------------------------------- */
+
+typedef struct {
+	double sum;     /* summed loss, nats */
+	uint64_t tokens, windows;
+} loss_total;
+
+static void loss_of(gpt_model *m, const char *spec, const eval_options *o, loss_total *t)
+{
+	int B = o->batch ? o->batch : 4, T = m->cfg.ctx;
+	loader_opts lo = {.B = B, .T = T, .rank = 0, .nranks = 1, .shuffle = false};
+	loader *L = loader_open(spec, NULL, &lo);
+	if (!L)
+		lm_die_last();
+	int32_t *x = malloc(sizeof *x * (size_t)B * T), *y = malloc(sizeof *y * (size_t)B * T);
+	if (!x || !y)
+		lm_die("out of memory");
+	int rows = 0;
+	while ((!o->limit || t->windows < o->limit) && (rows = loader_next(L, x, y, NULL)) > 0) {
+		if (o->limit && t->windows + (uint64_t)rows > o->limit)
+			rows = (int)(o->limit - t->windows);
+		float loss;
+		if (gpt_forward(m, x, y, rows, T, &loss) != 0)
+			lm_die("'%s': %s", spec, lm_last_error());
+		/* the mean of the rows' tokens, summed back in double from the
+		 * per-token losses so a long run does not round */
+		for (size_t i = 0; i < (size_t)rows * T; i++)
+			t->sum += m->acts.losses[i];
+		t->tokens += (uint64_t)rows * T;
+		t->windows += (uint64_t)rows;
+	}
+	if (rows < 0)
+		lm_die_last();
+	free(x);
+	free(y);
+	loader_close(L);
+}
+
+static int cmd_loss(const char *ckpt, char **shards, int n, const eval_options *o)
+{
+	gpt_model m;
+	if (ckpt_open_model(&m, ckpt) != 0)
+		lm_die_last();
+	loss_total t = {0};
+	for (int i = 0; i < n; i++)
+		loss_of(&m, shards[i], o, &t);
+	double mean = t.sum / (double)t.tokens;
+	if (o->json)
+		printf("{\"loss\": %.9g, \"perplexity\": %.9g, \"tokens\": %llu, \"windows\": %llu, "
+		       "\"ctx\": %d}\n", mean, exp(mean), (unsigned long long)t.tokens,
+		       (unsigned long long)t.windows, m.cfg.ctx);
+	else
+		printf("loss       %.6f\nperplexity %.4f\ntokens     %llu (%llu windows of %d)\n",
+		       mean, exp(mean), (unsigned long long)t.tokens, (unsigned long long)t.windows,
+		       m.cfg.ctx);
+	gpt_free(&m);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	lm_set_progname(argv[0]);
+	eval_options o = {.style = HS_STYLE_LLMC};
+	parse(argc, argv, &o);
+	if (argc - optind < 2)
+		lm_usage_error("a command and a checkpoint: lm-eval hellaswag|loss CKPT (see --help)");
+	const char *cmd = argv[optind], *ckpt = argv[optind + 1];
+	if (strcmp(cmd, "hellaswag") == 0) {
+		if (argc - optind != 2)
+			lm_usage_error("hellaswag takes one checkpoint");
+		cmd_hellaswag(ckpt, &o);
+	} else if (strcmp(cmd, "loss") == 0) {
+		if (argc - optind < 3)
+			lm_usage_error("loss needs at least one SHARD");
+		cmd_loss(ckpt, argv + optind + 2, argc - optind - 2, &o);
+	} else {
+		lm_usage_error("unknown command '%s': hellaswag or loss", cmd);
+	}
+	if (stdout_close_checked() != 0)
+		lm_die_last();
+	return 0;
+}

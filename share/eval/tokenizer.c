@@ -1,0 +1,190 @@
+/*
+ * tokenizer.c — finding and opening a checkpoint's tokenizer. See tokenizer.h.
+ */
+#include "eval/tokenizer.h"
+
+#include "ckpt/safetensors.h"
+#include "tok/tiktoken_ranks.h"
+#include "util/error.h"
+#include "util/io.h"
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef LMPIPE_DATADIR
+#define LMPIPE_DATADIR "/usr/local/share/lmpipe"
+#endif
+
+#define GPT2_TABLE "gpt2.tiktoken"
+static const char *const endoftext = "<|endoftext|>";
+
+static int readable(const char *path)
+{
+	return access(path, R_OK) == 0;
+}
+
+/* gpt2.tiktoken: $LMPIPE_DATA_DIR, the build tree (BIN/../../data), the install. */
+static const char *gpt2_table(char *path, size_t cap)
+{
+	const char *env = getenv("LMPIPE_DATA_DIR");
+	if (env && *env) {
+		snprintf(path, cap, "%s/%s", env, GPT2_TABLE);
+		if (readable(path))
+			return path;
+	}
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n > 0) {
+		exe[n] = 0;
+		char *slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = 0;
+			snprintf(path, cap, "%s/../../data/%s", exe, GPT2_TABLE);
+			if (readable(path))
+				return path;
+		}
+	}
+	snprintf(path, cap, "%s/%s", LMPIPE_DATADIR, GPT2_TABLE);
+	return readable(path) ? path : NULL;
+}
+
+static int read_table(bpe_merges *m, const char *path)
+{
+	if (!readable(path))
+		return lm_fail_errno("cannot open '%s'", path);
+	return tiktoken_ranks_sniff(path) ? tiktoken_ranks_read(m, path) : merges_read(m, path);
+}
+
+/* The merges text from the metadata, read through an anonymous memory file
+ * (merges_read takes a path). */
+static int read_merges_text(bpe_merges *m, const char *text, const char *ckpt)
+{
+	int fd = memfd_create("tokenizer_merges", 0);
+	if (fd < 0)
+		return lm_fail_errno("'%s': cannot read its tokenizer", ckpt);
+	char path[64];
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	int rc = write_all(fd, text, strlen(text), "tokenizer_merges");
+	if (rc == 0 && merges_read(m, path) != 0)
+		rc = lm_fail("'%s': its tokenizer_merges: %s", ckpt, lm_last_error());
+	close(fd);
+	return rc;
+}
+
+static int add_metadata_specials(bpe_merges *m, const char *json, const char *ckpt)
+{
+	json_error_t err;
+	json_t *a = json_loads(json, 0, &err);
+	if (!a || !json_is_array(a)) {
+		json_decref(a);
+		return lm_fail("'%s': tokenizer_specials is not a JSON array", ckpt);
+	}
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < json_array_size(a); i++) {
+		const char *s = json_string_value(json_array_get(a, i));
+		rc = s ? merges_add_specials(m, &s, 1)
+		       : lm_fail("'%s': tokenizer_specials holds a non-string", ckpt);
+	}
+	json_decref(a);
+	return rc;
+}
+
+/* 1 when the checkpoint carries a tokenizer (read into m), 0 when not, -1 on error. */
+static int from_checkpoint(bpe_merges *m, const char *ckpt, char *src, size_t cap)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+	if (stat(ckpt, &sb) == 0 && S_ISDIR(sb.st_mode))
+		snprintf(path, sizeof path, "%s/model.safetensors", ckpt);
+	else
+		snprintf(path, sizeof path, "%s", ckpt);
+	st_file *f = st_open(path);
+	if (!f)
+		return -1;
+	const char *merges = st_metadata(f, "tokenizer_merges");
+	const char *specials = st_metadata(f, "tokenizer_specials");
+	int rc = 0;
+	if (merges) {
+		rc = read_merges_text(m, merges, path);
+		if (rc == 0 && specials)
+			rc = add_metadata_specials(m, specials, path);
+		rc = rc == 0 ? 1 : -1;
+		snprintf(src, cap, "the tokenizer in '%.400s'", path);
+	}
+	st_close(f);
+	return rc;
+}
+
+static int find_eot(const bpe_merges *m)
+{
+	for (uint32_t i = 0; i < m->n_specials; i++)
+		if (strcmp(m->specials[i], endoftext) == 0)
+			return (int)(256 + m->n_merges + i);
+	return -1;
+}
+
+int lm_tokenizer_open(lm_tokenizer *t, const char *ckpt, const char *merges)
+{
+	memset(t, 0, sizeof *t);
+	int rc;
+	if (merges) {
+		rc = read_table(&t->m, merges);
+		if (rc == 0)
+			rc = merges_add_specials(&t->m, &endoftext, 1);
+		snprintf(t->source, sizeof t->source, "'%.400s'", merges);
+	} else {
+		rc = from_checkpoint(&t->m, ckpt, t->source, sizeof t->source);
+		if (rc == 0) {
+			char path[PATH_MAX + 64];
+			if (!gpt2_table(path, sizeof path))
+				return lm_fail("'%s' has no tokenizer and GPT-2's (%s) is not found: "
+					       "run scripts/fetch-gpt2.sh, set LMPIPE_DATA_DIR, or "
+					       "give --tokenizer FILE", ckpt, GPT2_TABLE);
+			rc = read_table(&t->m, path);
+			if (rc == 0)
+				rc = merges_add_specials(&t->m, &endoftext, 1);
+			snprintf(t->source, sizeof t->source, "GPT-2's '%.400s'", path);
+		} else if (rc == 1) {
+			rc = 0;
+		}
+	}
+	if (rc == 0 && !(t->enc = encoder_new(&t->m)))
+		rc = -1;
+	if (rc == 0 && !(t->st = encode_state_new(t->enc)))
+		rc = -1;
+	if (rc != 0) {
+		lm_tokenizer_close(t);
+		return -1;
+	}
+	t->eot = find_eot(&t->m);
+	return 0;
+}
+
+void lm_tokenizer_close(lm_tokenizer *t)
+{
+	if (t->st)
+		encode_state_free(t->st);
+	if (t->enc)
+		encoder_free(t->enc);
+	merges_free(&t->m);
+	memset(t, 0, sizeof *t);
+}
+
+int lm_tokenizer_encode(lm_tokenizer *t, const char *s, size_t n, token_buf *out)
+{
+	return encoder_encode(t->st, (const uint8_t *)s, n, out);
+}
+
+const uint8_t *lm_tokenizer_bytes(const lm_tokenizer *t, uint32_t id, size_t *len)
+{
+	if (id >= t->m.vocab_size)
+		return NULL;
+	*len = t->m.token_len[id];
+	return t->m.token_bytes[id];
+}

@@ -1,0 +1,41 @@
+/*
+ * tokenizer.h — the tokenizer that goes with a checkpoint, for lm-eval and
+ * lm-sample: encode prompts and contexts, decode samples.
+ *
+ * Where it comes from, first found wins:
+ *  1. a merges file (or .tiktoken rank table) the user names; specials:
+ *     <|endoftext|>;
+ *  2. the checkpoint's safetensors __metadata__ (what lm-train stores):
+ *     "tokenizer_merges" (the merges file's text) and "tokenizer_specials"
+ *     (a JSON array of strings);
+ *  3. GPT-2's (a transformers directory, or a checkpoint trained without
+ *     one): gpt2.tiktoken in $LMPIPE_DATA_DIR, the build tree's data/, or
+ *     the install's share directory, with <|endoftext|> (id 50256).
+ */
+#ifndef LMPIPE_EVAL_TOKENIZER_H
+#define LMPIPE_EVAL_TOKENIZER_H
+
+#include "tok/encode.h"
+#include "tok/merges.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+	bpe_merges m;
+	bpe_encoder *enc;
+	encode_state *st;
+	int eot;             /* id of <|endoftext|>, -1 when the tokenizer has none */
+	char source[512];    /* where it came from, for messages */
+} lm_tokenizer;
+
+/* Open the tokenizer for checkpoint CKPT (a .safetensors or a directory),
+ * MERGES (may be NULL) overriding. -1 + lm_fail when none is found. */
+int lm_tokenizer_open(lm_tokenizer *t, const char *ckpt, const char *merges);
+void lm_tokenizer_close(lm_tokenizer *t);
+/* Append the ids of text s[0..n) to out (a whole text). */
+int lm_tokenizer_encode(lm_tokenizer *t, const char *s, size_t n, token_buf *out);
+/* The bytes of one token (a special: its text); NULL for an id out of range. */
+const uint8_t *lm_tokenizer_bytes(const lm_tokenizer *t, uint32_t id, size_t *len);
+
+#endif

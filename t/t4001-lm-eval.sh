@@ -1,0 +1,90 @@
+#!/bin/bash
+test_description='lm-eval hellaswag and loss against transformers on a tiny random GPT-2'
+. ./lib-test.sh
+
+REF="$TOP/t/py/eval_ref.py"
+MERGES="$SHARED_DATA/gpt2/vocab.bpe"
+
+# Per-item choices must be identical; losses within 1e-4 relative (the sums
+# of ~10 float32 log-probabilities of size ~10: float32 rounding of the
+# logits is ~1e-6 relative, so 1e-4 leaves a wide margin while a wrong token,
+# position or normalization moves a loss by whole percents).
+compare() {
+	"$PYTHON" - "$1" "$2" <<-\PY
+	import json, sys
+	ours = json.load(open(sys.argv[1]))["items"]
+	ref = [json.loads(l) for l in open(sys.argv[2])]
+	assert len(ours) == len(ref), (len(ours), len(ref))
+	for a, b in zip(ours, ref):
+	    for k in ("index", "label", "pred", "pred_norm", "ntok", "nchar"):
+	        assert a[k] == b[k], (a["index"], k, a[k], b[k])
+	    for x, y in zip(a["loss"], b["loss"]):
+	        assert abs(x - y) <= 1e-4 * abs(y), (a["index"], x, y)
+	print("ok", len(ours))
+	PY
+}
+
+test_expect_success PYTHON,SHARED 'set up a tiny random GPT2LMHeadModel and 20 items' '
+	"$PYTHON" "$REF" model tiny &&
+	bzip2 -dc "$SHARED_DATA/hellaswag/hellaswag_val_full.txt.bz2" | head -n 120 >hs.txt &&
+	cat >hs.jsonl <<-\EOF
+	{"ind": 24, "activity_label": "Roof shingle removal", "ctx_a": "A man is sitting on a roof.", "ctx_b": "he", "ctx": "A man is sitting on a roof. he", "split": "val", "split_type": "indomain", "label": 3, "endings": ["is using wrap to wrap a pair of skis.", "is ripping level tiles off.", "is holding a rubik'"'"'s cube.", "starts pulling up roofing on a roof."], "source_id": "activitynet~v_-JhWjGDPHMY"}
+	{"ind": 4, "activity_label": "Home and Garden", "ctx_a": "[header] How to fix a gate [title] Check the hinges.", "ctx_b": "you may need a [step] screwdriver", "ctx": "[header] How to fix a gate [title] Check the hinges. you may need a [step] screwdriver", "split": "val", "split_type": "zeroshot", "label": "0", "endings": ["tighten them  [substeps] firmly.", "caf\u00e9 [title] open it", "oil the hinge with a cloth.", "paint the gate  blue."], "source_id": "wikihow~1"}
+	EOF
+'
+
+for style in llmc harness; do
+	test_expect_success PYTHON,SHARED "hellaswag --style $style, text form: per-item choices equal transformers" "
+		lm-eval hellaswag tiny --data hs.txt --style $style --limit 12 -v --json \
+			--tokenizer '$MERGES' >ours.json &&
+		\"\$PYTHON\" '$REF' hellaswag tiny hs.txt --style $style --limit 12 >ref.jsonl &&
+		compare ours.json ref.jsonl
+	"
+	test_expect_success PYTHON,SHARED "hellaswag --style $style, JSONL form: per-item choices equal transformers" "
+		lm-eval hellaswag tiny --data hs.jsonl --style $style -v --json \
+			--tokenizer '$MERGES' >ours.json &&
+		\"\$PYTHON\" '$REF' hellaswag tiny hs.jsonl --style $style >ref.jsonl &&
+		compare ours.json ref.jsonl
+	"
+done
+
+test_expect_success PYTHON,SHARED 'the text output says the form and the counts' '
+	lm-eval hellaswag tiny --data hs.txt --limit 20 --tokenizer "$MERGES" >out &&
+	grep -q "^hellaswag: 20 items" out && grep -q "llama.cpp.s preprocessed text form" out &&
+	grep -q "^acc      0\.[0-9]* ([0-9]*/20)" out && grep -q "^acc_norm " out &&
+	lm-eval hellaswag tiny --data hs.jsonl --tokenizer "$MERGES" >out &&
+	grep -q "official JSONL" out
+'
+
+test_expect_success PYTHON,SHARED 'loss: equal to transformers on the same windows' '
+	"$PYTHON" -c "
+import numpy as np
+rng = np.random.default_rng(5)
+for name, n in ((\"t_val_000000.bin\", 700), (\"t_val_000001.bin\", 300)):
+    h = np.zeros(256, np.int32); h[:3] = (20240520, 1, n)
+    with open(name, \"wb\") as f:
+        f.write(h.tobytes()); f.write(rng.integers(0, 50257, n).astype(np.uint16).tobytes())
+" &&
+	lm-eval loss tiny --json t_val_000000.bin t_val_000001.bin >ours.json &&
+	"$PYTHON" "$REF" loss tiny t_val_000000.bin t_val_000001.bin >ref.json &&
+	"$PYTHON" -c "
+import json, math
+a, b = json.load(open(\"ours.json\")), json.load(open(\"ref.json\"))
+assert a[\"tokens\"] == b[\"tokens\"] == 3 * 256, (a, b)
+assert abs(a[\"loss\"] - b[\"loss\"]) <= 1e-5 * b[\"loss\"], (a, b)
+assert abs(a[\"perplexity\"] - math.exp(b[\"loss\"])) <= 1e-4 * a[\"perplexity\"]
+"
+'
+
+test_expect_code 2 'no arguments: usage error' 'lm-eval'
+test_expect_code 2 'an unknown command: usage error' 'lm-eval frobnicate x'
+test_expect_code 2 'an unknown style: usage error' 'lm-eval hellaswag x --style nope'
+test_expect_code 1 'a missing data file: runtime error' 'lm-eval hellaswag x --data no-such.jsonl'
+
+test_expect_success 'the error names the missing file; --help names the default data' '
+	test_must_fail lm-eval hellaswag no-such-ckpt --data no-such.jsonl 2>err &&
+	grep -q "no-such.jsonl" err &&
+	lm-eval --help >out && grep -q "hellaswag_val.jsonl" out
+'
+
+test_done
