@@ -9,7 +9,9 @@
  *       a line (expected = DRAWS * probability), then "chi2 X df D"
  *       over the tokens of nonzero probability
  *   test-tool sample rng SEED N     N raw 64-bit outputs
+ *   test-tool sample utf8 HEX       utf8_complete_prefix of the bytes HEX
  */
+#include "sample/generate.h"
 #include "sample/sampler.h"
 #include "util/error.h"
 
@@ -119,6 +121,17 @@ int cmd__sample(int argc, char **argv)
 			printf("%" PRIu64 "\n", sample_rng_next(&r));
 		return 0;
 	}
-	fprintf(stderr, "usage: test-tool sample probs|draw|rng ...\n");
+	if (argc == 3 && strcmp(argv[1], "utf8") == 0) {
+		uint8_t b[256];
+		size_t n = 0;
+		for (const char *h = argv[2]; h[0] && h[1] && n < sizeof b; h += 2) {
+			unsigned v;
+			sscanf(h, "%2x", &v);
+			b[n++] = (uint8_t)v;
+		}
+		printf("%zu\n", utf8_complete_prefix(b, n));
+		return 0;
+	}
+	fprintf(stderr, "usage: test-tool sample probs|draw|rng|utf8 ...\n");
 	return 2;
 }

@@ -155,6 +155,10 @@ def cmd_loss(args):
 
 def cmd_generate(args):
     import torch
+    import transformers.generation.utils as gu
+    # Debian's torch 1.13 under Python 3.11 cannot import torch.distributed.fsdp,
+    # which generate() only probes for; no FSDP here
+    gu.is_fsdp_managed_module = lambda module: False
     m, enc = load(args[0]), libtt.gpt2()
     ids = enc.encode(args[1], allowed_special={"<|endoftext|>"})
     out = m.generate(torch.tensor([ids]), do_sample=False, max_new_tokens=int(args[2]),

@@ -1,0 +1,201 @@
+/*
+ * lm-sample — text from a checkpoint: greedy, or sampled with temperature,
+ * top-k and top-p, streamed as it is made.
+ *
+ *   lm-sample CKPT [-p PROMPT] [-n TOKENS] [-t TEMP] [-k TOPK] [--top-p P]
+ *                  [--seed S] [--num N] [--tokenizer MERGES] [--ids]
+ *
+ * The prompt is -p, else stdin when it is not a terminal, else
+ * <|endoftext|> alone (an unconditional sample). Only the new text is
+ * printed, flushed token by token; bytes of an incomplete UTF-8 character
+ * wait for the token that completes it. Sampling stops at <|endoftext|>
+ * (not printed) or after TOKENS. The loop and the sampler live in
+ * share/sample; this file wires options to them and prints.
+ */
+#include "ckpt/ckpt.h"
+#include "eval/tokenizer.h"
+#include "model/gpt.h"
+#include "sample/generate.h"
+#include "sample/sampler.h"
+#include "util/cli.h"
+#include "util/error.h"
+#include "util/io.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { OPT_TOP_P = OPT_TOOL_BASE, OPT_SEED, OPT_NUM, OPT_TOKENIZER, OPT_IDS };
+
+typedef struct {
+	const char *prompt, *tokenizer;
+	int max_new, num, ids;
+	uint64_t seed;
+	sample_opts so;
+} sample_options;
+
+static void usage(void)
+{
+	printf("usage: lm-sample CKPT [-p PROMPT] [-n TOKENS] [-t TEMP] [-k TOPK] [--top-p P]\n"
+	       "                      [--seed S] [--num N] [--tokenizer MERGES] [--ids]\n"
+	       "\n"
+	       "Continue PROMPT (-p, else stdin, else <|endoftext|>) with the model of CKPT\n"
+	       "(an lmpipe checkpoint or a transformers directory), streaming the new text.\n"
+	       "  -p, --prompt TEXT      the prompt\n"
+	       "  -n, --tokens N         new tokens at most (default 256); <|endoftext|> stops\n"
+	       "  -t, --temperature T    softmax temperature; 0 = greedy (default 1)\n"
+	       "  -k, --top-k K          keep the K most probable tokens (default 0: all)\n"
+	       "      --top-p P          keep the smallest set reaching probability P (default 1)\n"
+	       "      --seed S           the random seed; sample i uses S + i (default 1337)\n"
+	       "      --num N            N samples, separated by a line \"---\" (default 1)\n"
+	       "      --tokenizer FILE   merges (or .tiktoken) instead of the checkpoint's own\n"
+	       "                         (default: its metadata, else GPT-2's)\n"
+	       "      --ids              print the new token ids, one line a sample, not text\n");
+	exit(0);
+}
+
+static void parse(int argc, char **argv, sample_options *o)
+{
+	static const struct option longs[] = {
+		{"prompt", required_argument, NULL, 'p'},
+		{"tokens", required_argument, NULL, 'n'},
+		{"temperature", required_argument, NULL, 't'},
+		{"top-k", required_argument, NULL, 'k'},
+		{"top-p", required_argument, NULL, OPT_TOP_P},
+		{"seed", required_argument, NULL, OPT_SEED},
+		{"num", required_argument, NULL, OPT_NUM},
+		{"tokenizer", required_argument, NULL, OPT_TOKENIZER},
+		{"ids", no_argument, NULL, OPT_IDS},
+		CLI_COMMON_OPTIONS,
+		{0},
+	};
+	int opt;
+	while ((opt = getopt_long(argc, argv, "p:n:t:k:h", longs, NULL)) != -1) {
+		switch (opt) {
+		case 'p': o->prompt = optarg; break;
+		case 'n': o->max_new = cli_int("--tokens", optarg, 0, 1 << 30); break;
+		case 't':
+			o->so.temperature = cli_real("--temperature", optarg);
+			if (!(o->so.temperature >= 0))
+				lm_usage_error("--temperature: '%s' must be >= 0", optarg);
+			break;
+		case 'k': o->so.top_k = cli_int("--top-k", optarg, 0, 1 << 30); break;
+		case OPT_TOP_P:
+			o->so.top_p = cli_real("--top-p", optarg);
+			if (!(o->so.top_p > 0 && o->so.top_p <= 1))
+				lm_usage_error("--top-p: '%s' must be in (0, 1]", optarg);
+			break;
+		case OPT_SEED: o->seed = cli_count("--seed", optarg); break;
+		case OPT_NUM: o->num = cli_int("--num", optarg, 1, 1 << 20); break;
+		case OPT_TOKENIZER: o->tokenizer = optarg; break;
+		case OPT_IDS: o->ids = 1; break;
+		default: cli_common(opt, usage);
+		}
+	}
+}
+
+/* ---- streaming --------------------------------------------------------- */
+
+typedef struct {
+	const lm_tokenizer *tok;
+	int ids, eot;
+	uint8_t pending[8];   /* bytes of an incomplete UTF-8 character */
+	size_t npending;
+	int nout;
+} stream;
+
+static int emit_token(void *ctx, uint32_t id)
+{
+	stream *s = ctx;
+	if (s->ids) {
+		printf("%s%u", s->nout++ ? " " : "", id);
+		return fflush(stdout) == 0 ? 0 : lm_fail_errno("cannot write to stdout");
+	}
+	if ((int)id == s->eot)
+		return 0;
+	size_t n;
+	const uint8_t *b = lm_tokenizer_bytes(s->tok, id, &n);
+	if (!b)
+		return lm_fail("the model made token %u, which the tokenizer (%s) lacks", id,
+			       s->tok->source);
+	uint8_t buf[512];
+	size_t len = 0;
+	for (size_t i = 0; i < s->npending; i++)
+		buf[len++] = s->pending[i];
+	for (size_t i = 0; i < n; i++) {
+		if (len == sizeof buf) {   /* a long token: flush what is complete */
+			fwrite(buf, 1, len, stdout);
+			len = 0;
+		}
+		buf[len++] = b[i];
+	}
+	size_t ok = utf8_complete_prefix(buf, len);
+	fwrite(buf, 1, ok, stdout);
+	s->npending = len - ok;
+	memcpy(s->pending, buf + ok, s->npending);
+	return fflush(stdout) == 0 ? 0 : lm_fail_errno("cannot write to stdout");
+}
+
+static char *read_prompt(const sample_options *o)
+{
+	if (o->prompt)
+		return strdup(o->prompt);
+	if (isatty(0))
+		return strdup("");
+	size_t len;
+	char *s = read_whole_file("/dev/stdin", &len);
+	if (!s)
+		lm_die_last();
+	return s;
+}
+
+int main(int argc, char **argv)
+{
+	lm_set_progname(argv[0]);
+	sample_options o = {.max_new = 256, .num = 1, .seed = 1337,
+			    .so = {.temperature = 1, .top_k = 0, .top_p = 1}};
+	parse(argc, argv, &o);
+	if (argc - optind != 1)
+		lm_usage_error("one checkpoint: lm-sample CKPT [options] (see --help)");
+	const char *ckpt = argv[optind];
+	gpt_model m;
+	lm_tokenizer tok;
+	sampler smp;
+	if (ckpt_open_model(&m, ckpt) != 0 || lm_tokenizer_open(&tok, ckpt, o.tokenizer) != 0 ||
+	    sampler_init(&smp, m.cfg.vocab_size, &o.so) != 0)
+		lm_die_last();
+	char *text = read_prompt(&o);
+	token_buf prompt = {0};
+	if (lm_tokenizer_encode(&tok, text, strlen(text), &prompt) != 0)
+		lm_die_last();
+	if (prompt.n == 0) {
+		if (tok.eot < 0)
+			lm_die("an empty prompt and no <|endoftext|> to start from: give -p");
+		token_buf_push(&prompt, (uint32_t)tok.eot);
+	}
+	for (size_t i = 0; i < prompt.n; i++)
+		if (prompt.ids[i] >= (uint32_t)m.cfg.vocab_size)
+			lm_die("the prompt's token %u is beyond the model's vocabulary (%d)",
+			       prompt.ids[i], m.cfg.vocab_size);
+	for (int k = 0; k < o.num; k++) {
+		if (k)
+			fputs("\n---\n", stdout);
+		sample_rng rng;
+		sample_rng_seed(&rng, o.seed + (uint64_t)k);
+		stream st = {.tok = &tok, .ids = o.ids, .eot = tok.eot};
+		if (generate(&m, prompt.ids, (int)prompt.n, o.max_new, tok.eot, &smp, &rng,
+			     emit_token, &st) != 0)
+			lm_die_last();
+		fwrite(st.pending, 1, st.npending, stdout);   /* bytes that never completed */
+		putchar('\n');
+	}
+	token_buf_free(&prompt);
+	free(text);
+	sampler_free(&smp);
+	lm_tokenizer_close(&tok);
+	gpt_free(&m);
+	if (stdout_close_checked() != 0)
+		lm_die_last();
+	return 0;
+}
