@@ -39,6 +39,7 @@ struct bpe_encoder {
 	uint32_t max_len;        /* longest ordinary token */
 	uint32_t byte_id[256];
 	uint64_t tok_mask;
+	int tok_shift;           /* index = hash >> tok_shift */
 	tok_slot *tok;           /* [tok_mask + 1] */
 	uint64_t pair_mask;
 	uint64_t *pair_key;      /* [pair_mask + 1]: left << 32 | right, or UINT64_MAX */
@@ -87,31 +88,33 @@ static inline uint64_t head_word(const uint8_t *s, size_t n, int wide)
 	return w;
 }
 
-static inline uint64_t hash_piece(const uint8_t *s, size_t n, uint64_t w)
+/* A piece's hash: multiplicative, its high bits the table index (so a short
+ * piece costs one add and one multiply). w = head_word(s, n); s[0..n+8)
+ * readable if wide. */
+static inline uint64_t hash_piece(const uint8_t *s, size_t n, uint64_t w, int wide)
 {
-	uint64_t h = (w ^ (0x9e3779b97f4a7c15ull * n)) * 0xff51afd7ed558ccdull;
+	uint64_t h = (w + n) * 0x9e3779b97f4a7c15ull;
 	for (size_t i = 8; i < n; i += 8) {
-		uint64_t v = head_word(s + i, n - i, 0);
-		h = (h ^ v) * 0xc4ceb9fe1a85ec53ull;
-		h ^= h >> 29;
+		uint64_t v = head_word(s + i, n - i, wide);
+		h = ((h ^ h >> 29) + v) * 0xff51afd7ed558ccdull;
 	}
-	return mix(h);
+	return h;
 }
 
 static inline uint64_t hash_bytes(const uint8_t *s, size_t n)
 {
-	return hash_piece(s, n, head_word(s, n, 0));
+	return hash_piece(s, n, head_word(s, n, 0), 0);
 }
 
 static inline uint32_t token_lookup_w(const bpe_encoder *e, const uint8_t *s, size_t n, uint64_t w, uint64_t h)
 {
-	for (uint64_t i = h & e->tok_mask;; i = (i + 1) & e->tok_mask) {
+	for (uint64_t i = h >> e->tok_shift;; i = (i + 1) & e->tok_mask) {
 		const tok_slot *t = &e->tok[i];
-		if (t->id == NONE)
-			return NONE;
 		if (t->w == w && t->len == n &&
 		    (n <= 8 || memcmp(e->m->token_bytes[t->id] + 8, s + 8, n - 8) == 0))
 			return t->id;
+		if (t->id == NONE)
+			return NONE;
 	}
 }
 
@@ -145,10 +148,11 @@ static int build_tokens(bpe_encoder *e)
 {
 	const bpe_merges *m = e->m;
 	e->tok_mask = pow2_at_least(2 * (uint64_t)e->n_tokens) - 1;
+	e->tok_shift = 64 - __builtin_popcountll(e->tok_mask);
 	if (!(e->tok = malloc((e->tok_mask + 1) * sizeof *e->tok)))
 		return lm_fail("out of memory");
 	for (uint64_t i = 0; i <= e->tok_mask; i++)
-		e->tok[i].id = NONE;
+		e->tok[i] = (tok_slot){0, NONE, UINT32_MAX};    /* len matches nothing */
 	for (uint32_t id = 0; id < e->n_tokens; id++) {
 		const uint8_t *s = m->token_bytes[id];
 		size_t n = m->token_len[id];
@@ -157,7 +161,7 @@ static int build_tokens(bpe_encoder *e)
 		uint64_t h = hash_bytes(s, n);
 		if (token_lookup_h(e, s, n, h) != NONE)
 			continue;    /* the same bytes twice: the lower id ranks */
-		uint64_t i = h & e->tok_mask;
+		uint64_t i = h >> e->tok_shift;
 		while (e->tok[i].id != NONE)
 			i = (i + 1) & e->tok_mask;
 		e->tok[i] = (tok_slot){head_word(s, n, 0), id, (uint32_t)n};
@@ -454,7 +458,7 @@ static inline int piece_hashed(encode_state *st, const uint8_t *s, size_t n, uin
 	}
 	cache_entry *c = NULL;
 	if (n <= CACHE_KEY) {
-		c = &st->cache[(h >> 20) & (CACHE_SLOTS - 1)];
+		c = &st->cache[mix(h) & (CACHE_SLOTS - 1)];
 		if (c->h == h && c->len == n && memcmp(c->key, s, n) == 0) {
 			if (token_buf_reserve(out, c->n_ids) != 0)
 				return -1;
@@ -481,33 +485,46 @@ int encoder_encode_piece(encode_state *st, const uint8_t *s, size_t n, token_buf
 	if (n == 0)
 		return 0;
 	uint64_t w = head_word(s, n, 0);
-	return piece_hashed(st, s, n, w, hash_piece(s, n, w), out);
+	return piece_hashed(st, s, n, w, hash_piece(s, n, w, 0), out);
 }
 
+/* The ordinary text s[0..n); out has room for n more ids (a piece is at
+ * least one byte a token). The hot loop: a short piece that is one token
+ * costs a pre-token scan, one word load, a multiply and (mostly) one probe. */
 static int encode_ordinary(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
 {
-	for (size_t i = 0; i < n;) {
+	const bpe_encoder *e = st->e;
+	uint32_t *ids = out->ids;
+	size_t k = out->n, i = 0;
+	while (i < n) {
 		size_t len = pretok_next(s + i, n - i);
-		uint64_t w = head_word(s + i, len, i + 8 <= n);
-		if (out->n < out->cap && len <= 8) {
-			/* the common case, inline: a short piece that is one token */
-			uint32_t id = token_lookup_w(st->e, s + i, len, w, hash_piece(s + i, len, w));
+		if (len <= 8 && i + 8 <= n) {
+			uint64_t w = head_word(s + i, len, 1);
+			uint32_t id = token_lookup_w(e, s + i, len, w, hash_piece(s + i, len, w, 1));
 			if (id != NONE) {
-				out->ids[out->n++] = id;
+				ids[k++] = id;
 				i += len;
 				continue;
 			}
 		}
-		if (piece_hashed(st, s + i, len, w, hash_piece(s + i, len, w), out) != 0)
+		out->n = k;
+		uint64_t w = head_word(s + i, len, 0);
+		int wide = i + len + 8 <= n;
+		if (piece_hashed(st, s + i, len, w, hash_piece(s + i, len, w, wide), out) != 0)
 			return -1;
+		ids = out->ids;
+		k = out->n;
 		i += len;
 	}
+	out->n = k;
 	return 0;
 }
 
 int encoder_encode(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
 {
 	const bpe_encoder *e = st->e;
+	if (token_buf_reserve(out, n) != 0)
+		return -1;
 	while (n > 0) {
 		int which;
 		size_t len, at = specials_find(e->sp, s, n, &which, &len);
@@ -515,8 +532,7 @@ int encoder_encode(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
 			return -1;
 		if (at == n)
 			break;
-		if (token_buf_push(out, encoder_special_id(e, which)) != 0)
-			return -1;
+		out->ids[out->n++] = encoder_special_id(e, which);
 		s += at + len;
 		n -= at + len;
 	}

@@ -20,6 +20,20 @@
  * block of U+0000..U+00FF first. */
 #define ascii_class (unicode_class_stage2[0])
 
+/* The fast path's table (pretok.h): ASCII as in unicode_class_stage2[0]
+ * (t1000 checks they agree), PRETOK_SLOW for every byte >= 0x80. */
+#define S PRETOK_SLOW
+#define S16 S, S, S, S, S, S, S, S, S, S, S, S, S, S, S, S
+const uint8_t pretok_byte_class[256] = {
+	0,0,0,0,0,0,0,0,0,3,3,3,3,3,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+	3,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,2,2,2,2,2,2,2,2,2,2,0,0,0,0,0,0,
+	0,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,0,0,0,0,0,
+	0,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,0,0,0,0,0,
+	S16, S16, S16, S16, S16, S16, S16, S16,
+};
+#undef S16
+#undef S
+
 int pretok_class(uint32_t cp)
 {
 	if (cp >= 0x110000)
@@ -75,8 +89,8 @@ static inline int char_at(const uint8_t *s, size_t n, size_t *len)
 	return pretok_class(cp);
 }
 
-/* End of the run of class k that starts at i. */
-static size_t run_end(const uint8_t *s, size_t n, size_t i, int k)
+/* End of the run of class k that goes on at i. */
+size_t pretok_run_end(const uint8_t *s, size_t n, size_t i, int k)
 {
 	while (i < n) {
 		if (s[i] < 0x80) {
@@ -111,7 +125,7 @@ static size_t contraction(const uint8_t *s, size_t n)
 	return 0;
 }
 
-size_t pretok_next(const uint8_t *s, size_t n)
+size_t pretok_next_slow(const uint8_t *s, size_t n)
 {
 	size_t len, m = contraction(s, n);
 	if (m)
@@ -121,10 +135,10 @@ size_t pretok_next(const uint8_t *s, size_t n)
 		size_t len1;
 		int k1 = char_at(s + 1, n - 1, &len1);
 		if (k1 != PRETOK_SPACE)    /* " ?\p{L}+", " ?\p{N}+", " ?[^\s\p{L}\p{N}]+" */
-			return run_end(s, n, 1 + len1, k1);
+			return pretok_run_end(s, n, 1 + len1, k1);
 	}
 	if (k != PRETOK_SPACE)
-		return run_end(s, n, len, k);
+		return pretok_run_end(s, n, len, k);
 	/* white space: "\s+(?!\S)" then "\s+" */
 	size_t last = 0, i = len;
 	while (i < n) {

@@ -28,8 +28,14 @@
 #include <stdint.h>
 
 /* Length in bytes (>= 1) of the first pre-token of s[0..n), n > 0, where n
- * is the end of the text. */
-size_t pretok_next(const uint8_t *s, size_t n);
+ * is the end of the text. Inline: an ASCII fast path (one class-table load
+ * and compare a byte) that hands over to pretok_next_slow at anything else. */
+static inline size_t pretok_next(const uint8_t *s, size_t n);
+
+/* The same without the fast path (any text). */
+size_t pretok_next_slow(const uint8_t *s, size_t n);
+/* End of the run of class k (letter, number, other) that goes on at s[i]. */
+size_t pretok_run_end(const uint8_t *s, size_t n, size_t i, int k);
 
 /* Largest p <= n such that pre-tokenizing s[0..p) and then the rest gives
  * exactly the pieces of the whole, whatever follows s[n-1] (a safe cut for
@@ -48,5 +54,31 @@ int pretok_class(uint32_t cp);
 /* Decode one UTF-8 character at s[0..n), n > 0: its code point in *cp and its
  * length; an invalid byte gives length 1 and *cp = UINT32_MAX (class other). */
 size_t pretok_utf8(const uint8_t *s, size_t n, uint32_t *cp);
+
+/* ---- the fast path ---------------------------------------------------- */
+
+/* The class of each byte as a character when it is ASCII; PRETOK_SLOW for
+ * the bytes >= 0x80 (a multi-byte character, or an invalid byte). */
+enum { PRETOK_SLOW = 4 };
+extern const uint8_t pretok_byte_class[256];
+
+static inline size_t pretok_next(const uint8_t *s, size_t n)
+{
+	const uint8_t *cls = pretok_byte_class;
+	size_t i = 1;
+	int k = cls[s[0]];
+	if (s[0] == ' ' && n > 1 && cls[s[1]] < PRETOK_SPACE) {
+		/* " ?\p{L}+" and friends; an apostrophe after a space is other */
+		k = cls[s[1]];
+		i = 2;
+	} else if (k >= PRETOK_SPACE || s[0] == '\'') {
+		return pretok_next_slow(s, n);
+	}
+	while (i < n && cls[s[i]] == k)
+		i++;
+	if (i < n && s[i] >= 0x80)
+		return pretok_run_end(s, n, i, k);
+	return i;
+}
 
 #endif
