@@ -53,7 +53,10 @@ fi
 
 stage "lm-train: $MODEL on CPU"
 if have lm-train && [ -d "$out/data" ]; then
-	lm-train "$out/data" --model "$MODEL" --vocab "$VOCAB" -o "$out/run" ${DEMO_TRAIN_ARGS:-}
+	lm-train "$out/data" --model "$MODEL" --vocab "$VOCAB" -o "$out/run" -f \
+		--merges "$out/tok.merges" -s "$SPECIAL" ${DEMO_TRAIN_ARGS:---ctx 64 -b 8 \
+		--batch-tokens 2048 --steps 60 --lr 2e-3 --warmup 6 --eval-every 20 \
+		--eval-tokens 16384 --sample-every 30 --ckpt-every 30}
 else
 	skip lm-train
 fi
