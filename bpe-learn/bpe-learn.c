@@ -2,7 +2,7 @@
  * bpe-learn — learn a byte-level BPE (GPT-2's kind) from text.
  *
  *   bpe-learn [-v VOCAB] [-s SPECIAL]... [-j THREADS] [-o OUT] [--json FILE]
- *             [--jsonl KEY] [-f] [FILE...]
+ *             [--jsonl KEY] [-f] [--stats] [FILE...]
  *
  * Writes a merges file (GPT-2's vocab.bpe format) whose ids are: 256 bytes,
  * the merges, then the special tokens. The engine is share/tok/learn.h; this
@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 enum { DEFAULT_VOCAB = 50257, MAX_THREADS = 1024 };
-enum { OPT_JSON = OPT_TOOL_BASE, OPT_JSONL };
+enum { OPT_JSON = OPT_TOOL_BASE, OPT_JSONL, OPT_STATS };
 
 typedef struct {
 	uint64_t vocab;
@@ -33,6 +33,7 @@ typedef struct {
 	const char *json;        /* encoder.json, or NULL */
 	const char *jsonl_key;
 	bool force;
+	bool stats;
 	char **files;
 	int n_files;
 } learn_args;
@@ -40,7 +41,7 @@ typedef struct {
 static void usage(void)
 {
 	printf("usage: bpe-learn [-v VOCAB] [-s SPECIAL]... [-j THREADS] [-o OUT] [--json FILE]\n"
-	       "                 [--jsonl KEY] [-f] [FILE...]\n"
+	       "                 [--jsonl KEY] [-f] [--stats] [FILE...]\n"
 	       "\n"
 	       "Learn a byte-level BPE from text and write its merges file (GPT-2's vocab.bpe\n"
 	       "format). FILEs may be plain, compressed (gz, xz, zst, bz2) or tar/zip archives\n"
@@ -55,6 +56,7 @@ static void usage(void)
 	       "      --json FILE       also write the matching encoder.json (token -> id)\n"
 	       "      --jsonl KEY       the inputs are JSON lines; learn from field KEY\n"
 	       "  -f, --force           replace existing output files\n"
+	       "      --stats           print bytes, pre-tokens, times and speeds on stderr\n"
 	       "  -h, --help            this help\n"
 	       "      --version         the version\n",
 	       DEFAULT_VOCAB);
@@ -86,6 +88,7 @@ static void parse_args(learn_args *a, int argc, char **argv)
 		{"json", required_argument, NULL, OPT_JSON},
 		{"jsonl", required_argument, NULL, OPT_JSONL},
 		{"force", no_argument, NULL, 'f'},
+		{"stats", no_argument, NULL, OPT_STATS},
 		CLI_COMMON_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
@@ -105,6 +108,7 @@ static void parse_args(learn_args *a, int argc, char **argv)
 			a->jsonl_key = optarg;
 			break;
 		case 'f': a->force = true; break;
+		case OPT_STATS: a->stats = true; break;
 		default: cli_common(opt, usage);
 		}
 	}
@@ -157,6 +161,24 @@ static void show_progress(const learn_progress *p, void *arg)
 	ps->shown = true;
 }
 
+/* ---- the closing report --------------------------------------------------------- */
+
+typedef struct {
+	uint64_t bytes, total, distinct;
+	uint32_t merges;
+	double count_s, merge_s;
+} learn_stats;
+
+static void print_stats(const learn_stats *st)
+{
+	fprintf(stderr, "bpe-learn: %llu bytes read, %llu pre-tokens, %llu distinct\n",
+		(unsigned long long)st->bytes, (unsigned long long)st->total,
+		(unsigned long long)st->distinct);
+	fprintf(stderr, "bpe-learn: counting %.2f s (%.1f MB/s), %u merges %.2f s\n", st->count_s,
+		st->count_s > 0 ? (double)st->bytes / 1e6 / st->count_s : 0.0, st->merges,
+		st->merge_s);
+}
+
 /* ---- main ---------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -182,6 +204,13 @@ int main(int argc, char **argv)
 			fputc('\n', stderr);
 		lm_die_last();
 	}
+	learn_stats st = {
+		.bytes = learn_counts_bytes(counts),
+		.total = learn_counts_total(counts),
+		.distinct = learn_counts_distinct(counts),
+		.count_s = seconds_since(&ps.start),
+	};
+	uint64_t links = learn_counts_links_skipped(counts);
 	bpe_merges m;
 	uint32_t n_merges = (uint32_t)(a.vocab - 256 - (uint64_t)a.n_specials);
 	int rc = learn_merges(counts, n_merges, &o, &m);
@@ -190,6 +219,11 @@ int main(int argc, char **argv)
 		fputc('\n', stderr);
 	if (rc != 0)
 		lm_die_last();
+	st.merges = m.n_merges;
+	st.merge_s = seconds_since(&ps.start) - st.count_s;
+	if (links)
+		lm_warn("skipped %llu link%s in archives (the files they name are read as members)",
+			(unsigned long long)links, links == 1 ? "" : "s");
 	if (m.n_merges < n_merges)
 		lm_warn("only %u merges: no pair left to merge (vocabulary %u, not %llu)",
 			m.n_merges, m.vocab_size, (unsigned long long)a.vocab);
@@ -198,6 +232,8 @@ int main(int argc, char **argv)
 		lm_die_last();
 	merges_free(&m);
 	free(a.specials);
+	if (a.stats)
+		print_stats(&st);
 	if (stdout_close_checked() != 0)
 		lm_die_last();
 	return 0;

@@ -18,7 +18,7 @@ venv="$top/.venv"
 
 # Build and runtime libraries, test tools, MPI, the CPU PyTorch reference.
 debian_packages="build-essential pkg-config libzstd-dev zstd libarchive-dev
-libjansson-dev libopenmpi-dev openmpi-bin perl bzip2 xz-utils
+libjansson-dev libopenmpi-dev openmpi-bin perl bzip2 xz-utils time zip
 python3 python3-venv python3-pip python3-numpy python3-torch"
 
 # Python oracles, pinned to versions that work with Debian's torch 1.13.

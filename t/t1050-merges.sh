@@ -24,6 +24,14 @@ test_expect_success SHARED 'the 8 merges that begin with # are merges, not heade
 	grep -q "^merge 1979: 2 2\$" hash
 '
 
+test_expect_success SHARED,PYTHON 'GPT-2 vocab.bpe makes 50000 distinct byte strings (as our read demands)' '
+	"$PYTHON" - "$SHARED_DATA/gpt2/encoder.json" <<-\PY
+	import json, sys
+	enc = json.load(open(sys.argv[1], encoding="utf-8"))
+	assert len(enc) == 50257 and len(set(enc.values())) == 50257, len(enc)
+	PY
+'
+
 test_expect_success SHARED 'writing gives back the same file' '
 	test-tool merges write "$SHARED_DATA/gpt2/vocab.bpe" again.bpe &&
 	cmp again.bpe "$SHARED_DATA/gpt2/vocab.bpe"
@@ -51,6 +59,14 @@ test_expect_success 'a duplicate merge: error' '
 	printf "#version: 0.2\nĠ t\nh e\nĠ t\n" >dup.bpe &&
 	test_must_fail test-tool merges info dup.bpe 2>err &&
 	grep -q "dup.bpe.* line 4: duplicate merge" err
+'
+
+test_expect_success 'two merges making the same bytes ("ab c", "a bc"): error naming the line' '
+	printf "#version: 0.2\na b\nab c\nb c\na bc\n" >same.bpe &&
+	test_must_fail test-tool merges info same.bpe 2>err &&
+	grep -q "same.bpe.* line 5: merge .a bc. makes the bytes of token 257 again" err &&
+	printf "#version: 0.2\na b\nab c\nb c\n" >ok.bpe &&
+	test-tool merges info ok.bpe >out && grep -q "^merges 3 specials 0 vocab 259\$" out
 '
 
 test_expect_success 'a part that is not an earlier token: error' '

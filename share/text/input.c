@@ -27,6 +27,7 @@ struct text_input {
 	bool raw;                /* not an archive: the file is the one document */
 	bool in_member;          /* a member's data is being read */
 	bool new_doc;            /* the next piece begins a document */
+	uint64_t links_skipped;  /* symbolic and hard links passed over */
 	/* JSON lines */
 	char *key;
 	const uint8_t *blk;      /* current data block ... */
@@ -93,13 +94,19 @@ void text_input_close(text_input *in)
 static const char *filetype_name(unsigned type)
 {
 	switch (type) {
-	case AE_IFLNK: return "a symbolic link";
 	case AE_IFCHR: return "a character device";
 	case AE_IFBLK: return "a block device";
 	case AE_IFIFO: return "a FIFO";
 	case AE_IFSOCK: return "a socket";
 	default: return "not a regular file";
 	}
+}
+
+/* A link's target is (or will be) read as a member of its own; reading the
+ * link as well would count that text twice, or fail for a dangling one. */
+static bool is_link(struct archive_entry *e)
+{
+	return archive_entry_filetype(e) == AE_IFLNK || archive_entry_hardlink(e) != NULL;
 }
 
 /* Move to the next regular member: 1, or 0 at the end, -1 on error. */
@@ -123,6 +130,10 @@ static int next_member(text_input *in)
 		unsigned type = archive_entry_filetype(e);
 		if (type == AE_IFDIR)
 			continue;
+		if (!in->raw && is_link(e)) {
+			in->links_skipped++;
+			continue;
+		}
 		if (!in->raw && type != AE_IFREG)
 			return lm_fail("'%s': member '%s' is %s, not a regular file", in->name,
 				       in->member, filetype_name(type));
@@ -304,6 +315,11 @@ static long read_jsonl(text_input *in, const uint8_t **buf, bool *doc_start)
 			return (long)len;
 		}
 	}
+}
+
+uint64_t text_input_links_skipped(const text_input *in)
+{
+	return in->links_skipped;
 }
 
 long text_input_read(text_input *in, const uint8_t **buf, bool *doc_start)

@@ -5,9 +5,18 @@
  *
  * Documents: a plain (or compressed plain) file is one document; each
  * regular member of a tar or zip archive is one; with a JSON-lines key each
- * line is one. Directory members are skipped; any other member that is not a
- * regular file (a symbolic link, a device, a FIFO) is an error naming it.
- * Empty documents (an empty member, an empty string) produce no piece.
+ * line is one. Members that are not regular files:
+ *   - directories are skipped;
+ *   - symbolic links and hard links are skipped and counted
+ *     (text_input_links_skipped): the file a link names is read as a member
+ *     of its own when it is in the archive, so skipping never loses text
+ *     that the archive holds, and never counts it twice. Source tarballs
+ *     (linux-source) hold thousands of links; the caller may warn once
+ *     with the count;
+ *   - devices, FIFOs and sockets are an error naming the member: they hold
+ *     no text, and an archive with them is likely not a corpus.
+ * Empty documents (an empty file or member, a JSON line whose string is
+ * "") produce no piece: they are as if absent.
  * JSON lines: lines of white space only are skipped; a line that is not a
  * JSON object, or lacks the key, or whose value is not a string, is an error
  * naming the file (and member) and the line.
@@ -32,6 +41,8 @@ text_input *text_input_open(const char *path, const char *jsonl_key);
  * document may be cut anywhere (even inside a UTF-8 sequence): consumers
  * must carry over. */
 long text_input_read(text_input *in, const uint8_t **buf, bool *doc_start);
+/* Symbolic and hard links skipped so far (always 0 for a plain file). */
+uint64_t text_input_links_skipped(const text_input *in);
 void text_input_close(text_input *in);
 
 #endif

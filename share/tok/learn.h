@@ -60,6 +60,8 @@ learn_counts *learn_count_text(const uint8_t *text, size_t n, const learn_option
 uint64_t learn_counts_distinct(const learn_counts *c);
 uint64_t learn_counts_total(const learn_counts *c);   /* pre-tokens in all */
 uint64_t learn_counts_bytes(const learn_counts *c);   /* bytes of text read */
+/* Symbolic and hard links in archives, skipped (text/input.h says why). */
+uint64_t learn_counts_links_skipped(const learn_counts *c);
 /* Visit each distinct pre-token (in no particular order). */
 void learn_counts_each(const learn_counts *c,
 		       void (*fn)(const uint8_t *s, size_t n, uint64_t count, void *arg), void *arg);

@@ -29,6 +29,7 @@ enum {
 struct learn_counts {
 	piece_table table;
 	uint64_t bytes;             /* text read, specials included */
+	uint64_t links_skipped;     /* links in archives, passed over */
 };
 
 /* ---- chunks and the queue between the reader and the workers ------------------ */
@@ -383,7 +384,7 @@ static int reader_finish(reader *r, int rc)
 
 /* ---- reading files ------------------------------------------------------------------ */
 
-static int feed_file(reader *r, const char *path, const char *jsonl_key)
+static int feed_file(reader *r, const char *path, const char *jsonl_key, uint64_t *links)
 {
 	text_input *in = text_input_open(path, jsonl_key);
 	if (!in)
@@ -394,6 +395,7 @@ static int feed_file(reader *r, const char *path, const char *jsonl_key)
 	while ((n = text_input_read(in, &buf, &doc_start)) > 0)
 		if (reader_feed(r, buf, (size_t)n, doc_start) != 0)
 			break;
+	*links += text_input_links_skipped(in);
 	text_input_close(in);
 	if (n != 0)
 		return -1;
@@ -424,7 +426,7 @@ learn_counts *learn_count_files(const char *const *paths, int n_paths, const lea
 		n_paths = 1;
 	}
 	for (int i = 0; rc == 0 && i < n_paths; i++)
-		rc = feed_file(&r, paths[i] ? paths[i] : "-", o->jsonl_key);
+		rc = feed_file(&r, paths[i] ? paths[i] : "-", o->jsonl_key, &c->links_skipped);
 	rc = reader_finish(&r, rc);
 	c->bytes = r.bytes;
 	if (rc != 0) {
@@ -465,6 +467,11 @@ uint64_t learn_counts_total(const learn_counts *c)
 uint64_t learn_counts_bytes(const learn_counts *c)
 {
 	return c->bytes;
+}
+
+uint64_t learn_counts_links_skipped(const learn_counts *c)
+{
+	return c->links_skipped;
 }
 
 void learn_counts_each(const learn_counts *c,

@@ -457,6 +457,11 @@ int learn_merges(const learn_counts *counts, uint32_t n_merges, const learn_opti
 		report(o, k + 1, n_merges, distinct, &last, false);
 	}
 	state_free(&s);
+	/* Never write a file merges_read refuses (it has not been seen to
+	 * happen: GPT-2's greedy leftmost merging reaches each byte string by
+	 * one route on every corpus tried, linux-source included). */
+	if (rc == 0 && merges_check_unique(m) != 0)
+		rc = lm_fail("the merges cannot be written: %s", lm_last_error());
 	if (rc == 0)
 		report(o, m->n_merges, n_merges, distinct, &last, true);
 	if (rc == 0 && o->n_specials > 0)

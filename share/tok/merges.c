@@ -155,8 +155,6 @@ static long index_find(const read_index *ix, const bpe_merges *m, const uint8_t 
 
 static void index_add_token(read_index *ix, const bpe_merges *m, uint32_t id)
 {
-	if (index_find(ix, m, m->token_bytes[id], m->token_len[id]) >= 0)
-		return;  /* a second route to the same bytes keeps the first id */
 	size_t i = hash_bytes(m->token_bytes[id], m->token_len[id]) & (ix->cap - 1);
 	while (ix->slot[i])
 		i = (i + 1) & (ix->cap - 1);
@@ -206,6 +204,13 @@ static int parse_line(read_index *ix, bpe_merges *m, const char *s, size_t n, ui
 		return -1;
 	if (!index_add_pair(ix, (uint32_t)left, (uint32_t)right))
 		return lm_fail("duplicate merge '%.*s'", (int)n, s);
+	size_t nl = m->token_len[left], nr = m->token_len[right];
+	memcpy(buf, m->token_bytes[left], nl);
+	memcpy(buf + nl, m->token_bytes[right], nr);
+	long same = index_find(ix, m, buf, nl + nr);
+	if (same >= 0)
+		return lm_fail("merge '%.*s' makes the bytes of token %ld again (one id a token)",
+			       (int)n, s, same);
 	if (merges_add_merge(m, (uint32_t)left, (uint32_t)right) != 0)
 		return -1;
 	index_add_token(ix, m, m->vocab_size - 1);
@@ -253,6 +258,25 @@ static int parse_text(bpe_merges *m, const char *path, const char *text, size_t 
 	free(ix.slot);
 	free(ix.pair);
 	free(buf);
+	return rc;
+}
+
+int merges_check_unique(const bpe_merges *m)
+{
+	read_index ix = {0};
+	for (ix.cap = 1024; ix.cap < 2 * (size_t)m->vocab_size; ix.cap *= 2)
+		;
+	if (!(ix.slot = calloc(ix.cap, sizeof *ix.slot)))
+		return lm_fail("out of memory");
+	int rc = 0;
+	for (uint32_t id = 0; rc == 0 && id < 256 + m->n_merges; id++) {
+		long same = index_find(&ix, m, m->token_bytes[id], m->token_len[id]);
+		if (same >= 0)
+			rc = lm_fail("tokens %ld and %u have the same bytes", same, id);
+		else
+			index_add_token(&ix, m, id);
+	}
+	free(ix.slot);
 	return rc;
 }
 

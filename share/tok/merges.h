@@ -33,8 +33,13 @@ typedef struct {
 
 /* Read a merges file. Errors (messages name the file and line): no version
  * line, a symbol outside the alphabet, a line that is not two parts, a part
- * that is not an existing token, a duplicate merge. On error *m is empty. */
+ * that is not an existing token, a duplicate merge, a merge whose bytes are
+ * those of an earlier token ("a bc" after "ab c"): ids are one a token, as
+ * in encoder.json, tiktoken's rank tables and GPT-2's own vocab.bpe (whose
+ * 50000 merges make 50000 distinct byte strings). On error *m is empty. */
 int merges_read(bpe_merges *m, const char *path);
+/* 0, or -1 + lm_fail when two tokens (bytes or merges) have the same bytes. */
+int merges_check_unique(const bpe_merges *m);
 /* The 256 byte tokens and no merges: a start for merges_add_merge. */
 int merges_init_bytes(bpe_merges *m);
 /* Append merge (left, right), making token vocab_size; before any special. */

@@ -4,7 +4,8 @@
  *   test-tool input [-k KEY] [-d] FILE
  *
  * Writes the pieces to stdout, back to back; with -d, a line "@doc" before
- * each document. Ends with status 1 and the error on stderr on a failure.
+ * each document; at the end, "links N" on stderr when N links were skipped.
+ * Ends with status 1 and the error on stderr on a failure.
  */
 #include "text/input.h"
 #include "util/error.h"
@@ -41,6 +42,8 @@ int cmd__input(int argc, char **argv)
 			fputs("@doc\n", stdout);
 		fwrite(buf, 1, (size_t)n, stdout);
 	}
+	if (text_input_links_skipped(in))
+		fprintf(stderr, "links %llu\n", (unsigned long long)text_input_links_skipped(in));
 	text_input_close(in);
 	if (n < 0)
 		lm_die_last();
