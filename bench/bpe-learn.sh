@@ -48,8 +48,10 @@ else
 		cat "$work/base.txt" >>"$corpus"
 	done
 	truncate -s "$bytes" "$corpus"
-	iconv -c -f UTF-8 -t UTF-8 <"$corpus" >"$work/c2" && mv "$work/c2" "$corpus"
 fi
+# a cut may split a character: drop what is not UTF-8
+"$python" -c 'import sys; d = open(sys.argv[1], "rb").read().decode("utf-8", "ignore")
+open(sys.argv[1], "w", encoding="utf-8", newline="").write(d)' "$corpus"
 echo "corpus: $(($(stat -c %s "$corpus") / 1000000)) MB ($source), vocab $vocab, best of $runs"
 echo "machine: $(nproc) cores; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 

@@ -99,4 +99,12 @@ test_expect_success 'an empty file or member: nothing learned, a warning, a vali
 	echo "#version: 0.2" >expect && test_cmp expect e.bpe
 '
 
+test_expect_success '--stats: bytes read, pre-tokens, distinct, merges, on stderr only' '
+	printf "hello hello hello world" >s.txt &&
+	bpe-learn --stats -v 260 s.txt >s.bpe 2>err &&
+	grep -q "^bpe-learn: 23 bytes read, 4 pre-tokens, 3 distinct\$" err &&
+	grep -q "^bpe-learn: counting .* s (.* MB/s), 4 merges .* s\$" err &&
+	test $(wc -l <s.bpe) = 5 && head -n 1 s.bpe | grep -q "^#version"
+'
+
 test_done
