@@ -9,11 +9,12 @@
  * GPT-2's (gpt2.tiktoken, found in $LMPIPE_DATA_DIR, the build tree or the
  * installed share/lmpipe) with <|endoftext|> = 50256.
  *
- * Streaming: input is read into a buffer and encoded up to the last safe cut
- * (encoder_safe_cut), so memory stays fixed (beyond the longest pre-token)
- * and the ids equal those of encoding each document whole. With -j N the
- * buffer is split at safe cuts into N chunks encoded in parallel and written
- * in order.
+ * Streaming: input is read into chunks cut at safe points (encoder_safe_cut),
+ * so memory stays fixed (beyond the longest pre-token) and the ids equal
+ * those of encoding each document whole. Reading, encoding (-j N threads)
+ * and writing overlap: a ring of chunk slots, written in input order.
+ * Several files, or archive members, are separate texts with nothing
+ * between them; --jsonl puts <|endoftext|> before each document.
  */
 #include "text/input.h"
 #include "tok/encode.h"
@@ -22,11 +23,12 @@
 #include "util/cli.h"
 #include "util/error.h"
 #include "util/io.h"
+#include "util/num.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <omp.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,18 +55,354 @@ typedef struct {
 	int n_files;
 } encode_options;
 
-/* What encoding one run needs: the encoder, a state a thread, the output. */
+/* ---- the pipeline -------------------------------------------------------
+ *
+ * The reader (main thread) fills chunks of about --chunk bytes, cut at safe
+ * points (encoder_safe_cut), into a ring of slots; N workers encode slots
+ * concurrently (each also converts its ids to their on-disk width); the
+ * writer thread writes the slots in input order. A slot is free, filled,
+ * taken by a worker, or encoded; at most RING_PER_THREAD * N + 2 are in
+ * flight, so memory stays constant whatever the input's size. A slot holds
+ * several texts (documents, files) each encoded alone, so small JSON-lines
+ * documents do not make small chunks.
+ */
+
+enum { SLOT_FREE, SLOT_FILLED, SLOT_TAKEN, SLOT_ENCODED };
+enum { RING_PER_THREAD = 2, PROGRESS_EVERY_MS = 250 };
+
+typedef struct {
+	size_t off, len;
+	bool eot;                /* an <|endoftext|> precedes this text */
+} text_seg;
+
+typedef struct {
+	int state;
+	uint8_t *text;           /* the texts, back to back */
+	size_t len, cap;
+	text_seg *segs;          /* [n_segs]: the last one may go on in the next slot */
+	int n_segs, segs_cap;
+	token_buf ids;
+	uint8_t *wbuf;           /* ids in their on-disk width */
+	size_t wlen, wcap;
+	size_t n_tokens;
+} chunk_slot;
+
 typedef struct {
 	const bpe_encoder *enc;
-	encode_state **states;   /* [threads] */
-	token_buf *outs;         /* [threads] */
-	int threads;
-	bool u32;
+	bool u32, progress;
+	uint32_t eot;
 	size_t chunk;
-	uint8_t *wbuf;           /* ids in their on-disk width */
-	size_t wcap;
-	unsigned long long bytes, tokens;
+	int threads;
+	pthread_mutex_t mu;
+	pthread_cond_t changed;  /* any slot changed state, or the reader ended */
+	chunk_slot *ring;        /* [n_slots] */
+	int n_slots;
+	uint64_t filled;         /* slots published by the reader */
+	uint64_t next_encode;    /* the next slot a worker takes */
+	bool reader_done;
+	unsigned long long bytes, tokens;   /* written so far (the writer's) */
+	double t0;
 } encode_run;
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+	if (!(p = realloc(p, n ? n : 1)))
+		lm_die("out of memory");
+	return p;
+}
+
+/* ---- a slot ------------------------------------------------------------ */
+
+static void slot_reserve(chunk_slot *c, size_t more)
+{
+	if (c->len + more <= c->cap)
+		return;
+	size_t cap = c->cap ? c->cap : 1 << 16;
+	while (cap < c->len + more)
+		cap *= 2;
+	c->text = xrealloc(c->text, cap);
+	c->cap = cap;
+}
+
+static void slot_new_seg(chunk_slot *c, bool eot)
+{
+	if (c->n_segs == c->segs_cap) {
+		c->segs_cap = c->segs_cap ? 2 * c->segs_cap : 16;
+		c->segs = xrealloc(c->segs, c->segs_cap * sizeof *c->segs);
+	}
+	c->segs[c->n_segs++] = (text_seg){c->len, 0, eot};
+}
+
+static void slot_append(chunk_slot *c, const uint8_t *s, size_t n)
+{
+	slot_reserve(c, n);
+	memcpy(c->text + c->len, s, n);
+	c->len += n;
+	c->segs[c->n_segs - 1].len += n;
+}
+
+/* Encode slot c (a worker, outside the lock) and lay out its ids. */
+static void slot_encode(const encode_run *r, encode_state *st, chunk_slot *c)
+{
+	c->ids.n = 0;
+	for (int i = 0; i < c->n_segs; i++) {
+		const text_seg *g = &c->segs[i];
+		if ((g->eot && token_buf_push(&c->ids, r->eot) != 0) ||
+		    encoder_encode(st, c->text + g->off, g->len, &c->ids) != 0)
+			lm_die_last();
+	}
+	size_t w = r->u32 ? 4 : 2, n = c->ids.n;
+	if (n * w > c->wcap) {
+		c->wcap = n * w;
+		c->wbuf = xrealloc(c->wbuf, c->wcap);
+	}
+	const uint32_t *ids = c->ids.ids;
+	if (w == 2) {
+		for (size_t i = 0; i < n; i++) {
+			c->wbuf[2 * i] = (uint8_t)ids[i];
+			c->wbuf[2 * i + 1] = (uint8_t)(ids[i] >> 8);
+		}
+	} else {
+		for (size_t i = 0; i < n; i++)
+			for (int b = 0; b < 4; b++)
+				c->wbuf[4 * i + b] = (uint8_t)(ids[i] >> (8 * b));
+	}
+	c->wlen = n * w;
+	c->n_tokens = n;
+}
+
+static void slot_free(chunk_slot *c)
+{
+	free(c->text);
+	free(c->segs);
+	token_buf_free(&c->ids);
+	free(c->wbuf);
+}
+
+/* ---- workers and the writer -------------------------------------------- */
+
+static void *worker_main(void *arg)
+{
+	encode_run *r = arg;
+	encode_state *st = encode_state_new(r->enc);
+	if (!st)
+		lm_die_last();
+	pthread_mutex_lock(&r->mu);
+	for (;;) {
+		while (r->next_encode == r->filled && !r->reader_done)
+			pthread_cond_wait(&r->changed, &r->mu);
+		if (r->next_encode == r->filled)
+			break;
+		chunk_slot *c = &r->ring[r->next_encode++ % r->n_slots];
+		c->state = SLOT_TAKEN;
+		pthread_mutex_unlock(&r->mu);
+		slot_encode(r, st, c);
+		pthread_mutex_lock(&r->mu);
+		c->state = SLOT_ENCODED;
+		pthread_cond_broadcast(&r->changed);
+	}
+	pthread_mutex_unlock(&r->mu);
+	encode_state_free(st);
+	return NULL;
+}
+
+/* The progress line (stderr is a terminal): rewritten in place, ended with
+ * a newline by the last call (final). */
+static void progress_print(const encode_run *r, bool final)
+{
+	char b[32];
+	double dt = now() - r->t0;
+	fprintf(stderr, "\rbpe-encode: %s bytes, %.1f MB/s%s", num_commas(r->bytes, b),
+		dt > 0 ? r->bytes / dt / 1e6 : 0.0, final ? "\n" : "");
+	fflush(stderr);
+}
+
+static void *writer_main(void *arg)
+{
+	encode_run *r = arg;
+	double shown = now();
+	pthread_mutex_lock(&r->mu);
+	for (uint64_t seq = 0;; seq++) {
+		chunk_slot *c = &r->ring[seq % r->n_slots];
+		while (!(seq < r->filled && c->state == SLOT_ENCODED) && !(r->reader_done && seq == r->filled))
+			pthread_cond_wait(&r->changed, &r->mu);
+		if (seq == r->filled)
+			break;
+		pthread_mutex_unlock(&r->mu);
+		if (write_all(1, c->wbuf, c->wlen, "stdout") != 0)
+			lm_die_last();
+		r->tokens += c->n_tokens;
+		r->bytes += c->len;
+		if (r->progress && now() - shown >= PROGRESS_EVERY_MS / 1e3) {
+			progress_print(r, false);
+			shown = now();
+		}
+		pthread_mutex_lock(&r->mu);
+		c->state = SLOT_FREE;
+		pthread_cond_broadcast(&r->changed);
+	}
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+/* ---- the reader -------------------------------------------------------- */
+
+/* The slot of sequence number seq, for the reader to fill (waits until the
+ * writer freed it). */
+static chunk_slot *reader_acquire(encode_run *r, uint64_t seq)
+{
+	chunk_slot *c = &r->ring[seq % r->n_slots];
+	pthread_mutex_lock(&r->mu);
+	while (c->state != SLOT_FREE)
+		pthread_cond_wait(&r->changed, &r->mu);
+	pthread_mutex_unlock(&r->mu);
+	c->len = 0;
+	c->n_segs = 0;
+	return c;
+}
+
+static void reader_publish(encode_run *r, chunk_slot *c)
+{
+	pthread_mutex_lock(&r->mu);
+	c->state = SLOT_FILLED;
+	r->filled++;
+	pthread_cond_broadcast(&r->changed);
+	pthread_mutex_unlock(&r->mu);
+}
+
+typedef struct {
+	chunk_slot *cur;         /* being filled */
+	size_t high;             /* publish once cur holds this much */
+	bool new_text;           /* the next piece starts a text */
+} reader_state;
+
+/* Publish the slot being filled up to the last safe cut of its last text
+ * (or whole, at the end); the rest goes on in a fresh slot. With no cut and
+ * no other text in the slot, read on: wait for twice as much, so the search
+ * for a cut stays linear overall. */
+static void reader_flush(encode_run *r, reader_state *rs, bool end)
+{
+	chunk_slot *c = rs->cur;
+	if (end) {
+		if (c->len)
+			reader_publish(r, c);
+		else
+			c->n_segs = 0;
+		return;
+	}
+	text_seg *last = &c->segs[c->n_segs - 1];
+	size_t cut = encoder_safe_cut(r->enc, c->text + last->off, last->len);
+	if (cut == 0 && c->n_segs == 1) {
+		rs->high = 2 * c->len;
+		return;
+	}
+	chunk_slot *next = reader_acquire(r, r->filled + 1);
+	text_seg rest = *last;
+	if (cut > 0) {
+		rest.off += cut;
+		rest.len -= cut;
+		rest.eot = false;
+		last->len = cut;
+	} else {
+		c->n_segs--;    /* the whole text goes on in the next slot */
+	}
+	c->len = rest.off;
+	slot_new_seg(next, rest.eot);
+	slot_append(next, c->text + rest.off, rest.len);
+	reader_publish(r, c);
+	rs->cur = next;
+	rs->high = r->chunk;
+}
+
+static void encode_file(encode_run *r, reader_state *rs, const char *path, const char *jsonl_key)
+{
+	text_input *in = text_input_open(path, jsonl_key);
+	if (!in)
+		lm_die_last();
+	rs->new_text = true;
+	for (;;) {
+		const uint8_t *piece;
+		bool doc_start = false;
+		long n = text_input_read(in, &piece, &doc_start);
+		if (n < 0)
+			lm_die_last();
+		if (n == 0)
+			break;
+		if (doc_start || rs->new_text)
+			slot_new_seg(rs->cur, doc_start && jsonl_key);
+		rs->new_text = false;
+		slot_append(rs->cur, piece, n);
+		if (rs->cur->len >= rs->high)
+			reader_flush(r, rs, false);
+	}
+	text_input_close(in);
+}
+
+static void run_encode(const bpe_merges *m, encode_options *o)
+{
+	uint32_t eot = UINT32_MAX;
+	for (uint32_t i = 0; i < m->n_specials; i++)
+		if (strcmp(m->specials[i], ENDOFTEXT) == 0)
+			eot = 256 + m->n_merges + i;
+	if (o->jsonl_key && eot == UINT32_MAX)
+		lm_usage_error("--jsonl needs the special token %s (-s '%s')", ENDOFTEXT, ENDOFTEXT);
+	if (refuse_binary_to_tty(1, "token stream") != 0)
+		lm_die_last();
+	encode_run r = {.threads = o->threads, .u32 = o->u32, .chunk = o->chunk, .eot = eot,
+			.progress = isatty(2)};
+	if (!(r.enc = encoder_new(m)))
+		lm_die_last();
+	r.n_slots = RING_PER_THREAD * o->threads + 2;
+	if (!(r.ring = calloc(r.n_slots, sizeof *r.ring)))
+		lm_die("out of memory");
+	pthread_mutex_init(&r.mu, NULL);
+	pthread_cond_init(&r.changed, NULL);
+	r.t0 = now();
+	pthread_t *workers = xrealloc(NULL, o->threads * sizeof *workers), writer;
+	for (int i = 0; i < o->threads; i++)
+		if (pthread_create(&workers[i], NULL, worker_main, &r) != 0)
+			lm_die("cannot start a thread");
+	if (pthread_create(&writer, NULL, writer_main, &r) != 0)
+		lm_die("cannot start a thread");
+
+	reader_state rs = {.cur = reader_acquire(&r, 0), .high = r.chunk};
+	if (o->n_files == 0)
+		encode_file(&r, &rs, "-", o->jsonl_key);
+	for (int i = 0; i < o->n_files; i++)
+		encode_file(&r, &rs, o->files[i], o->jsonl_key);
+	reader_flush(&r, &rs, true);
+	pthread_mutex_lock(&r.mu);
+	r.reader_done = true;
+	pthread_cond_broadcast(&r.changed);
+	pthread_mutex_unlock(&r.mu);
+	for (int i = 0; i < o->threads; i++)
+		pthread_join(workers[i], NULL);
+	pthread_join(writer, NULL);
+
+	if (stdout_close_checked() != 0)
+		lm_die_last();
+	double dt = now() - r.t0;
+	if (r.progress)
+		progress_print(&r, true);
+	if (o->stats)
+		fprintf(stderr, "bpe-encode: %llu bytes, %llu tokens, %.3f bytes/token, %.1f MB/s\n",
+			r.bytes, r.tokens, r.tokens ? (double)r.bytes / r.tokens : 0.0,
+			dt > 0 ? r.bytes / dt / 1e6 : 0.0);
+	for (int i = 0; i < r.n_slots; i++)
+		slot_free(&r.ring[i]);
+	free(r.ring);
+	free(workers);
+	pthread_mutex_destroy(&r.mu);
+	pthread_cond_destroy(&r.changed);
+	encoder_free((bpe_encoder *)r.enc);
+}
 
 static void usage(void)
 {
@@ -189,180 +527,6 @@ static void load_vocab(bpe_merges *m, encode_options *o)
 		lm_die_last();
 	if (!o->u32 && m->vocab_size > 65536)
 		lm_die("a vocabulary of %u tokens does not fit uint16: use --u32", m->vocab_size);
-}
-
-/* ---- output ------------------------------------------------------------ */
-
-static void write_ids(encode_run *r, const uint32_t *ids, size_t n)
-{
-	size_t w = r->u32 ? 4 : 2;
-	if (n * w > r->wcap) {
-		r->wcap = n * w;
-		if (!(r->wbuf = realloc(r->wbuf, r->wcap)))
-			lm_die("out of memory");
-	}
-	for (size_t i = 0; i < n; i++) {
-		uint32_t v = ids[i];
-		uint8_t *p = r->wbuf + i * w;
-		p[0] = v;
-		p[1] = v >> 8;
-		if (w == 4) {
-			p[2] = v >> 16;
-			p[3] = v >> 24;
-		}
-	}
-	if (write_all(1, r->wbuf, n * w, "stdout") != 0)
-		lm_die_last();
-	r->tokens += n;
-}
-
-/* ---- encoding ---------------------------------------------------------- */
-
-/* Encode s[0..n) (ending at a safe cut, or at a document's end) with the
- * run's threads, and write the ids in order. */
-static void encode_span(encode_run *r, const uint8_t *s, size_t n)
-{
-	int k = r->threads;
-	if (n < (size_t)k * 256)
-		k = 1;
-	size_t bound[1025];
-	bound[0] = 0;
-	bound[k] = n;
-	for (int i = 1; i < k; i++) {
-		size_t target = n / k * i;
-		size_t p = encoder_safe_cut(r->enc, s, target);
-		bound[i] = p > bound[i - 1] ? p : bound[i - 1];
-	}
-	int failed = 0;
-	#pragma omp parallel for num_threads(k) schedule(static, 1) reduction(|:failed)
-	for (int i = 0; i < k; i++) {
-		r->outs[i].n = 0;
-		failed |= encoder_encode(r->states[i], s + bound[i], bound[i + 1] - bound[i], &r->outs[i]) != 0;
-	}
-	if (failed)
-		lm_die("out of memory");
-	for (int i = 0; i < k; i++)
-		write_ids(r, r->outs[i].ids, r->outs[i].n);
-	r->bytes += n;
-}
-
-typedef struct {
-	uint8_t *buf;
-	size_t len, cap;
-} text_buf;
-
-static void text_append(text_buf *t, const uint8_t *s, size_t n)
-{
-	if (t->len + n > t->cap) {
-		size_t cap = t->cap ? t->cap : 4096;
-		while (cap < t->len + n)
-			cap *= 2;
-		if (!(t->buf = realloc(t->buf, cap)))
-			lm_die("out of memory");
-		t->cap = cap;
-	}
-	memcpy(t->buf + t->len, s, n);
-	t->len += n;
-}
-
-/* Encode the buffered text up to its last safe cut; keep the rest. */
-static void flush_safe(encode_run *r, text_buf *t)
-{
-	size_t cut = encoder_safe_cut(r->enc, t->buf, t->len);
-	if (cut == 0)
-		return;    /* one long pre-token: read on */
-	encode_span(r, t->buf, cut);
-	memmove(t->buf, t->buf + cut, t->len - cut);
-	t->len -= cut;
-}
-
-static void flush_all(encode_run *r, text_buf *t)
-{
-	if (t->len)
-		encode_span(r, t->buf, t->len);
-	t->len = 0;
-}
-
-static void encode_file(encode_run *r, const char *path, const encode_options *o, uint32_t eot, text_buf *t)
-{
-	text_input *in = text_input_open(path, o->jsonl_key);
-	if (!in)
-		lm_die_last();
-	size_t high = r->chunk * r->threads;
-	for (;;) {
-		const uint8_t *piece;
-		bool doc_start = false;
-		long n = text_input_read(in, &piece, &doc_start);
-		if (n < 0)
-			lm_die_last();
-		if (n == 0)
-			break;
-		if (doc_start) {
-			flush_all(r, t);    /* a document's end is a text's end */
-			if (o->jsonl_key)
-				write_ids(r, &eot, 1);
-		}
-		text_append(t, piece, n);
-		if (t->len >= high) {
-			flush_safe(r, t);
-			/* no cut (one long pre-token): wait for twice as much, so
-			 * the search for a cut stays linear overall */
-			high = t->len >= high ? 2 * t->len : r->chunk * r->threads;
-		}
-	}
-	flush_all(r, t);
-	text_input_close(in);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static void run_encode(const bpe_merges *m, encode_options *o)
-{
-	uint32_t eot = UINT32_MAX;
-	for (uint32_t i = 0; i < m->n_specials; i++)
-		if (strcmp(m->specials[i], ENDOFTEXT) == 0)
-			eot = 256 + m->n_merges + i;
-	if (o->jsonl_key && eot == UINT32_MAX)
-		lm_usage_error("--jsonl needs the special token %s (-s '%s')", ENDOFTEXT, ENDOFTEXT);
-	if (refuse_binary_to_tty(1, "token stream") != 0)
-		lm_die_last();
-	encode_run r = {.threads = o->threads, .u32 = o->u32, .chunk = o->chunk};
-	if (!(r.enc = encoder_new(m)))
-		lm_die_last();
-	r.states = calloc(o->threads, sizeof *r.states);
-	r.outs = calloc(o->threads, sizeof *r.outs);
-	if (!r.states || !r.outs)
-		lm_die("out of memory");
-	for (int i = 0; i < o->threads; i++)
-		if (!(r.states[i] = encode_state_new(r.enc)))
-			lm_die_last();
-	text_buf t = {0};
-	double t0 = now();
-	if (o->n_files == 0)
-		encode_file(&r, "-", o, eot, &t);
-	for (int i = 0; i < o->n_files; i++)
-		encode_file(&r, o->files[i], o, eot, &t);
-	if (stdout_close_checked() != 0)
-		lm_die_last();
-	double dt = now() - t0;
-	if (o->stats)
-		fprintf(stderr, "bpe-encode: %llu bytes, %llu tokens, %.3f bytes/token, %.1f MB/s\n",
-			r.bytes, r.tokens, r.tokens ? (double)r.bytes / r.tokens : 0.0,
-			dt > 0 ? r.bytes / dt / 1e6 : 0.0);
-	for (int i = 0; i < o->threads; i++) {
-		encode_state_free(r.states[i]);
-		token_buf_free(&r.outs[i]);
-	}
-	free(r.states);
-	free(r.outs);
-	free(r.wbuf);
-	free(t.buf);
-	encoder_free((bpe_encoder *)r.enc);
 }
 
 /* ---- decoding ---------------------------------------------------------- */
