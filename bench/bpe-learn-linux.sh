@@ -11,6 +11,13 @@
 # (apt-get download, no root needed) into $LINUX_SRC_DIR (default
 # /tmp/lmpipe-linux-source) and its /usr/src/linux-source-*.tar.xz taken out
 # with dpkg-deb.
+#
+# Measured on the project's 2-core box (Debian 12, shared: load average 6-8
+# from other jobs), linux-source-6.1 6.1.192, vocab 32000, -j 2, best of 3:
+#   1,298,681,992 bytes read, 435,868,297 pre-tokens, 854,738 distinct,
+#   56 links skipped; wall 26.9 s (counting 24.3 s, 31744 merges 2.6 s),
+#   user 24.4 s, peak RSS 282 MiB. Counting dominates: libarchive's xz
+#   decoding alone is 7.8 s of one core (xz -dc), in the reading thread.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=${LMPIPE_REL_BIN:-$top/build/rel/bin}
