@@ -2,10 +2,11 @@
  * matmul.c — a packed GEMM after the BLIS/GotoBLAS scheme, and the linear
  * layer built on it.
  *
- * For each block of KC steps of the shared dimension, B is packed into
- * panels of NR columns (zero-padded), and each thread packs MC-row blocks of
- * A into panels of MR rows; an MR x NR micro-kernel then keeps its whole
- * tile of C in vector registers while it walks the K block. Packing makes the
+ * C is cut into MC x NC tiles, each computed by one thread: for each block of
+ * KC steps of the shared dimension the thread packs its block of B into
+ * panels of NR columns and its block of A into panels of MR rows (both
+ * zero-padded), and an MR x NR micro-kernel keeps its piece of C in vector
+ * registers while it walks the K block. Packing makes the
  * kernel's loads contiguous whatever the strides, so the same kernel serves
  * x W^T, dY W and dY^T X. Vectors are GCC's vector extension (8 floats = one
  * AVX register), so the code compiles everywhere and vectorizes where the
@@ -20,35 +21,59 @@
 #define MR 6     /* rows of the micro-tile */
 #define NR 16    /* columns of the micro-tile: two vectors of 8 */
 #define KC 256   /* depth of a packed block (A and B panels stay in L1/L2) */
-#define MC 96    /* rows of A a thread packs at a time (a multiple of MR) */
+#define MC 96    /* rows of a tile of C (a multiple of MR): A block in L2 */
+#define NC 256   /* columns of a tile of C (a multiple of NR): B block in L2 */
 
 typedef float v8 __attribute__((vector_size(32)));
 
 /* ---- packing --------------------------------------------------------- */
 
-/* Panel p of B: kc rows of NR floats, columns j0 .. j0+NR, zero beyond N. */
+/* Panel p of B: kc rows of NR floats, columns j0 .. j0+NR, zero beyond N.
+ * Read along whichever stride is 1, so the source is walked contiguously. */
 static void pack_b(float *dst, const float *B, long rsb, long csb, int k0, int kc, int j0, int N)
 {
 	int nj = N - j0 < NR ? N - j0 : NR;
-	for (int k = 0; k < kc; k++) {
-		const float *row = B + (long)(k0 + k) * rsb + (long)j0 * csb;
-		float *d = dst + (long)k * NR;
-		int j = 0;
-		if (csb == 1)
+	if (csb == 1) {
+		for (int k = 0; k < kc; k++) {
+			const float *row = B + (long)(k0 + k) * rsb + j0;
+			float *d = dst + (long)k * NR;
+			int j = 0;
 			for (; j < nj; j++)
 				d[j] = row[j];
-		else
-			for (; j < nj; j++)
-				d[j] = row[(long)j * csb];
-		for (; j < NR; j++)
-			d[j] = 0.0f;
+			for (; j < NR; j++)
+				d[j] = 0.0f;
+		}
+		return;
+	}
+	for (int j = 0; j < NR; j++) {
+		if (j >= nj) {
+			for (int k = 0; k < kc; k++)
+				dst[(long)k * NR + j] = 0.0f;
+			continue;
+		}
+		const float *col = B + (long)(j0 + j) * csb + (long)k0 * rsb;
+		for (int k = 0; k < kc; k++)
+			dst[(long)k * NR + j] = col[(long)k * rsb];
 	}
 }
 
-/* Panel of A: kc columns of MR floats, rows i0 .. i0+MR, zero beyond M. */
+/* Panel of A: kc columns of MR floats, rows i0 .. i0+MR, zero beyond M.
+ * Read along whichever stride is 1. */
 static void pack_a(float *dst, const float *A, long rsa, long csa, int i0, int M, int k0, int kc)
 {
 	int ni = M - i0 < MR ? M - i0 : MR;
+	if (rsa == 1) {
+		for (int k = 0; k < kc; k++) {
+			const float *col = A + (long)(k0 + k) * csa + i0;
+			float *d = dst + (long)k * MR;
+			int r = 0;
+			for (; r < ni; r++)
+				d[r] = col[r];
+			for (; r < MR; r++)
+				d[r] = 0.0f;
+		}
+		return;
+	}
 	for (int r = 0; r < MR; r++) {
 		if (r >= ni) {
 			for (int k = 0; k < kc; k++)
@@ -56,12 +81,8 @@ static void pack_a(float *dst, const float *A, long rsa, long csa, int i0, int M
 			continue;
 		}
 		const float *row = A + (long)(i0 + r) * rsa + (long)k0 * csa;
-		if (csa == 1)
-			for (int k = 0; k < kc; k++)
-				dst[(long)k * MR + r] = row[k];
-		else
-			for (int k = 0; k < kc; k++)
-				dst[(long)k * MR + r] = row[(long)k * csa];
+		for (int k = 0; k < kc; k++)
+			dst[(long)k * MR + r] = row[(long)k * csa];
 	}
 }
 
@@ -73,7 +94,8 @@ static void micro_kernel(int kc, const float *restrict a, const float *restrict 
 			 float *restrict c, long ldc, int mr, int nr, int accumulate)
 {
 	v8 acc[MR][2];
-	memset(acc, 0, sizeof acc);
+	for (int r = 0; r < MR; r++)
+		acc[r][0] = acc[r][1] = (v8){0};
 	for (int k = 0; k < kc; k++) {
 		v8 b0, b1;
 		memcpy(&b0, b + (long)k * NR, sizeof b0);
@@ -85,16 +107,27 @@ static void micro_kernel(int kc, const float *restrict a, const float *restrict 
 			acc[r][1] += ar * b1;
 		}
 	}
-	float tile[MR][NR];
-	memcpy(tile, acc, sizeof tile);
+	if (mr == MR && nr == NR) {  /* the common case: whole vectors */
+		for (int r = 0; r < MR; r++) {
+			float *crow = c + (long)r * ldc;
+			for (int v = 0; v < 2; v++) {
+				v8 cv = acc[r][v];
+				if (accumulate) {
+					v8 old;
+					memcpy(&old, crow + 8 * v, sizeof old);
+					cv += old;
+				}
+				memcpy(crow + 8 * v, &cv, sizeof cv);
+			}
+		}
+		return;
+	}
 	for (int r = 0; r < mr; r++) {
 		float *crow = c + (long)r * ldc;
-		if (accumulate)
-			for (int j = 0; j < nr; j++)
-				crow[j] += tile[r][j];
-		else
-			for (int j = 0; j < nr; j++)
-				crow[j] = tile[r][j];
+		for (int j = 0; j < nr; j++) {
+			float x = acc[r][j / 8][j % 8];
+			crow[j] = accumulate ? crow[j] + x : x;
+		}
 	}
 }
 
@@ -111,38 +144,39 @@ void gemm(int M, int N, int K, const float *A, long rsa, long csa,
 				memset(C + (long)i * ldc, 0, sizeof(float) * (size_t)N);
 		return;
 	}
-	int npanels = (N + NR - 1) / NR;
-	int mblocks = (M + MC - 1) / MC;
-	float *bpack = aligned_alloc(64, sizeof(float) * (size_t)KC * NR * (size_t)npanels);
-	for (int k0 = 0; k0 < K; k0 += KC) {
-		int kc = K - k0 < KC ? K - k0 : KC;
-		int acc = accumulate || k0 > 0;
-#pragma omp parallel if ((long)M * N * kc >= PAR_MIN_WORK)
-		{
-			float *apack = aligned_alloc(64, sizeof(float) * KC * MC);
+	/* Tiles of MC x NC of C, dealt out to the threads once: each thread
+	 * packs its own blocks and walks all of K, so there is no barrier
+	 * until the end (barriers cost dearly on a busy machine). */
+	int mblocks = (M + MC - 1) / MC, nblocks = (N + NC - 1) / NC;
+	long tiles = (long)mblocks * nblocks;
+#pragma omp parallel if ((long)M * N * K >= PAR_MIN_WORK)
+	{
+		float *apack = aligned_alloc(64, sizeof(float) * KC * MC);
+		float *bpack = aligned_alloc(64, sizeof(float) * KC * NC);
 #pragma omp for schedule(static)
-			for (int p = 0; p < npanels; p++)
-				pack_b(bpack + (long)p * kc * NR, B, rsb, csb, k0, kc, p * NR, N);
-#pragma omp for schedule(static)
-			for (int mb = 0; mb < mblocks; mb++) {
-				int i0 = mb * MC;
-				int mc = M - i0 < MC ? M - i0 : MC;
+		for (long tile = 0; tile < tiles; tile++) {
+			int i0 = (int)(tile / nblocks) * MC, j0 = (int)(tile % nblocks) * NC;
+			int mc = M - i0 < MC ? M - i0 : MC, nc = N - j0 < NC ? N - j0 : NC;
+			for (int k0 = 0; k0 < K; k0 += KC) {
+				int kc = K - k0 < KC ? K - k0 : KC;
+				int acc = accumulate || k0 > 0;
+				for (int jp = 0; jp < nc; jp += NR)
+					pack_b(bpack + (long)jp * kc, B, rsb, csb, k0, kc, j0 + jp, N);
 				for (int ip = 0; ip < mc; ip += MR)
 					pack_a(apack + (long)ip * kc, A, rsa, csa, i0 + ip, M, k0, kc);
-				for (int p = 0; p < npanels; p++) {
-					int j0 = p * NR;
-					int nr = N - j0 < NR ? N - j0 : NR;
+				for (int jp = 0; jp < nc; jp += NR) {
+					int nr = nc - jp < NR ? nc - jp : NR;
 					for (int ip = 0; ip < mc; ip += MR) {
 						int mr = mc - ip < MR ? mc - ip : MR;
-						micro_kernel(kc, apack + (long)ip * kc, bpack + (long)p * kc * NR,
-							     C + (long)(i0 + ip) * ldc + j0, ldc, mr, nr, acc);
+						micro_kernel(kc, apack + (long)ip * kc, bpack + (long)jp * kc,
+							     C + (long)(i0 + ip) * ldc + j0 + jp, ldc, mr, nr, acc);
 					}
 				}
 			}
-			free(apack);
 		}
+		free(apack);
+		free(bpack);
 	}
-	free(bpack);
 }
 
 /* ---- the linear layer ------------------------------------------------- */
