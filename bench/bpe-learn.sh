@@ -24,7 +24,7 @@
 #   2 threads: bpe-learn 2.85 s, 94 MB peak; HF tokenizers 63.6 s, 267 MB: 22.3x
 #   1 thread:  bpe-learn 3.69 s, 99 MB peak; HF tokenizers 64.2 s, 258 MB: 17.4x;
 #              bpeasy 39.9 s, 288 MB: 10.8x
-# All three reach 31743 merges (+ 256 bytes + <|endoftext|> = 32000).
+# bpe-learn reaches 31743 merges (+ 256 bytes + <|endoftext|> = 32000).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 mb=${1:-100}
