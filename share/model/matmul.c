@@ -37,6 +37,10 @@ static void pack_b(float *dst, const float *B, long rsb, long csb, int k0, int k
 		for (int k = 0; k < kc; k++) {
 			const float *row = B + (long)(k0 + k) * rsb + j0;
 			float *d = dst + (long)k * NR;
+			if (nj == NR) {  /* a fixed size: inlined vector moves, no call */
+				memcpy(d, row, NR * sizeof(float));
+				continue;
+			}
 			int j = 0;
 			for (; j < nj; j++)
 				d[j] = row[j];
@@ -66,6 +70,10 @@ static void pack_a(float *dst, const float *A, long rsa, long csa, int i0, int M
 		for (int k = 0; k < kc; k++) {
 			const float *col = A + (long)(k0 + k) * csa + i0;
 			float *d = dst + (long)k * MR;
+			if (ni == MR) {
+				memcpy(d, col, MR * sizeof(float));
+				continue;
+			}
 			int r = 0;
 			for (; r < ni; r++)
 				d[r] = col[r];
@@ -144,31 +152,44 @@ void gemm(int M, int N, int K, const float *A, long rsa, long csa,
 				memset(C + (long)i * ldc, 0, sizeof(float) * (size_t)N);
 		return;
 	}
-	/* Tiles of MC x NC of C, dealt out to the threads once: each thread
-	 * packs its own blocks and walks all of K, so there is no barrier
-	 * until the end (barriers cost dearly on a busy machine). */
+	/* Tiles of MC x NC of C, dealt out to the threads once, column block
+	 * by column block: each thread packs its own blocks and walks all of
+	 * K, so there is no barrier until the end (barriers cost dearly on a
+	 * busy machine). A thread packs a column block of B (all of K) once
+	 * and keeps it for the consecutive tiles that share it. */
 	int mblocks = (M + MC - 1) / MC, nblocks = (N + NC - 1) / NC;
+	int kblocks = (K + KC - 1) / KC;
 	long tiles = (long)mblocks * nblocks;
 #pragma omp parallel if ((long)M * N * K >= PAR_MIN_WORK)
 	{
 		float *apack = aligned_alloc(64, sizeof(float) * KC * MC);
-		float *bpack = aligned_alloc(64, sizeof(float) * KC * NC);
+		float *bpack = aligned_alloc(64, sizeof(float) * KC * NC * (size_t)kblocks);
+		int packed_nb = -1;
 #pragma omp for schedule(static)
 		for (long tile = 0; tile < tiles; tile++) {
-			int i0 = (int)(tile / nblocks) * MC, j0 = (int)(tile % nblocks) * NC;
+			int nb = (int)(tile / mblocks);
+			int i0 = (int)(tile % mblocks) * MC, j0 = nb * NC;
 			int mc = M - i0 < MC ? M - i0 : MC, nc = N - j0 < NC ? N - j0 : NC;
+			if (nb != packed_nb) {
+				for (int k0 = 0; k0 < K; k0 += KC) {
+					int kc = K - k0 < KC ? K - k0 : KC;
+					float *bk = bpack + (size_t)(k0 / KC) * KC * NC;
+					for (int jp = 0; jp < nc; jp += NR)
+						pack_b(bk + (long)jp * kc, B, rsb, csb, k0, kc, j0 + jp, N);
+				}
+				packed_nb = nb;
+			}
 			for (int k0 = 0; k0 < K; k0 += KC) {
 				int kc = K - k0 < KC ? K - k0 : KC;
 				int acc = accumulate || k0 > 0;
-				for (int jp = 0; jp < nc; jp += NR)
-					pack_b(bpack + (long)jp * kc, B, rsb, csb, k0, kc, j0 + jp, N);
+				const float *bk = bpack + (size_t)(k0 / KC) * KC * NC;
 				for (int ip = 0; ip < mc; ip += MR)
 					pack_a(apack + (long)ip * kc, A, rsa, csa, i0 + ip, M, k0, kc);
 				for (int jp = 0; jp < nc; jp += NR) {
 					int nr = nc - jp < NR ? nc - jp : NR;
 					for (int ip = 0; ip < mc; ip += MR) {
 						int mr = mc - ip < MR ? mc - ip : MR;
-						micro_kernel(kc, apack + (long)ip * kc, bpack + (long)jp * kc,
+						micro_kernel(kc, apack + (long)ip * kc, bk + (long)jp * kc,
 							     C + (long)(i0 + ip) * ldc + j0 + jp, ldc, mr, nr, acc);
 					}
 				}
