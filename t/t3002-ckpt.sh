@@ -60,6 +60,25 @@ test_expect_success PYTHON 'our checkpoints load into transformers with the same
 	"$PYTHON" "$TOP/t/py/hf_interop.py" logits init-gpt2 init-gpt2.out
 '
 
+test_expect_success PYTHON 'a biased Llama and hub-style names without the base prefix' '
+	echo "{$llama,\"bias\":true}" >llama-bias.json &&
+	test-tool ckpt export llama-bias.json 5 init-llama-bias &&
+	grep -q "\"attention_bias\": true" init-llama-bias/config.json &&
+	test-tool ckpt convert init-llama-bias llama-bias-again &&
+	grep -a -q "self_attn.q_proj.bias" llama-bias-again/model.safetensors &&
+	test-tool ckpt logits init-llama-bias 2 8 llama-bias.out &&
+	"$PYTHON" "$TOP/t/py/hf_interop.py" logits init-llama-bias llama-bias.out &&
+	mkdir hub && cp hf-gpt2/config.json hub/ &&
+	"$PYTHON" - <<-\EOF &&
+	from safetensors.torch import load_file, save_file
+	t = load_file("hf-gpt2/model.safetensors")
+	save_file({k.replace("transformer.", "", 1): v for k, v in t.items()}, "hub/model.safetensors",
+	          metadata={"format": "pt"})
+	EOF
+	test-tool ckpt logits hub 2 8 hub.out &&
+	"$PYTHON" "$TOP/t/py/hf_interop.py" logits hf-gpt2 hub.out
+'
+
 test_expect_success 'ablations have no transformers config' '
 	echo "{$llama,\"norm\":\"post\"}" >post.json &&
 	test_must_fail test-tool ckpt export post.json 5 nope 2>err &&

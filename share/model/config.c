@@ -283,6 +283,7 @@ static int json_switches(json_t *root, lm_config *c, const char *origin)
 	if (json_bool_field(root, "bias", &c->bias, origin) ||
 	    json_bool_field(root, "tied_head", &c->tied_head, origin) ||
 	    json_bool_field(root, "tie_word_embeddings", &c->tied_head, origin) ||
+	    json_bool_field(root, "attention_bias", &c->bias, origin) ||  /* transformers' Llama */
 	    json_float_field(root, "norm_eps", &c->norm_eps, origin) ||
 	    json_float_field(root, "layer_norm_epsilon", &c->norm_eps, origin) ||
 	    json_float_field(root, "rms_norm_eps", &c->norm_eps, origin) ||
