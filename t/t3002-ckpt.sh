@@ -79,6 +79,15 @@ test_expect_success PYTHON 'a biased Llama and hub-style names without the base 
 	"$PYTHON" "$TOP/t/py/hf_interop.py" logits hf-gpt2 hub.out
 '
 
+test_expect_success 'a smaller batch after a larger one reuses the activations, same logits' '
+	test-tool ckpt logits gpt2.safetensors 2 8 fresh.out &&
+	test-tool ckpt logits gpt2.safetensors 2 8 warm.out warm &&
+	cmp fresh.out warm.out &&
+	test-tool ckpt logits llama.safetensors 1 16 fresh.out &&
+	test-tool ckpt logits llama.safetensors 1 16 warm.out warm &&
+	cmp fresh.out warm.out
+'
+
 test_expect_success 'ablations have no transformers config' '
 	echo "{$llama,\"norm\":\"post\"}" >post.json &&
 	test_must_fail test-tool ckpt export post.json 5 nope 2>err &&

@@ -293,6 +293,7 @@ static int acts_alloc(gpt_model *m, int B, int T)
 		free(a->mem);
 		a->mem = NULL;
 		m->B = m->T = 0;
+		m->cap_bt = m->cap_btt = 0;
 		return lm_fail("out of memory for the activations of batch %d x %d (%zu MiB)",
 			       B, T, total * sizeof(float) >> 20);
 	}
@@ -307,6 +308,8 @@ static int acts_alloc(gpt_model *m, int B, int T)
 	}
 	m->B = B;
 	m->T = T;
+	m->cap_bt = (long)B * T;
+	m->cap_btt = (long)B * T * T;
 	return 0;
 }
 
@@ -433,8 +436,13 @@ int gpt_forward(gpt_model *m, const int *inputs, const int *targets, int B, int 
 	const lm_config *c = &m->cfg;
 	if (check_batch(m, inputs, targets, B, T) != 0)
 		return -1;
-	if ((m->B != B || m->T != T) && acts_alloc(m, B, T) != 0)
-		return -1;
+	if ((long)B * T > m->cap_bt || (long)B * T * T > m->cap_btt) {
+		if (acts_alloc(m, B, T) != 0)
+			return -1;
+	} else {  /* every buffer is indexed with the current B, T: they fit */
+		m->B = B;
+		m->T = T;
+	}
 	int BT = B * T, C = c->d_model, L = c->n_layer;
 	gpt_acts *a = &m->acts;
 	memcpy(m->inputs, inputs, (size_t)BT * sizeof(int));

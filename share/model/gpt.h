@@ -115,7 +115,9 @@ typedef struct {
 	int num_tensors;
 	float *rope_cos, *rope_sin; /* (ctx, HS/2) */
 	gpt_acts acts;
-	int B, T;            /* the activations' shape (0 until a forward) */
+	int B, T;            /* the last forward's shape (0 until a forward) */
+	long cap_bt, cap_btt;/* the activations fit any B, T with B*T and B*T*T
+				within these (a smaller batch reuses them) */
 	int *inputs, *targets; /* (B, T) copies from the last forward */
 	int has_targets;
 	float mean_loss;     /* of the last forward with targets */

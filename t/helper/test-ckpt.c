@@ -8,6 +8,8 @@
  *   test-tool ckpt logits MODEL B T OUT        load MODEL (checkpoint or
  *        transformers dir), forward a deterministic batch, write "inputs"
  *        (B, T) and "logits" (B, T, V) (the real vocabulary) to OUT
+ *   test-tool ckpt logits MODEL B T OUT warm   the same after a forward of a
+ *        larger batch (B + 1, T), whose activations the model then reuses
  */
 #include "ckpt/ckpt.h"
 #include "ckpt/safetensors.h"
@@ -26,7 +28,7 @@ static int init_model(gpt_model *m, const char *config, const char *seed)
 	return gpt_init(m, &cfg, strtoull(seed, NULL, 10));
 }
 
-static int logits_main(const char *model, int B, int T, const char *out)
+static int logits_main(const char *model, int B, int T, const char *out, int warm)
 {
 	gpt_model m;
 	if (ckpt_open_model(&m, model) != 0)
@@ -39,6 +41,13 @@ static int logits_main(const char *model, int B, int T, const char *out)
 	rng_seed(&rng, 1);
 	for (int i = 0; i < BT; i++)
 		ftok[i] = (float)(tok[i] = (int)(rng_u64(&rng) % (uint64_t)V));
+	if (warm) {
+		int *big = calloc((size_t)(B + 1) * (size_t)T, sizeof(int));
+		int bad = !big || gpt_forward(&m, big, NULL, B + 1, T, NULL) != 0;
+		free(big);
+		if (bad)
+			goto out;
+	}
 	if (gpt_forward(&m, tok, NULL, B, T, NULL) == 0) {
 		for (int i = 0; i < BT; i++)
 			memcpy(logits + (size_t)i * V, m.acts.logits + (size_t)i * Vp, sizeof(float) * (size_t)V);
@@ -48,6 +57,7 @@ static int logits_main(const char *model, int B, int T, const char *out)
 		};
 		rc = st_write(out, ts, 2, NULL, 0, true);
 	}
+out:
 	free(tok);
 	free(ftok);
 	free(logits);
@@ -76,8 +86,8 @@ int cmd__ckpt(int argc, char **argv)
 	if (argc == 4 && strcmp(argv[1], "convert") == 0) {
 		if (ckpt_open_model(&m, argv[2]) == 0)
 			rc = ckpt_export_hf(&m, argv[3], true);
-	} else if (argc == 6 && strcmp(argv[1], "logits") == 0) {
-		rc = logits_main(argv[2], atoi(argv[3]), atoi(argv[4]), argv[5]);
+	} else if ((argc == 6 || argc == 7) && strcmp(argv[1], "logits") == 0) {
+		rc = logits_main(argv[2], atoi(argv[3]), atoi(argv[4]), argv[5], argc == 7);
 	} else if (argc == 5 && init_model(&m, argv[2], argv[3]) == 0) {
 		const char *meta[] = {"step", "0"};
 		if (strcmp(argv[1], "save") == 0)
@@ -88,7 +98,7 @@ int cmd__ckpt(int argc, char **argv)
 			rc = roundtrip_main(&m, argv[4]);
 		else
 			lm_fail("unknown subcommand '%s'", argv[1]);
-	} else if (argc < 4 || argc > 6) {
+	} else if (argc < 4 || argc > 7) {
 		fprintf(stderr, "usage: test-tool ckpt save|export|roundtrip CONFIG SEED PATH\n"
 				"       test-tool ckpt convert MODEL DIR\n"
 				"       test-tool ckpt logits MODEL B T OUT\n");
