@@ -74,6 +74,15 @@ test_expect_success 'same seed, same weights and loss; another seed differs' '
 	! cmp -s gpt2/init.safetensors other/init.safetensors
 '
 
+test_expect_success 'gradients accumulate: B rows one by one (dloss 1/B) = the batch' '
+	# float32 sums in another order: 1e-6 of the largest gradient
+	for c in gpt2 llama-post gpt2-untied-nobias; do
+		test-tool model accum $c.json 3 4 8 >out &&
+		rel=$(sed -n "s/.*rel //p" out) &&
+		awk -v r="$rel" "BEGIN { exit !(r <= 1e-6) }" || { cat out; exit 1; }
+	done
+'
+
 test_expect_success 'results do not depend on the thread count' '
 	# big enough that every op goes parallel (model/par.h)
 	echo "{\"family\":\"llama\",\"n_layer\":1,\"d_model\":128,\"n_head\":4,\"vocab_size\":500,\"ctx\":64}" >wide.json &&

@@ -12,6 +12,12 @@
  * parameters after STEPS training steps on the same batch: forward, backward,
  * clip at 1.0, AdamW with DESIGN.md's betas and decay, constant LR, epsilon EPS; with
  * "losses" (STEPS) and "grad_norms" (STEPS)).
+ *
+ *   test-tool model accum CONFIG SEED B T
+ *
+ * Gradient accumulation: the gradients of one backward over a (B, T) batch
+ * against B backwards over its rows (B = 1 each, dloss = 1/B), accumulated;
+ * prints max|a - b| / max|b| over all gradients.
  */
 #include "ckpt/safetensors.h"
 #include "model/config.h"
@@ -20,6 +26,7 @@
 #include "optim/adamw.h"
 #include "util/error.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,8 +54,53 @@ static int dump(const char *dir, const char *file, const st_tensor *ts, int n,
 	return st_write(path, ts, n, meta, nmeta, true);
 }
 
+static int accum_main(char **argv)
+{
+	lm_config cfg;
+	gpt_model m;
+	if (config_load(&cfg, argv[0]) != 0 || config_finish(&cfg) != 0 ||
+	    gpt_init(&m, &cfg, strtoull(argv[1], NULL, 10)) != 0) {
+		fprintf(stderr, "error: %s\n", lm_last_error());
+		return 1;
+	}
+	int B = atoi(argv[2]), T = atoi(argv[3]), BT = B * T;
+	int *tok = malloc(sizeof(int) * (size_t)(BT + 1));
+	float *whole = malloc(sizeof(float) * m.num_params);
+	lm_rng rng;
+	rng_seed(&rng, 5);
+	for (int i = 0; i <= BT; i++)
+		tok[i] = (int)(rng_u64(&rng) % (uint64_t)cfg.vocab_size);
+	int rc = 1;
+	if (gpt_forward(&m, tok, tok + 1, B, T, NULL) != 0 || gpt_zero_grad(&m) != 0 ||
+	    gpt_backward(&m, 1.0f) != 0)
+		goto out;
+	memcpy(whole, m.grads, sizeof(float) * m.num_params);
+	gpt_zero_grad(&m);
+	for (int b = 0; b < B; b++)
+		if (gpt_forward(&m, tok + b * T, tok + b * T + 1, 1, T, NULL) != 0 ||
+		    gpt_backward(&m, 1.0f / B) != 0)
+			goto out;
+	double err = 0.0, scale = 0.0;
+	for (size_t i = 0; i < m.num_params; i++) {
+		double d = fabs((double)m.grads[i] - whole[i]);
+		err = d > err ? d : err;
+		scale = fabs(whole[i]) > scale ? fabs(whole[i]) : scale;
+	}
+	printf("accumulated vs whole batch: rel %.2e\n", err / scale);
+	rc = 0;
+out:
+	if (rc)
+		fprintf(stderr, "error: %s\n", lm_last_error());
+	free(tok);
+	free(whole);
+	gpt_free(&m);
+	return rc;
+}
+
 int cmd__model(int argc, char **argv)
 {
+	if (argc == 6 && strcmp(argv[1], "accum") == 0)
+		return accum_main(argv + 2);
 	if (argc != 9) {
 		fprintf(stderr, "usage: test-tool model CONFIG SEED B T STEPS LR EPS OUTDIR\n");
 		return 2;
