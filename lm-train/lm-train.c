@@ -66,6 +66,9 @@
 #define MAX_SPECIALS 64
 /* Test only: the loss of this step is replaced by NaN (the NaN stop's test). */
 #define ENV_TEST_NAN_STEP "LM_TRAIN_TEST_NAN_STEP"
+/* Test only: each step sleeps this many ms, so a signal test can catch a
+ * run mid-way on any machine (the numbers are untouched). */
+#define ENV_TEST_STEP_MS "LM_TRAIN_TEST_STEP_MS"
 
 enum {
 	OPT_BATCH_TOKENS = OPT_TOOL_BASE, OPT_STEPS, OPT_TOKENS, OPT_LR, OPT_LR_MIN,
@@ -831,6 +834,13 @@ static double test_nan_step(void)
 	return s ? atof(s) : -1;
 }
 
+static void test_step_delay(void)
+{
+	const char *s = getenv(ENV_TEST_STEP_MS);
+	if (s && atoi(s) > 0)
+		usleep((useconds_t)atoi(s) * 1000);
+}
+
 /* Micro-batches to batch_tokens, mean over ranks, clip, AdamW. */
 static step_result train_step(run *r)
 {
@@ -864,6 +874,7 @@ static step_result train_step(run *r)
 	if (r->be.update(&r->be, s.lr) != 0)
 		run_die(r);
 	r->step++;
+	test_step_delay();
 	s.ms = now_ms() - t0;
 	return s;
 }

@@ -57,7 +57,7 @@ test_expect_success 'resuming a directory without checkpoints is an error' '
 '
 
 test_expect_success 'SIGTERM: finish the step, checkpoint, exit 0; the resume is exact' '
-	lm-train data $SMALL --steps 20 --warmup 3 --ckpt-every 1000 -o sig 2>err &
+	LM_TRAIN_TEST_STEP_MS=200 lm-train data $SMALL --steps 20 --warmup 3 --ckpt-every 1000 -o sig 2>err &
 	pid=$! &&
 	wait_step sig 4 &&
 	kill -TERM $pid &&
