@@ -21,6 +21,7 @@
 #include "tok/merges.h"
 #include "tok/tiktoken_ranks.h"
 #include "util/cli.h"
+#include "util/datadir.h"
 #include "util/error.h"
 #include "util/io.h"
 #include "util/num.h"
@@ -37,7 +38,7 @@
 #include <unistd.h>
 
 #define ENDOFTEXT "<|endoftext|>"
-#define DEFAULT_TABLE "gpt2.tiktoken"
+#define DEFAULT_TABLE GPT2_RANK_TABLE
 #define DEFAULT_CHUNK (1u << 20)    /* bytes of text a thread encodes at a time */
 #define MAX_SPECIALS 256
 
@@ -481,32 +482,11 @@ static bool readable(const char *path)
 	return access(path, R_OK) == 0;
 }
 
-/* The default rank table: $LMPIPE_DATA_DIR, the build tree, the install. */
+/* The default rank table, found by share/util/datadir. */
 static char *default_table(void)
 {
 	static char path[PATH_MAX + 64];
-	const char *env = getenv("LMPIPE_DATA_DIR");
-	if (env && *env) {
-		snprintf(path, sizeof path, "%s/%s", env, DEFAULT_TABLE);
-		if (readable(path))
-			return path;
-	}
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n > 0) {
-		exe[n] = 0;
-		char *slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = 0;
-			snprintf(path, sizeof path, "%s/../../data/%s", exe, DEFAULT_TABLE);
-			if (readable(path))
-				return path;
-		}
-	}
-	snprintf(path, sizeof path, "%s/%s", LMPIPE_DATADIR, DEFAULT_TABLE);
-	if (readable(path))
-		return path;
-	return NULL;
+	return (char *)datadir_find(GPT2_RANK_TABLE, path, sizeof path);
 }
 
 static void load_vocab(bpe_merges *m, encode_options *o)

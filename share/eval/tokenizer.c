@@ -5,6 +5,7 @@
 
 #include "ckpt/safetensors.h"
 #include "tok/tiktoken_ranks.h"
+#include "util/datadir.h"
 #include "util/error.h"
 #include "util/io.h"
 
@@ -21,37 +22,12 @@
 #define LMPIPE_DATADIR "/usr/local/share/lmpipe"
 #endif
 
-#define GPT2_TABLE "gpt2.tiktoken"
+#define GPT2_TABLE GPT2_RANK_TABLE
 static const char *const endoftext = "<|endoftext|>";
 
 static int readable(const char *path)
 {
 	return access(path, R_OK) == 0;
-}
-
-/* gpt2.tiktoken: $LMPIPE_DATA_DIR, the build tree (BIN/../../data), the install. */
-static const char *gpt2_table(char *path, size_t cap)
-{
-	const char *env = getenv("LMPIPE_DATA_DIR");
-	if (env && *env) {
-		snprintf(path, cap, "%s/%s", env, GPT2_TABLE);
-		if (readable(path))
-			return path;
-	}
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n > 0) {
-		exe[n] = 0;
-		char *slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = 0;
-			snprintf(path, cap, "%s/../../data/%s", exe, GPT2_TABLE);
-			if (readable(path))
-				return path;
-		}
-	}
-	snprintf(path, cap, "%s/%s", LMPIPE_DATADIR, GPT2_TABLE);
-	return readable(path) ? path : NULL;
 }
 
 static int read_table(bpe_merges *m, const char *path)
@@ -142,7 +118,7 @@ int lm_tokenizer_open(lm_tokenizer *t, const char *ckpt, const char *merges)
 		rc = from_checkpoint(&t->m, ckpt, t->source, sizeof t->source);
 		if (rc == 0) {
 			char path[PATH_MAX + 64];
-			if (!gpt2_table(path, sizeof path))
+			if (!datadir_find(GPT2_TABLE, path, sizeof path))
 				return lm_fail("'%s' has no tokenizer and GPT-2's (%s) is not found: "
 					       "run scripts/fetch-gpt2.sh, set LMPIPE_DATA_DIR, or "
 					       "give --tokenizer FILE", ckpt, GPT2_TABLE);

@@ -14,6 +14,10 @@
 
 #include "tok/merges.h"
 
+/* GPT-2's rank table as set-up installs it (scripts/fetch-gpt2.sh), found
+ * with datadir_find(); the default tokenizer of bpe-encode and lm-eval. */
+#define GPT2_RANK_TABLE "gpt2.tiktoken"
+
 /* Read PATH into *m (no specials). Errors name the file and line. */
 int tiktoken_ranks_read(bpe_merges *m, const char *path);
 /* Whether PATH looks like a rank table (its first line "BASE64 NUMBER"). */

@@ -1,0 +1,51 @@
+/*
+ * datadir.c — find an installed data file.
+ */
+#include "util/datadir.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef LMPIPE_DATADIR
+#define LMPIPE_DATADIR "/usr/local/share/lmpipe"
+#endif
+
+static const char *readable(const char *path)
+{
+	return access(path, R_OK) == 0 ? path : NULL;
+}
+
+/* DIR of the running executable into dir[cap]; 0 on success. */
+static int executable_dir(char *dir, size_t cap)
+{
+	ssize_t n = readlink("/proc/self/exe", dir, cap - 1);
+	if (n <= 0)
+		return -1;
+	dir[n] = '\0';
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		return -1;
+	*slash = '\0';
+	return 0;
+}
+
+const char *datadir_find(const char *name, char *path, size_t cap)
+{
+	const char *env = getenv("LMPIPE_DATA_DIR");
+	if (env && *env) {
+		snprintf(path, cap, "%s/%s", env, name);
+		if (readable(path))
+			return path;
+	}
+	char exe[PATH_MAX];
+	if (executable_dir(exe, sizeof exe) == 0) {
+		snprintf(path, cap, "%s/../../data/%s", exe, name);
+		if (readable(path))
+			return path;
+	}
+	snprintf(path, cap, "%s/%s", LMPIPE_DATADIR, name);
+	return readable(path);
+}
