@@ -3,14 +3,15 @@
  * top-k and top-p, streamed as it is made.
  *
  *   lm-sample CKPT [-p PROMPT] [-n TOKENS] [-t TEMP] [-k TOPK] [--top-p P]
- *                  [--seed S] [--num N] [--tokenizer MERGES] [--ids]
+ *                  [--seed S] [--num N] [--tokenizer MERGES] [--ids] [--no-cache]
  *
  * The prompt is -p, else stdin when it is not a terminal, else
  * <|endoftext|> alone (an unconditional sample). Only the new text is
  * printed, flushed token by token; bytes of an incomplete UTF-8 character
  * wait for the token that completes it. Sampling stops at <|endoftext|>
- * (not printed) or after TOKENS. The loop and the sampler live in
- * share/sample; this file wires options to them and prints.
+ * (not printed) or after TOKENS. The loop (over the model's KV cache, or
+ * with --no-cache the whole window again each token) and the sampler live
+ * in share/sample; this file wires options to them and prints.
  */
 #include "ckpt/ckpt.h"
 #include "eval/tokenizer.h"
@@ -26,11 +27,11 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { OPT_TOP_P = OPT_TOOL_BASE, OPT_SEED, OPT_NUM, OPT_TOKENIZER, OPT_IDS };
+enum { OPT_TOP_P = OPT_TOOL_BASE, OPT_SEED, OPT_NUM, OPT_TOKENIZER, OPT_IDS, OPT_NO_CACHE };
 
 typedef struct {
 	const char *prompt, *tokenizer;
-	int max_new, num, ids;
+	int max_new, num, ids, no_cache;
 	uint64_t seed;
 	sample_opts so;
 } sample_options;
@@ -38,7 +39,7 @@ typedef struct {
 static void usage(void)
 {
 	printf("usage: lm-sample CKPT [-p PROMPT] [-n TOKENS] [-t TEMP] [-k TOPK] [--top-p P]\n"
-	       "                      [--seed S] [--num N] [--tokenizer MERGES] [--ids]\n"
+	       "                      [--seed S] [--num N] [--tokenizer MERGES] [--ids] [--no-cache]\n"
 	       "\n"
 	       "Continue PROMPT (-p, else stdin, else <|endoftext|>) with the model of CKPT\n"
 	       "(an lmpipe checkpoint or a transformers directory), streaming the new text.\n"
@@ -51,7 +52,9 @@ static void usage(void)
 	       "      --num N            N samples, separated by a line \"---\" (default 1)\n"
 	       "      --tokenizer FILE   merges (or .tiktoken) instead of the checkpoint's own\n"
 	       "                         (default: its metadata, else GPT-2's)\n"
-	       "      --ids              print the new token ids, one line a sample, not text\n");
+	       "      --ids              print the new token ids, one line a sample, not text\n"
+	       "      --no-cache         forward the whole window for every token (no KV cache;\n"
+	       "                         slow, for comparison)\n");
 	exit(0);
 }
 
@@ -67,6 +70,7 @@ static void parse(int argc, char **argv, sample_options *o)
 		{"num", required_argument, NULL, OPT_NUM},
 		{"tokenizer", required_argument, NULL, OPT_TOKENIZER},
 		{"ids", no_argument, NULL, OPT_IDS},
+		{"no-cache", no_argument, NULL, OPT_NO_CACHE},
 		CLI_COMMON_OPTIONS,
 		{0},
 	};
@@ -90,6 +94,7 @@ static void parse(int argc, char **argv, sample_options *o)
 		case OPT_NUM: o->num = cli_int("--num", optarg, 1, 1 << 20); break;
 		case OPT_TOKENIZER: o->tokenizer = optarg; break;
 		case OPT_IDS: o->ids = 1; break;
+		case OPT_NO_CACHE: o->no_cache = 1; break;
 		default: cli_common(opt, usage);
 		}
 	}
@@ -184,8 +189,10 @@ int main(int argc, char **argv)
 		sample_rng rng;
 		sample_rng_seed(&rng, o.seed + (uint64_t)k);
 		stream st = {.tok = &tok, .ids = o.ids, .eot = tok.eot};
-		if (generate(&m, prompt.ids, (int)prompt.n, o.max_new, tok.eot, &smp, &rng,
-			     emit_token, &st) != 0)
+		int (*gen)(gpt_model *, const uint32_t *, int, int, int, sampler *, sample_rng *,
+			   generate_emit, void *) = o.no_cache ? generate_recompute : generate;
+		if (gen(&m, prompt.ids, (int)prompt.n, o.max_new, tok.eot, &smp, &rng, emit_token,
+			&st) != 0)
 			lm_die_last();
 		fwrite(st.pending, 1, st.npending, stdout);   /* bytes that never completed */
 		putchar('\n');

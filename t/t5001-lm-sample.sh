@@ -43,6 +43,13 @@ sys.stdout.buffer.write(l.gpt2().decode_bytes([i for i in ids if i != 50256]) + 
 	"$REL/lm-sample" tiny -p "Hello" -n 10 -t 1 --seed 3 $TOK >rel10 && cmp rel10 text10
 '
 
+test_expect_success PYTHON,SHARED 'the KV cache and --no-cache give the same tokens' '
+	"$REL/lm-sample" tiny -p "Hello there" -n 40 -t 1 -k 40 --seed 5 --num 2 --ids $TOK >cache &&
+	"$REL/lm-sample" tiny -p "Hello there" -n 40 -t 1 -k 40 --seed 5 --num 2 --ids --no-cache \
+		$TOK >nocache &&
+	test_cmp nocache cache
+'
+
 test_expect_success PYTHON,SHARED 'the prompt may come from stdin' '
 	printf "Once upon a time" | "$REL/lm-sample" tiny -n 20 -t 0 --ids $TOK >ours &&
 	"$PYTHON" "$REF" generate tiny "Once upon a time" 20 >ref && test_cmp ref ours

@@ -12,6 +12,7 @@
 #include "model/par.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,6 +72,53 @@ void attention_forward(float *out, float *att, const float *qkv, int B, int T, i
 						y[i] += p[t2] * v[i];
 				}
 			}
+}
+
+/* The softmax-weighted sum of one query over positions 0..last (the body of
+ * attention_forward's inner loop, shared so both paths round alike). */
+static void attend_one(float *y, float *p, const float *q, const float *k0, long kstride,
+		       const float *v0, long vstride, int last, int HS, float scale)
+{
+	float maxv = -INFINITY;
+	for (int t2 = 0; t2 <= last; t2++) {
+		float s = dot(q, k0 + t2 * kstride, HS) * scale;
+		p[t2] = s;
+		if (s > maxv)
+			maxv = s;
+	}
+	float sum = 0.0f;
+	for (int t2 = 0; t2 <= last; t2++) {
+		p[t2] = expf(p[t2] - maxv);
+		sum += p[t2];
+	}
+	float inv = 1.0f / sum;
+	for (int t2 = 0; t2 <= last; t2++)
+		p[t2] *= inv;
+	for (int i = 0; i < HS; i++)
+		y[i] = 0.0f;
+	for (int t2 = 0; t2 <= last; t2++) {
+		const float *v = v0 + t2 * vstride;
+		for (int i = 0; i < HS; i++)
+			y[i] += p[t2] * v[i];
+	}
+}
+
+void attention_forward_cached(float *out, const float *q, const float *kc, const float *vc,
+			      float *scores, long stride, int pos, int n, int max_T, int C, int NH)
+{
+	int HS = C / NH;
+	float scale = 1.0f / sqrtf((float)HS);
+#pragma omp parallel if ((long)n * NH * (pos + n) * HS >= PAR_MIN_WORK)
+	{
+		float *p = scores + (long)omp_get_thread_num() * stride;
+#pragma omp for collapse(2) schedule(static)
+		for (int i = 0; i < n; i++)
+			for (int h = 0; h < NH; h++) {
+				long head = (long)h * max_T * HS;
+				attend_one(out + (long)i * C + h * HS, p, q + (long)i * 3 * C + h * HS,
+					   kc + head, HS, vc + head, HS, pos + i, HS, scale);
+			}
+	}
 }
 
 void attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att,

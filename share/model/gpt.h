@@ -147,4 +147,54 @@ int gpt_backward(gpt_model *m, float dloss);
 /* The tensor of that kind and layer (layer ignored for globals), or NULL. */
 const gpt_tensor *gpt_find_tensor(const gpt_model *m, gpt_tensor_kind kind, int layer);
 
+/* ---- the incremental forward (a KV cache, for sampling) ----------------------
+ *
+ * One sequence, fed in pieces: each call appends n_new tokens at the cache's
+ * current position and returns the logits after the LAST of them (the final
+ * norm and the C x Vp head run for that one row only). Every layer's keys and
+ * values (after RoPE) are kept, so a new token costs one position of work plus
+ * attention over the cached ones, not the whole prefix again:
+ *
+ *   gpt_kv kv;
+ *   gpt_kv_alloc(&kv, &m, m.cfg.ctx);
+ *   gpt_forward_next(&m, &kv, prompt, n, &logits);    // prefill
+ *   gpt_forward_next(&m, &kv, &next, 1, &logits);     // then a token a call
+ *   gpt_kv_reset(&kv);                                // a new sequence
+ *   gpt_kv_free(&kv);
+ *
+ * Positions are absolute: the learned table is read at row pos + i and RoPE
+ * rotates q and k by pos + i, so the logits after position t equal
+ * gpt_forward's at t (same ops, same order of sums; t3003 checks every
+ * family and switch). The cache holds at most max_T <= ctx positions; a call
+ * that would pass it fails, and the caller decides how to go on (generate()
+ * re-feeds a shorter window: see sample/generate.h). The model's weights
+ * are read, never written, and m->acts is untouched, so sampling between
+ * training steps changes no training state. */
+typedef struct {
+	int max_T;          /* positions the cache holds */
+	int pos;            /* positions filled so far */
+	int cap_n;          /* the scratch fits this many new tokens a call */
+	int L, NH, HS;
+	float *k, *v;       /* (L, NH, max_T, HS) each */
+	float *logits;      /* (Vp) after the last token fed */
+	/* scratch for cap_n rows: the residual stream and a layer's buffers */
+	float *x, *nrm, *qkv, *qkvr, *atty, *r1, *r2, *fca, *fcg, *fch;
+	float *mean, *rstd; /* (cap_n) */
+	float *scores;      /* (threads, max_T) attention probabilities */
+	long score_stride;
+	int threads;        /* the scores fit this many threads */
+	float *scratch;     /* the one allocation behind the scratch */
+} gpt_kv;
+
+/* A cache of max_T positions (1..ctx) for model m, empty. */
+int gpt_kv_alloc(gpt_kv *kv, const gpt_model *m, int max_T);
+void gpt_kv_free(gpt_kv *kv);
+/* Forget the cached positions (a new sequence); keeps the memory. */
+void gpt_kv_reset(gpt_kv *kv);
+/* Append tokens[0..n_new) at positions kv->pos.. and return, in *logits,
+ * the Vp logits after the last (kv->logits; valid until the next call).
+ * -1 with an error for a bad token, n_new < 1, or a full cache. */
+int gpt_forward_next(gpt_model *m, gpt_kv *kv, const int *tokens, int n_new,
+		     const float **logits);
+
 #endif

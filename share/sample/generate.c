@@ -1,6 +1,7 @@
 /*
- * generate.c — the cache-less generation loop and the UTF-8 hold-back of a
- * stream. See generate.h.
+ * generate.c — the generation loop over a KV cache (and the cache-less one,
+ * kept for comparison), and the UTF-8 hold-back of a stream. See
+ * generate.h.
  */
 #include "sample/generate.h"
 
@@ -8,8 +9,85 @@
 
 #include <stdlib.h>
 
+/* ---- the model with a KV cache as a gen_model ---------------------------- */
+
+typedef struct {
+	gpt_model *m;
+	gpt_kv *kv;
+} kv_impl;
+
+static int kv_reset(void *impl)
+{
+	gpt_kv_reset(((kv_impl *)impl)->kv);
+	return 0;
+}
+
+static const float *kv_append(void *impl, const int *tokens, int n)
+{
+	kv_impl *k = impl;
+	const float *logits;
+	return gpt_forward_next(k->m, k->kv, tokens, n, &logits) == 0 ? logits : NULL;
+}
+
+/* ---- the loop ------------------------------------------------------------- */
+
+int generate_with(const gen_model *g, const uint32_t *prompt, int n, int max_new, int stop,
+		  sampler *s, sample_rng *rng, generate_emit emit, void *ctx)
+{
+	if (n < 1)
+		return lm_fail("an empty prompt (give at least one token)");
+	if (g->ctx < 1)
+		return lm_fail("a model of context %d cannot generate", g->ctx);
+	int *ids = malloc((size_t)(n + max_new) * sizeof *ids);
+	if (!ids)
+		return lm_fail("out of memory");
+	for (int i = 0; i < n; i++)
+		ids[i] = (int)prompt[i];
+	/* the cache holds ids[base..base+cached); ids[len-1] is the newest */
+	int len = n, base = n > g->ctx ? n - g->ctx : 0, cached = 0, rc = 0;
+	int keep = g->ctx - g->ctx / 2;
+	if (g->reset(g->impl) != 0)
+		rc = -1;
+	while (rc == 0 && len < n + max_new) {
+		if (len - base > g->ctx) {   /* full: start again from the last half */
+			base = len - keep;
+			cached = 0;
+			if (g->reset(g->impl) != 0) {
+				rc = -1;
+				break;
+			}
+		}
+		const float *logits = g->append(g->impl, ids + base + cached, len - base - cached);
+		if (!logits) {
+			rc = -1;
+			break;
+		}
+		cached = len - base;
+		int next = sampler_pick(s, logits, rng);
+		ids[len++] = next;
+		rc = emit(ctx, (uint32_t)next);
+		if (next == stop)
+			break;
+	}
+	free(ids);
+	return rc;
+}
+
 int generate(gpt_model *m, const uint32_t *prompt, int n, int max_new, int stop, sampler *s,
 	     sample_rng *rng, generate_emit emit, void *ctx)
+{
+	gpt_kv kv;
+	if (gpt_kv_alloc(&kv, m, m->cfg.ctx) != 0)
+		return -1;
+	kv_impl impl = {m, &kv};
+	gen_model g = {.impl = &impl, .ctx = kv.max_T, .reset = kv_reset, .append = kv_append};
+	int rc = generate_with(&g, prompt, n, max_new, stop, s, rng, emit, ctx);
+	gpt_kv_free(&kv);
+	return rc;
+}
+
+int generate_recompute(gpt_model *m, const uint32_t *prompt, int n, int max_new, int stop,
+		       sampler *s, sample_rng *rng, generate_emit emit, void *ctx)
 {
 	if (n < 1)
 		return lm_fail("an empty prompt (give at least one token)");
