@@ -21,18 +21,24 @@
 #include "ckpt/ckpt.h"
 #include "data/loader.h"
 #include "dist/dist.h"
+#include "eval/hellaswag.h"
+#include "eval/hellaswag_eval.h"
+#include "eval/tokenizer.h"
 #include "model/accounting.h"
 #include "model/config_flags.h"
 #include "model/gpt.h"
 #include "model/rng.h"
 #include "optim/adamw.h"
 #include "optim/schedule.h"
+#include "sample/generate.h"
+#include "sample/sampler.h"
 #include "tok/merges.h"
 #include "train/backend.h"
 #include "train/log.h"
 #include "train/rundir.h"
 #include "train/state.h"
 #include "util/cli.h"
+#include "util/datadir.h"
 #include "util/error.h"
 #include "util/io.h"
 #include "util/num.h"
@@ -63,6 +69,10 @@
 #define DEFAULT_KEEP 3
 #define DEFAULT_PEAK 1e12              /* FLOP/s: a stated guess for a CPU; use --peak */
 #define SAMPLE_TOKENS 64
+#define SAMPLE_TEMPERATURE 1.0
+#define SAMPLE_TOP_K 40
+#define DEFAULT_HELLASWAG_LIMIT 200
+#define HELLASWAG_FILE "hellaswag_val.jsonl"   /* where lm-eval looks by default */
 #define MAX_SPECIALS 64
 /* Test only: the loss of this step is replaced by NaN (the NaN stop's test). */
 #define ENV_TEST_NAN_STEP "LM_TRAIN_TEST_NAN_STEP"
@@ -75,6 +85,7 @@ enum {
 	OPT_WARMUP, OPT_COSINE, OPT_WD, OPT_BETA1, OPT_BETA2, OPT_EPS, OPT_GRAD_CLIP,
 	OPT_SEED, OPT_EVAL_EVERY, OPT_EVAL_TOKENS, OPT_SAMPLE_EVERY, OPT_CKPT_EVERY,
 	OPT_KEEP, OPT_RESUME, OPT_DEVICE, OPT_PEAK, OPT_MERGES, OPT_FORCE,
+	OPT_SAMPLE_PROMPT, OPT_HELLASWAG, OPT_HELLASWAG_LIMIT,
 	OPT_COUNT
 };
 
@@ -82,6 +93,8 @@ enum {
 
 typedef struct {
 	const char *data_dir, *model, *run_dir, *resume, *device, *merges;
+	const char *sample_prompt, *hellaswag;
+	long hellaswag_limit;
 	const char *specials[MAX_SPECIALS];
 	int n_specials;
 	config_flags flags;
@@ -124,7 +137,11 @@ static void usage(void)
 	       "Every N steps (0 = never):\n"
 	       "      --eval-every N       val loss on the first --eval-tokens val tokens (250)\n"
 	       "      --eval-tokens N      (10485760)\n"
-	       "      --sample-every N     a greedy sample on stderr; needs --merges (1000)\n"
+	       "      --sample-every N     a sample on stderr (temperature 1, top-k 40, seed --seed) (1000)\n"
+	       "      --sample-prompt TEXT what the sample continues (<|endoftext|>)\n"
+	       "      --hellaswag FILE     HellaSwag items scored at each eval (llmc style; default:\n"
+	       "                           " HELLASWAG_FILE " where lm-eval finds it, if there)\n"
+	       "      --hellaswag-limit N  the first N items; 0 = all (200)\n"
 	       "      --ckpt-every N       a checkpoint; also at the end and on SIGINT/SIGTERM (1000)\n"
 	       "      --keep K             keep the last K checkpoints; 0 = all (3)\n"
 	       "Tokenizer (for samples, and stored in the checkpoints):\n"
@@ -153,6 +170,7 @@ static void opts_defaults(train_opts *o)
 	o->eval_every = DEFAULT_EVAL_EVERY;
 	o->eval_tokens = DEFAULT_EVAL_TOKENS;
 	o->sample_every = DEFAULT_SAMPLE_EVERY;
+	o->hellaswag_limit = DEFAULT_HELLASWAG_LIMIT;
 	o->ckpt_every = DEFAULT_CKPT_EVERY;
 	o->keep = DEFAULT_KEEP;
 }
@@ -196,6 +214,7 @@ static bool take_train_opt(train_opts *o, int opt, const char *arg)
 	case OPT_SAMPLE_EVERY: o->sample_every = count_arg("--sample-every", arg); break;
 	case OPT_CKPT_EVERY: o->ckpt_every = count_arg("--ckpt-every", arg); break;
 	case OPT_KEEP: o->keep = count_arg("--keep", arg); break;
+	case OPT_HELLASWAG_LIMIT: o->hellaswag_limit = count_arg("--hellaswag-limit", arg); break;
 	case OPT_PEAK: o->peak = cli_positive_real("--peak", arg); break;
 	default: return false;
 	}
@@ -217,6 +236,8 @@ static bool take_run_opt(train_opts *o, int opt, const char *arg)
 	case OPT_RESUME: o->resume = arg; break;
 	case OPT_DEVICE: o->device = arg; break;
 	case OPT_MERGES: o->merges = arg; break;
+	case OPT_SAMPLE_PROMPT: o->sample_prompt = arg; break;
+	case OPT_HELLASWAG: o->hellaswag = arg; break;
 	default: return false;
 	}
 	return true;
@@ -256,6 +277,9 @@ static void opts_parse(train_opts *o, int argc, char **argv)
 		{"device", required_argument, NULL, OPT_DEVICE},
 		{"peak", required_argument, NULL, OPT_PEAK},
 		{"merges", required_argument, NULL, OPT_MERGES},
+		{"sample-prompt", required_argument, NULL, OPT_SAMPLE_PROMPT},
+		{"hellaswag", required_argument, NULL, OPT_HELLASWAG},
+		{"hellaswag-limit", required_argument, NULL, OPT_HELLASWAG_LIMIT},
 		CONFIG_LONG_OPTIONS,
 		CLI_COMMON_OPTIONS,
 		{0, 0, 0, 0},
@@ -311,6 +335,11 @@ static char *opts_to_json(const train_opts *o, int ctx)
 		return NULL;
 	if (o->merges)
 		json_object_set_new(j, "merges", json_string(o->merges));
+	if (o->sample_prompt)
+		json_object_set_new(j, "sample_prompt", json_string(o->sample_prompt));
+	if (o->hellaswag)
+		json_object_set_new(j, "hellaswag", json_string(o->hellaswag));
+	json_object_set_new(j, "hellaswag_limit", json_integer((json_int_t)o->hellaswag_limit));
 	json_t *sp = json_array();
 	for (int i = 0; i < o->n_specials; i++)
 		json_array_append_new(sp, json_string(o->specials[i]));
@@ -386,6 +415,12 @@ static int opts_from_state(train_opts *o, const char *json, const char *path)
 		o->data_dir = strdup(json_string_value(v));
 	if (!o->merges && json_is_string(v = json_object_get(j, "merges")))
 		o->merges = strdup(json_string_value(v));
+	if (!o->sample_prompt && json_is_string(v = json_object_get(j, "sample_prompt")))
+		o->sample_prompt = strdup(json_string_value(v));
+	if (!o->hellaswag && json_is_string(v = json_object_get(j, "hellaswag")))
+		o->hellaswag = strdup(json_string_value(v));
+	if (!o->given[OPT_HELLASWAG_LIMIT] && json_is_integer(v = json_object_get(j, "hellaswag_limit")))
+		o->hellaswag_limit = (long)json_integer_value(v);
 	json_t *sp = json_object_get(j, "specials");
 	if (o->n_specials == 0 && json_is_array(sp))
 		for (size_t i = 0; i < json_array_size(sp) && i < MAX_SPECIALS; i++)
@@ -413,6 +448,10 @@ typedef struct {
 	bool have_log;
 	bpe_merges tok;
 	bool have_tok;
+	lm_tokenizer etok;       /* encodes sample prompts and HellaSwag, decodes samples */
+	bool have_etok;
+	hs_set hs;               /* the HellaSwag items scored at each eval */
+	bool have_hs;
 	char *merges_text;       /* the merges file, for the checkpoint's metadata */
 	lm_rng rng;
 	int B, T, accum;         /* micro-batch rows, length, micro-batches a step a rank */
@@ -566,8 +605,55 @@ static int model_setup(run *r, const char *ckpt)
 	return gpt_init(&r->model, &r->cfg, r->o.seed);
 }
 
+/* The tokenizer for samples and HellaSwag: the run's merges and specials,
+ * else the one of the checkpoint the model came from (its metadata, or
+ * GPT-2's for a transformers directory). Without either there are none. */
+static int eval_tokenizer_setup(run *r)
+{
+	if (r->o.merges) {
+		if (lm_tokenizer_open_merges(&r->etok, r->o.merges, r->o.specials,
+					     r->o.n_specials) != 0)
+			return -1;
+	} else if (!r->o.resume && has_weights(r->o.model)) {
+		if (lm_tokenizer_open(&r->etok, r->o.model, NULL) != 0) {
+			if (is_root(r))
+				lm_warn("no samples or HellaSwag: %s", lm_last_error());
+			return 0;
+		}
+	} else {
+		return 0;
+	}
+	r->have_etok = true;
+	if (r->etok.m.vocab_size > (uint32_t)r->cfg.vocab_size)
+		return lm_fail("the tokenizer %s has %u tokens, the model's vocabulary %d",
+			       r->etok.source, r->etok.m.vocab_size, r->cfg.vocab_size);
+	return 0;
+}
+
+/* The HellaSwag items: --hellaswag FILE (an error if unreadable), else
+ * lm-eval's default file when it is there. */
+static int hellaswag_setup(run *r)
+{
+	char found[4096];
+	const char *path = r->o.hellaswag;
+	if (!path)
+		path = datadir_find(HELLASWAG_FILE, found, sizeof found);
+	if (!path || r->o.eval_every <= 0 || !is_root(r))
+		return 0;
+	if (!r->have_etok) {
+		lm_warn("no HellaSwag: no tokenizer (give --merges FILE)");
+		return 0;
+	}
+	if (hellaswag_read(&r->hs, path, HS_STYLE_LLMC, (size_t)r->o.hellaswag_limit) != 0)
+		return -1;
+	r->have_hs = true;
+	return 0;
+}
+
 static int tokenizer_setup(run *r)
 {
+	if (eval_tokenizer_setup(r) != 0 || hellaswag_setup(r) != 0)
+		return -1;
 	if (!r->o.merges)
 		return 0;
 	size_t len;
@@ -766,60 +852,113 @@ static double evaluate(run *r)
 	return sum[1] > 0 ? sum[0] / sum[1] : NAN;
 }
 
+/* acc_norm over the HellaSwag items, scored by lm-eval's code on the host
+ * weights (root only); *ms gets the time taken. */
+static double hellaswag_score(run *r, double *ms)
+{
+	double t0 = now_ms();
+	hs_total tot = {0};
+	if (r->be.sync_host(&r->be) != 0)
+		run_die(r);
+	for (size_t i = 0; i < r->hs.n; i++) {
+		hs_result res;
+		if (hellaswag_eval_item(r->be.model, &r->etok, &r->hs.items[i], r->hs.style, &res) != 0)
+			run_die(r);
+		hellaswag_total_add(&tot, &res);
+	}
+	*ms = now_ms() - t0;
+	return tot.n ? (double)tot.acc_norm / tot.n : NAN;
+}
+
+/* Val loss (all ranks) and HellaSwag (root), one log record. */
 static void eval_step(run *r)
 {
-	if (!r->val)
+	if (!r->val && !r->have_hs)
 		return;
-	double t0 = now_ms(), loss = evaluate(r);
+	double t0 = now_ms(), loss = r->val ? evaluate(r) : NAN;
 	if (!is_root(r))
 		return;
-	fprintf(stderr, "%sstep %ld: val loss %.4f (%.0f ms)\n", r->tty ? "\r\033[K" : "",
-		r->step, loss, now_ms() - t0);
+	double val_ms = now_ms() - t0, hs_ms = 0;
+	double hs = r->have_hs ? hellaswag_score(r, &hs_ms) : NAN;
+	fprintf(stderr, "%sstep %ld:", r->tty ? "\r\033[K" : "", r->step);
+	if (r->val)
+		fprintf(stderr, " val loss %.4f (%.0f ms)", loss, val_ms);
+	if (r->have_hs)
+		fprintf(stderr, "%s hellaswag %.4f acc_norm on %zu items (%.0f ms)",
+			r->val ? " |" : "", hs, r->hs.n, hs_ms);
+	fputc('\n', stderr);
 	log_record rec = log_record_empty(r->step, (double)r->step * r->o.batch_tokens);
 	rec.val_loss = loss;
+	rec.hellaswag = hs;
 	if (train_log_write(&r->log, &rec) != 0)
 		run_die(r);
 }
 
-static int argmax(const float *v, int n)
+typedef struct {
+	token_buf out;
+} sample_out;
+
+static int sample_collect(void *ctx, uint32_t id)
 {
-	int best = 0;
-	for (int i = 1; i < n; i++)
-		if (v[i] > v[best])
-			best = i;
-	return best;
+	return token_buf_push(&((sample_out *)ctx)->out, id) == 0 ? 0 : lm_fail("out of memory");
 }
 
-/* A short greedy continuation of one token, decoded to stderr. */
+/* The ids of the sample prompt: --sample-prompt, else <|endoftext|> (a
+ * document start), else the current batch's first token. */
+static int sample_prompt(run *r, token_buf *p)
+{
+	const char *text = r->o.sample_prompt;
+	if (text && lm_tokenizer_encode(&r->etok, text, strlen(text), p) != 0)
+		return -1;
+	if (p->n == 0 && token_buf_push(p, r->etok.eot >= 0 ? (uint32_t)r->etok.eot
+							   : (uint32_t)r->x[0]) != 0)
+		return lm_fail("out of memory");
+	for (size_t i = 0; i < p->n; i++)
+		if (p->ids[i] >= (uint32_t)r->cfg.vocab_size)
+			return lm_fail("the sample prompt's token %u is beyond the vocabulary (%d)",
+				       p->ids[i], r->cfg.vocab_size);
+	return 0;
+}
+
+/* SAMPLE_TOKENS sampled after the prompt, through the backend's incremental
+ * forward and lm-sample's loop, decoded to stderr. Its own generator, seeded
+ * with --seed: the same sample for the same weights, and the training RNG
+ * and state untouched (an exact --resume does not see it). */
 static void sample_step(run *r)
 {
 	if (!is_root(r))
 		return;
-	if (!r->have_tok) {
+	if (!r->have_etok) {
 		static bool said;
 		if (!said)
 			lm_warn("no samples: no tokenizer (give --merges FILE and -s TOKEN)");
 		said = true;
 		return;
 	}
-	int n = SAMPLE_TOKENS < r->T ? SAMPLE_TOKENS : r->T;
-	int *seq = malloc((size_t)n * sizeof *seq);
-	if (!seq)
-		return;
-	/* start at the first special (<|endoftext|>, a document start) or the data */
-	seq[0] = r->o.n_specials ? (int)(r->tok.vocab_size - r->tok.n_specials) : r->x[0];
-	for (int t = 1; t < n; t++) {
-		const float *logits = r->be.next_logits(&r->be, seq, t);
-		if (!logits)
-			run_die(r);
-		seq[t] = argmax(logits, r->cfg.vocab_size);
-	}
+	token_buf prompt = {0};
+	sample_out so = {{0}};
+	sampler smp;
+	sample_opts opts = {.temperature = SAMPLE_TEMPERATURE, .top_k = SAMPLE_TOP_K, .top_p = 1};
+	sample_rng rng;
+	sample_rng_seed(&rng, r->o.seed);
+	gen_model g;
+	backend_gen_model(&r->be, &g);
+	if (sample_prompt(r, &prompt) != 0 || sampler_init(&smp, r->cfg.vocab_size, &opts) != 0)
+		run_die(r);
+	if (generate_with(&g, prompt.ids, (int)prompt.n, SAMPLE_TOKENS, r->etok.eot, &smp, &rng,
+			  sample_collect, &so) != 0)
+		run_die(r);
 	fprintf(stderr, "%sstep %ld sample: ", r->tty ? "\r\033[K" : "", r->step);
-	for (int t = 1; t < n; t++)
-		if ((uint32_t)seq[t] < r->tok.vocab_size)
-			fwrite(r->tok.token_bytes[seq[t]], 1, r->tok.token_len[seq[t]], stderr);
+	for (size_t i = 0; i < so.out.n; i++) {
+		size_t n;
+		const uint8_t *b = lm_tokenizer_bytes(&r->etok, so.out.ids[i], &n);
+		if (b && (int)so.out.ids[i] != r->etok.eot)
+			fwrite(b, 1, n, stderr);
+	}
 	fputc('\n', stderr);
-	free(seq);
+	sampler_free(&smp);
+	token_buf_free(&prompt);
+	token_buf_free(&so.out);
 }
 
 /* ---- one step ------------------------------------------------------------------------------ */
@@ -921,6 +1060,10 @@ static void run_free(run *r)
 		loader_close(r->val);
 	if (r->have_tok)
 		merges_free(&r->tok);
+	if (r->have_etok)
+		lm_tokenizer_close(&r->etok);
+	if (r->have_hs)
+		hellaswag_free(&r->hs);
 	free(r->merges_text);
 	free(r->x);
 	free(r->y);

@@ -142,6 +142,27 @@ int lm_tokenizer_open(lm_tokenizer *t, const char *ckpt, const char *merges)
 	return 0;
 }
 
+int lm_tokenizer_open_merges(lm_tokenizer *t, const char *merges, const char *const *specials,
+			     int n_specials)
+{
+	memset(t, 0, sizeof *t);
+	int rc = read_table(&t->m, merges);
+	if (rc == 0)
+		rc = n_specials ? merges_add_specials(&t->m, specials, n_specials)
+				: merges_add_specials(&t->m, &endoftext, 1);
+	snprintf(t->source, sizeof t->source, "'%.400s'", merges);
+	if (rc == 0 && !(t->enc = encoder_new(&t->m)))
+		rc = -1;
+	if (rc == 0 && !(t->st = encode_state_new(t->enc)))
+		rc = -1;
+	if (rc != 0) {
+		lm_tokenizer_close(t);
+		return -1;
+	}
+	t->eot = find_eot(&t->m);
+	return 0;
+}
+
 void lm_tokenizer_close(lm_tokenizer *t)
 {
 	if (t->st)

@@ -32,6 +32,10 @@ typedef struct {
 /* Open the tokenizer for checkpoint CKPT (a .safetensors or a directory),
  * MERGES (may be NULL) overriding. -1 + lm_fail when none is found. */
 int lm_tokenizer_open(lm_tokenizer *t, const char *ckpt, const char *merges);
+/* Source 1 with the specials a run was trained with (lm-train's -s), after
+ * the merges in order; none: <|endoftext|>. */
+int lm_tokenizer_open_merges(lm_tokenizer *t, const char *merges, const char *const *specials,
+			     int n_specials);
 void lm_tokenizer_close(lm_tokenizer *t);
 /* Append the ids of text s[0..n) to out (a whole text). */
 int lm_tokenizer_encode(lm_tokenizer *t, const char *s, size_t n, token_buf *out);

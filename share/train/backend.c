@@ -44,3 +44,21 @@ void backend_close(train_backend *b)
 	adamw_free(&b->opt);
 	memset(b, 0, sizeof *b);
 }
+
+static int gen_reset(void *impl)
+{
+	train_backend *b = impl;
+	return b->gen_reset(b);
+}
+
+static const float *gen_append(void *impl, const int *tokens, int n)
+{
+	train_backend *b = impl;
+	return b->gen_append(b, tokens, n);
+}
+
+void backend_gen_model(train_backend *b, gen_model *g)
+{
+	*g = (gen_model){.impl = b, .ctx = b->model->cfg.ctx, .reset = gen_reset,
+			 .append = gen_append};
+}

@@ -24,6 +24,7 @@
 #include "dist/dist.h"
 #include "model/gpt.h"
 #include "optim/adamw.h"
+#include "sample/generate.h"
 
 typedef struct train_backend train_backend;
 
@@ -49,6 +50,12 @@ struct train_backend {
 	int (*eval_loss)(train_backend *b, const int *x, const int *y, int B, int T, float *loss);
 	/* Logits (Vp floats) after the last position of one row of T tokens. */
 	const float *(*next_logits)(train_backend *b, const int *x, int T);
+	/* Sampling, incrementally (a KV cache on the device): start an empty
+	 * sequence; append n tokens (the sequence stays within ctx) and return
+	 * the Vp logits after the last (host memory, valid until the next
+	 * call). Neither touches the weights, the moments or the gradients. */
+	int (*gen_reset)(train_backend *b);
+	const float *(*gen_append)(train_backend *b, const int *tokens, int n);
 	/* Make model->params and opt (m, v, step) current on the host. */
 	int (*sync_host)(train_backend *b);
 	/* Push model->params and opt from the host (after loading a checkpoint). */
@@ -60,6 +67,10 @@ struct train_backend {
  * zero, step 0. -1 with an error for an unknown or unbuilt device. */
 int backend_open(train_backend *b, const char *device, gpt_model *model, adamw_hparams hp);
 void backend_close(train_backend *b);
+
+/* sample/generate.h's gen_model over B's gen_reset and gen_append, so
+ * lm-train's periodic sample runs the generation loop lm-sample runs. */
+void backend_gen_model(train_backend *b, gen_model *g);
 
 /* The devices; backend_open calls these. */
 int backend_cpu_open(train_backend *b);

@@ -9,6 +9,8 @@
 #include "train/backend.h"
 #include "util/error.h"
 
+#include <stdlib.h>
+
 static int cpu_zero_grad(train_backend *b)
 {
 	return gpt_zero_grad(b->model);
@@ -54,6 +56,40 @@ static const float *cpu_next_logits(train_backend *b, const int *x, int T)
 	return m->acts.logits + (size_t)(T - 1) * m->cfg.padded_vocab;
 }
 
+/* b->impl: the KV cache for sampling, allocated at the first gen_reset. */
+static int cpu_gen_reset(train_backend *b)
+{
+	if (!b->impl) {
+		gpt_kv *kv = malloc(sizeof *kv);
+		if (!kv)
+			return lm_fail("out of memory");
+		if (gpt_kv_alloc(kv, b->model, b->model->cfg.ctx) != 0) {
+			free(kv);
+			return -1;
+		}
+		b->impl = kv;
+	}
+	gpt_kv_reset(b->impl);
+	return 0;
+}
+
+static const float *cpu_gen_append(train_backend *b, const int *tokens, int n)
+{
+	const float *logits;
+	if (!b->impl)
+		return lm_fail("gen_append before gen_reset"), NULL;
+	return gpt_forward_next(b->model, b->impl, tokens, n, &logits) == 0 ? logits : NULL;
+}
+
+static void cpu_close(train_backend *b)
+{
+	if (b->impl) {
+		gpt_kv_free(b->impl);
+		free(b->impl);
+		b->impl = NULL;
+	}
+}
+
 static int cpu_sync(train_backend *b)
 {
 	return 0;
@@ -69,8 +105,10 @@ int backend_cpu_open(train_backend *b)
 	b->update = cpu_update;
 	b->eval_loss = cpu_eval_loss;
 	b->next_logits = cpu_next_logits;
+	b->gen_reset = cpu_gen_reset;
+	b->gen_append = cpu_gen_append;
 	b->sync_host = cpu_sync;
 	b->sync_device = cpu_sync;
-	b->close = NULL;
+	b->close = cpu_close;
 	return 0;
 }
