@@ -29,7 +29,6 @@ compare() {
 }
 
 test_expect_success PYTHON,SHARED 'set up a tiny random GPT2LMHeadModel and 20 items' '
-	"$PYTHON" "$REF" model tiny &&
 	bzip2 -dc "$SHARED_DATA/hellaswag/hellaswag_val_full.txt.bz2" | head -n 120 >hs.txt &&
 	cat >hs.jsonl <<-\EOF
 	{"ind": 24, "activity_label": "Roof shingle removal", "ctx_a": "A man is sitting on a roof.", "ctx_b": "he", "ctx": "A man is sitting on a roof. he", "split": "val", "split_type": "indomain", "label": 3, "endings": ["is using wrap to wrap a pair of skis.", "is ripping level tiles off.", "is holding a rubik'"'"'s cube.", "starts pulling up roofing on a roof."], "source_id": "activitynet~v_-JhWjGDPHMY"}
@@ -37,18 +36,38 @@ test_expect_success PYTHON,SHARED 'set up a tiny random GPT2LMHeadModel and 20 i
 	EOF
 '
 
+# One Python process makes the model and every reference (each import of
+# transformers costs seconds); the loss shards are written first.
+test_expect_success PYTHON,SHARED 'the transformers references, in one process' '
+	"$PYTHON" -c "
+import numpy as np
+rng = np.random.default_rng(5)
+for name, n in ((\"t_val_000000.bin\", 700), (\"t_val_000001.bin\", 300)):
+    h = np.zeros(256, np.int32); h[:3] = (20240520, 1, n)
+    with open(name, \"wb\") as f:
+        f.write(h.tobytes()); f.write(rng.integers(0, 50257, n).astype(np.uint16).tobytes())
+" &&
+	cat >jobs <<-\EOF &&
+	model.out model tiny
+	ref-llmc-txt.jsonl hellaswag tiny hs.txt --style llmc --limit 12
+	ref-llmc-jsonl.jsonl hellaswag tiny hs.jsonl --style llmc
+	ref-harness-txt.jsonl hellaswag tiny hs.txt --style harness --limit 12
+	ref-harness-jsonl.jsonl hellaswag tiny hs.jsonl --style harness
+	ref-loss.json loss tiny t_val_000000.bin t_val_000001.bin
+	EOF
+	"$PYTHON" "$REF" batch jobs
+'
+
 for style in llmc harness; do
 	test_expect_success PYTHON,SHARED "hellaswag --style $style, text form: per-item choices equal transformers" "
 		\"\$REL/lm-eval\" hellaswag tiny --data hs.txt --style $style --limit 12 -v --json \
 			--tokenizer '$MERGES' >ours.json &&
-		\"\$PYTHON\" '$REF' hellaswag tiny hs.txt --style $style --limit 12 >ref.jsonl &&
-		compare ours.json ref.jsonl
+		compare ours.json ref-$style-txt.jsonl
 	"
 	test_expect_success PYTHON,SHARED "hellaswag --style $style, JSONL form: per-item choices equal transformers" "
 		\"\$REL/lm-eval\" hellaswag tiny --data hs.jsonl --style $style -v --json \
 			--tokenizer '$MERGES' >ours.json &&
-		\"\$PYTHON\" '$REF' hellaswag tiny hs.jsonl --style $style >ref.jsonl &&
-		compare ours.json ref.jsonl
+		compare ours.json ref-$style-jsonl.jsonl
 	"
 done
 
@@ -68,19 +87,10 @@ assert [(x[\"pred\"], x[\"pred_norm\"]) for x in a[\"items\"]] == [(x[\"pred\"],
 '
 
 test_expect_success PYTHON,SHARED 'loss: equal to transformers on the same windows' '
-	"$PYTHON" -c "
-import numpy as np
-rng = np.random.default_rng(5)
-for name, n in ((\"t_val_000000.bin\", 700), (\"t_val_000001.bin\", 300)):
-    h = np.zeros(256, np.int32); h[:3] = (20240520, 1, n)
-    with open(name, \"wb\") as f:
-        f.write(h.tobytes()); f.write(rng.integers(0, 50257, n).astype(np.uint16).tobytes())
-" &&
 	lm-eval loss tiny --json t_val_000000.bin t_val_000001.bin >ours.json &&
-	"$PYTHON" "$REF" loss tiny t_val_000000.bin t_val_000001.bin >ref.json &&
 	"$PYTHON" -c "
 import json, math
-a, b = json.load(open(\"ours.json\")), json.load(open(\"ref.json\"))
+a, b = json.load(open(\"ours.json\")), json.load(open(\"ref-loss.json\"))
 assert a[\"tokens\"] == b[\"tokens\"] == 3 * 256, (a, b)
 assert abs(a[\"loss\"] - b[\"loss\"]) <= 1e-5 * b[\"loss\"], (a, b)
 assert abs(a[\"perplexity\"] - math.exp(b[\"loss\"])) <= 1e-4 * a[\"perplexity\"]

@@ -6,6 +6,10 @@ lm-sample (t/t4xxx, t/t5xxx, bench/).
     eval_ref.py hellaswag DIR DATA [--style llmc|harness] [--limit N]
     eval_ref.py loss DIR SHARD...                   mean loss over windows of n_positions
     eval_ref.py generate DIR PROMPT N               greedy ids (generate(do_sample=False))
+    eval_ref.py batch JOBS                          many of the above, one import of
+                                                    transformers: each line of JOBS is
+                                                    "OUTFILE COMMAND ARGS..." (shell quoting),
+                                                    its output written to OUTFILE
 
 Tokens: tiktoken's gpt2 built from $SHARED_DATA/gpt2 (t/lib-tiktoken.py).
 HellaSwag: the items are read here again (JSONL or llama.cpp's 6-line text
@@ -66,13 +70,18 @@ def read_items(path, style, limit):
     return items[:limit] if limit else items
 
 
+_models = {}
+
+
 def load(d):
     import torch
     from transformers import GPT2LMHeadModel
-    torch.set_num_threads(2)
-    m = GPT2LMHeadModel.from_pretrained(d)
-    m.eval()
-    return m
+    if d not in _models:
+        torch.set_num_threads(2)
+        m = GPT2LMHeadModel.from_pretrained(d)
+        m.eval()
+        _models[d] = m
+    return _models[d]
 
 
 def cmd_model(args):
@@ -166,6 +175,18 @@ def cmd_generate(args):
     print(" ".join(str(t) for t in out[0, len(ids):].tolist()))
 
 
+def cmd_batch(args):
+    import contextlib, shlex
+    for line in open(args[0], encoding="utf-8"):
+        words = shlex.split(line)
+        if not words:
+            continue
+        with open(words[0], "w", encoding="utf-8") as out, contextlib.redirect_stdout(out):
+            COMMANDS[words[1]](words[2:])
+
+
+COMMANDS = {"model": cmd_model, "hellaswag": cmd_hellaswag, "loss": cmd_loss,
+            "generate": cmd_generate, "batch": cmd_batch}
+
 if __name__ == "__main__":
-    {"model": cmd_model, "hellaswag": cmd_hellaswag, "loss": cmd_loss,
-     "generate": cmd_generate}[sys.argv[1]](sys.argv[2:])
+    COMMANDS[sys.argv[1]](sys.argv[2:])
