@@ -164,7 +164,9 @@ const gpt_tensor *gpt_find_tensor(const gpt_model *m, gpt_tensor_kind kind, int 
  *
  * Positions are absolute: the learned table is read at row pos + i and RoPE
  * rotates q and k by pos + i, so the logits after position t equal
- * gpt_forward's at t (same ops, same order of sums; t3003 checks every
+ * gpt_forward's at t to float rounding (the same ops; a call of at most 4
+ * tokens does its linear layers as matrix-vector products, which sum in
+ * another order than the packed GEMM and read each weight once; t3003 checks every
  * family and switch). The cache holds at most max_T <= ctx positions; a call
  * that would pass it fails, and the caller decides how to go on (generate()
  * re-feeds a shorter window: see sample/generate.h). The model's weights

@@ -29,6 +29,48 @@ static inline const float *at(const float *p, int l, size_t n)
 	return p ? p + (size_t)l * n : NULL;
 }
 
+/* A matrix-vector product this large (multiply-adds) or larger is split over
+ * threads; a smaller one costs less than waking them (on a busy machine far
+ * less). */
+#define LINEAR_PAR_MIN (1L << 22)
+
+typedef float v8 __attribute__((vector_size(32)));
+
+static inline float dot(const float *a, const float *b, int n)
+{
+	v8 acc = {0};
+	int i = 0;
+	for (; i + 8 <= n; i += 8) {
+		v8 x, y;
+		memcpy(&x, a + i, sizeof x);
+		memcpy(&y, b + i, sizeof y);
+		acc += x * y;
+	}
+	float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+	for (; i < n; i++)
+		s += a[i] * b[i];
+	return s;
+}
+
+/* out (n, OC) = inp (n, IC) W^T + b, as matmul_forward. A few rows (a
+ * token a call) are a matrix-vector product: the packed GEMM would copy
+ * all of W for one row, so each output channel is one dot product here
+ * (threads over the channels), reading W once. The order of the sum
+ * differs from the GEMM's: the logits agree to float rounding. */
+static void linear(float *out, const float *inp, const float *w, const float *b, int n,
+		   int IC, int OC)
+{
+	if (n > 4) {
+		matmul_forward(out, inp, w, b, n, IC, OC);
+		return;
+	}
+#pragma omp parallel for schedule(static) if ((long)OC * IC >= LINEAR_PAR_MIN)
+	for (int o = 0; o < OC; o++)
+		for (int i = 0; i < n; i++)
+			out[(size_t)i * OC + o] = dot(inp + (size_t)i * IC, w + (size_t)o * IC, IC) +
+						  (b ? b[o] : 0.0f);
+}
+
 /* The scratch for n rows, and the attention scores for this many threads. */
 static int scratch_alloc(gpt_kv *kv, const lm_config *c, int n)
 {
@@ -133,7 +175,7 @@ static void attn_rows(gpt_model *m, gpt_kv *kv, int l, const float *inp, const f
 	const lm_config *c = &m->cfg;
 	int C = c->d_model, half = kv->HS / 2;
 	float *qkvr = kv->qkv;
-	matmul_forward(kv->qkv, inp, at(m->w.qkvw, l, 3 * (size_t)C * C), at(m->w.qkvb, l, 3 * C),
+	linear(kv->qkv, inp, at(m->w.qkvw, l, 3 * (size_t)C * C), at(m->w.qkvb, l, 3 * C),
 		       n, C, 3 * C);
 	if (c->pos == POS_ROPE) {  /* the tables from row pos: absolute positions */
 		rope_forward(kv->qkvr, kv->qkv, m->rope_cos + (size_t)kv->pos * half,
@@ -144,7 +186,7 @@ static void attn_rows(gpt_model *m, gpt_kv *kv, int l, const float *inp, const f
 	size_t layer = (size_t)l * kv->NH * kv->max_T * kv->HS;
 	attention_forward_cached(kv->atty, qkvr, kv->k + layer, kv->v + layer, kv->scores,
 				 kv->score_stride, kv->pos, n, kv->max_T, C, kv->NH);
-	matmul_forward(out, kv->atty, at(m->w.attprojw, l, (size_t)C * C),
+	linear(out, kv->atty, at(m->w.attprojw, l, (size_t)C * C),
 		       at(m->w.attprojb, l, C), n, C, C);
 	add_rows(out, resid, (size_t)n * C);
 }
@@ -156,9 +198,9 @@ static void mlp_rows(gpt_model *m, gpt_kv *kv, int l, const float *inp, const fl
 	const lm_config *c = &m->cfg;
 	int C = c->d_model, F = c->d_ff;
 	long nf = (long)n * F;
-	matmul_forward(kv->fca, inp, at(m->w.fcw, l, (size_t)F * C), at(m->w.fcb, l, F), n, C, F);
+	linear(kv->fca, inp, at(m->w.fcw, l, (size_t)F * C), at(m->w.fcb, l, F), n, C, F);
 	if (c->mlp == MLP_SWIGLU) {
-		matmul_forward(kv->fcg, inp, at(m->w.fcgw, l, (size_t)F * C), at(m->w.fcgb, l, F),
+		linear(kv->fcg, inp, at(m->w.fcgw, l, (size_t)F * C), at(m->w.fcgb, l, F),
 			       n, C, F);
 		swiglu_forward(kv->fch, kv->fca, kv->fcg, nf);
 	} else if (c->mlp == MLP_SILU) {
@@ -166,7 +208,7 @@ static void mlp_rows(gpt_model *m, gpt_kv *kv, int l, const float *inp, const fl
 	} else {
 		gelu_forward(kv->fch, kv->fca, nf);
 	}
-	matmul_forward(out, kv->fch, at(m->w.fcprojw, l, (size_t)C * F), at(m->w.fcprojb, l, C),
+	linear(out, kv->fch, at(m->w.fcprojw, l, (size_t)C * F), at(m->w.fcprojb, l, C),
 		       n, F, C);
 	add_rows(out, resid, (size_t)n * C);
 }
@@ -231,7 +273,7 @@ int gpt_forward_next(gpt_model *m, gpt_kv *kv, const int *tokens, int n_new,
 		norm_rows(m, kv, kv->nrm, last, m->w.lnfw, m->w.lnfb, 1);
 		last = kv->nrm;
 	}
-	matmul_forward(kv->logits, last, m->w.lm_head, NULL, 1, C, c->padded_vocab);
+	linear(kv->logits, last, m->w.lm_head, NULL, 1, C, c->padded_vocab);
 	kv->pos += n_new;
 	*logits = kv->logits;
 	return 0;
