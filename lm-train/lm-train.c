@@ -624,9 +624,17 @@ static int eval_tokenizer_setup(run *r)
 		return 0;
 	}
 	r->have_etok = true;
-	if (r->etok.m.vocab_size > (uint32_t)r->cfg.vocab_size)
-		return lm_fail("the tokenizer %s has %u tokens, the model's vocabulary %d",
-			       r->etok.source, r->etok.m.vocab_size, r->cfg.vocab_size);
+	if (r->etok.m.vocab_size <= (uint32_t)r->cfg.vocab_size)
+		return 0;
+	lm_fail("the tokenizer %s has %u tokens, the model's vocabulary %d",
+		r->etok.source, r->etok.m.vocab_size, r->cfg.vocab_size);
+	if (r->o.merges)   /* the user's choice: a mistake to report */
+		return -1;
+	/* The checkpoint's guessed tokenizer does not fit: train without it. */
+	if (is_root(r))
+		lm_warn("no samples or HellaSwag: %s (give --merges FILE)", lm_last_error());
+	lm_tokenizer_close(&r->etok);
+	r->have_etok = false;
 	return 0;
 }
 
