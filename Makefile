@@ -58,6 +58,13 @@ endif
 $(O)/share/dist/%.o: CPPFLAGS += $(MPI_CPPFLAGS)
 $(O)/bin/lm-train: LDLIBS += $(MPI_LDLIBS)
 
+# ---- PNG plots: only where librsvg and cairo are found ---------------------
+RSVG_PKGS := librsvg-2.0 cairo
+ifeq ($(shell pkg-config --exists $(RSVG_PKGS) 2>/dev/null && echo 1),1)
+$(O)/share/plot/svg_plot.o: CPPFLAGS += -DLMPIPE_RSVG $(shell pkg-config --cflags $(RSVG_PKGS))
+$(O)/bin/lm-stat: LDLIBS += $(shell pkg-config --libs $(RSVG_PKGS))
+endif
+
 # ---- the shared library ---------------------------------------------------
 LIB_SRC := $(shell find share -name '*.c' | sort)
 LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o) $(CU_OBJ)

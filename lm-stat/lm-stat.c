@@ -66,11 +66,11 @@ static void usage(void)
 {
 	printf("usage: lm-stat --flops MODEL [options]\n"
 	       "       lm-stat [--json] LOG...\n"
-	       "       lm-stat --plot -o FILE.svg LOG...\n"
+	       "       lm-stat --plot -o FILE.svg|FILE.png LOG...\n"
 	       "\n"
 	       "Parameters, forward/training FLOPs, AdamW memory and training time of a GPT;\n"
 	       "summaries of training runs (lm-train's log.jsonl: best and last val loss,\n"
-	       "tokens, tok/s, MFU); their loss and learning-rate curves, overlaid, as SVG.\n"
+	       "tokens, tok/s, MFU); their loss and learning-rate curves, overlaid, as SVG or PNG.\n"
 	       "MODEL: a preset (gpt2, gpt2-medium, gpt2-large, gpt2-xl, dN, cs336-ts),\n"
 	       "a config .json, a transformers model directory or a checkpoint.\n"
 	       "\n"
@@ -83,7 +83,7 @@ static void usage(void)
 	       "      --peak P             h100 (989T), h200 (989T), a100 (312T), or FLOP/s (19.5T)\n"
 	       "      --json               JSON on stdout instead of tables\n"
 	       "      --plot               draw the LOGs' curves (needs -o FILE.svg)\n"
-	       "  -o, --output FILE        where --plot writes\n"
+	       "  -o, --output FILE        where --plot writes (.svg, or .png)\n"
 	       "%s"
 	       "  -h, --help               this text\n",
 	       CONFIG_FLAGS_HELP);

@@ -14,7 +14,7 @@
 # Each script runs in its own scratch directory t/trash/<script>/, removed
 # when every test passes and kept when one fails, for a look afterwards.
 #
-# Prerequisites set here: PYTHON (the oracles in .venv: tiktoken, HF
+# Prerequisites set here (a script may set its own, e.g. RSVG): PYTHON (the oracles in .venv: tiktoken, HF
 # tokenizers, transformers, torch, numpy), SHARED (../shared/data), MPI,
 # GPU. A missing prerequisite skips the tests that need it, with the reason.
 #
@@ -55,13 +55,20 @@ cd "$TRASH_DIRECTORY" || exit 1
 
 PREREQS=" "
 test_set_prereq() { PREREQS="$PREREQS$1 "; }
+# PREREQ,... all present; !NAME means NAME must be absent (the other side
+# of a feature test).
 test_have_prereq() {
 	for p in $(echo "$1" | tr , ' '); do
-		case "$PREREQS" in *" $p "*) ;; *) return 1 ;; esac
+		case "$p" in
+		!*) case "$PREREQS" in *" ${p#!} "*) return 1 ;; esac ;;
+		*) case "$PREREQS" in *" $p "*) ;; *) return 1 ;; esac ;;
+		esac
 	done
 }
 prereq_reason() {
 	case $1 in
+	!*) echo "${1#!} is present, so the test of its absence does not apply" ;;
+	RSVG) echo "lm-stat built without librsvg and cairo (librsvg2-dev)" ;;
 	PYTHON) echo "no Python oracles in $TOP/.venv (run make deps)" ;;
 	SHARED) echo "no shared test data at $SHARED_DATA" ;;
 	MPI) echo "no mpirun (OpenMPI)" ;;

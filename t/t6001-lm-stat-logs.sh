@@ -69,6 +69,27 @@ assert \"tiny train\" in texts and \"tiny val\" in texts and \"tokens\" in texts
 "
 '
 
+pkg-config --exists librsvg-2.0 cairo 2>/dev/null && test_set_prereq RSVG
+
+# With librsvg (make deps installs it) a .png is rendered; without, it is a
+# clear error and no file. Whichever this build is, it is checked.
+test_expect_success PYTHON '--plot -o FILE.png: a PNG of the figure, or a clear error without librsvg' '
+	write_log a &&
+	if test_have_prereq RSVG; then
+		lm-stat --plot -o curves.png a/log.jsonl &&
+		"$PYTHON" -c "
+import struct
+d = open(\"curves.png\", \"rb\").read()
+assert d[:8] == b\"\\x89PNG\\r\\n\\x1a\\n\", d[:8]
+w, h = struct.unpack(\">II\", d[16:24])
+assert (w, h) == (900, 600), (w, h)
+"
+	else
+		test_must_fail lm-stat --plot -o curves.png a/log.jsonl 2>err &&
+		grep -q "PNG needs lmpipe built with librsvg" err && test ! -e curves.png
+	fi
+'
+
 test_expect_success 'errors: not a log, a missing file, --plot without -o, nothing to do' '
 	echo "not json" >bad.jsonl &&
 	test_must_fail lm-stat bad.jsonl 2>err && grep -q "^lm-stat: .bad.jsonl. line 1: not a JSON object" err &&

@@ -1,5 +1,8 @@
 /*
- * svg_plot.c — draw panels of line series into an SVG file.
+ * svg_plot.c — draw panels of line series into an SVG file, or a PNG.
+ *
+ * The figure is always drawn as SVG text, in memory; a .png path renders
+ * that text with librsvg and cairo where the build found them (-DLMPIPE_RSVG).
  */
 #include "plot/svg_plot.h"
 #include "util/error.h"
@@ -8,6 +11,13 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef LMPIPE_RSVG
+#include <cairo.h>
+#include <librsvg/rsvg.h>
+#endif
 
 #define FIG_WIDTH 900.0
 #define PANEL_HEIGHT 300.0
@@ -172,7 +182,8 @@ static void draw_panel(FILE *fp, const plot_panel *p, const axis *x, double top,
 			(x0 + x1) / 2, y_bottom + 38, x_label ? x_label : "");
 }
 
-int svg_plot_write(const plot_figure *fig, const char *path)
+/* The whole figure as SVG into fp. */
+static void draw_figure(FILE *fp, const plot_figure *fig)
 {
 	axis x = {INFINITY, -INFINITY, false};
 	for (size_t p = 0; p < fig->n_panels; p++)
@@ -180,10 +191,6 @@ int svg_plot_write(const plot_figure *fig, const char *path)
 			for (size_t j = 0; j < fig->panels[p].series[i].n; j++)
 				axis_include(&x, fig->panels[p].series[i].x[j]);
 	axis_finish(&x);
-	atomic_file af;
-	if (atomic_file_open(&af, path, true) != 0)
-		return -1;
-	FILE *fp = af.fp;
 	double height = PANEL_HEIGHT * (double)fig->n_panels;
 	fprintf(fp, "<svg xmlns='http://www.w3.org/2000/svg' width='%.0f' height='%.0f' "
 		"font-family='sans-serif' font-size='12'>\n", FIG_WIDTH, height);
@@ -192,5 +199,79 @@ int svg_plot_write(const plot_figure *fig, const char *path)
 		draw_panel(fp, &fig->panels[p], &x, PANEL_HEIGHT * (double)p,
 			   p + 1 == fig->n_panels, fig->x_label);
 	fputs("</svg>\n", fp);
-	return atomic_file_commit(&af);
+}
+
+static bool is_png_path(const char *path)
+{
+	size_t n = strlen(path);
+	return n >= 4 && strcasecmp(path + n - 4, ".png") == 0;
+}
+
+#ifdef LMPIPE_RSVG
+static cairo_status_t write_to_file(void *closure, const unsigned char *data, unsigned int n)
+{
+	return fwrite(data, 1, n, closure) == n ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
+}
+
+/* Render SVG text into a PNG at af (already open). */
+static int render_png(const char *svg, size_t n, atomic_file *af)
+{
+	GError *gerr = NULL;
+	RsvgHandle *h = rsvg_handle_new_from_data((const guint8 *)svg, n, &gerr);
+	if (!h) {
+		lm_fail("cannot render '%s': %s", af->path, gerr ? gerr->message : "bad SVG");
+		g_clear_error(&gerr);
+		return -1;
+	}
+	double w = 0, hgt = 0;
+	rsvg_handle_get_intrinsic_size_in_pixels(h, &w, &hgt);
+	cairo_surface_t *surface = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, (int)w, (int)hgt);
+	cairo_t *cr = cairo_create(surface);
+	RsvgRectangle viewport = {0, 0, w, hgt};
+	int rc = 0;
+	if (!rsvg_handle_render_document(h, cr, &viewport, &gerr)) {
+		rc = lm_fail("cannot render '%s': %s", af->path, gerr ? gerr->message : "");
+		g_clear_error(&gerr);
+	} else if (cairo_surface_write_to_png_stream(surface, write_to_file, af->fp) !=
+		   CAIRO_STATUS_SUCCESS) {
+		rc = lm_fail_errno("cannot write '%s'", af->path);
+	}
+	cairo_destroy(cr);
+	cairo_surface_destroy(surface);
+	g_object_unref(h);
+	return rc;
+}
+#else
+static int render_png(const char *svg, size_t n, atomic_file *af)
+{
+	(void)svg;
+	(void)n;
+	return lm_fail("cannot write '%s': PNG needs lmpipe built with librsvg and cairo "
+		       "(librsvg2-dev); write .svg instead", af->path);
+}
+#endif
+
+int svg_plot_write(const plot_figure *fig, const char *path)
+{
+	char *svg = NULL;
+	size_t n = 0;
+	FILE *mem = open_memstream(&svg, &n);
+	if (!mem)
+		return lm_fail("out of memory");
+	draw_figure(mem, fig);
+	fclose(mem);
+	atomic_file af;
+	int rc = atomic_file_open(&af, path, true);
+	if (rc == 0) {
+		if (is_png_path(path))
+			rc = render_png(svg, n, &af);
+		else if (fwrite(svg, 1, n, af.fp) != n)
+			rc = lm_fail_errno("cannot write '%s'", path);
+		if (rc == 0)
+			rc = atomic_file_commit(&af);
+		else
+			atomic_file_abort(&af);
+	}
+	free(svg);
+	return rc;
 }

@@ -3,8 +3,9 @@
  *
  * A figure is a column of panels sharing one x axis; each panel has series
  * (points, a color index, a label, solid line or dots). Axes get "nice"
- * ticks (1, 2, 5 x 10^k); a y axis may be logarithmic. Written by hand, so
- * nothing beyond libc is needed to draw a run's curves.
+ * ticks (1, 2, 5 x 10^k); a y axis may be logarithmic. The SVG is written
+ * by hand, so nothing beyond libc is needed to draw a run's curves; PNG
+ * comes from rendering that SVG with librsvg.
  */
 #ifndef LMPIPE_SVG_PLOT_H
 #define LMPIPE_SVG_PLOT_H
@@ -35,7 +36,9 @@ typedef struct {
 	size_t n_panels;
 } plot_figure;
 
-/* Write the figure to PATH atomically; -1 with an error. */
+/* Write the figure to PATH atomically: SVG, or PNG for a .png path (where
+ * the build has librsvg; an error naming the cause elsewhere). -1 with an
+ * error. */
 int svg_plot_write(const plot_figure *fig, const char *path);
 
 #endif
