@@ -105,6 +105,22 @@ static int find_eot(const bpe_merges *m)
 	return -1;
 }
 
+/* The encoder over t->m once the vocabulary is read (rc == 0); on any
+ * failure everything is released. */
+static int finish_open(lm_tokenizer *t, int rc)
+{
+	if (rc == 0 && !(t->enc = encoder_new(&t->m)))
+		rc = -1;
+	if (rc == 0 && !(t->st = encode_state_new(t->enc)))
+		rc = -1;
+	if (rc != 0) {
+		lm_tokenizer_close(t);
+		return -1;
+	}
+	t->eot = find_eot(&t->m);
+	return 0;
+}
+
 int lm_tokenizer_open(lm_tokenizer *t, const char *ckpt, const char *merges)
 {
 	memset(t, 0, sizeof *t);
@@ -130,16 +146,7 @@ int lm_tokenizer_open(lm_tokenizer *t, const char *ckpt, const char *merges)
 			rc = 0;
 		}
 	}
-	if (rc == 0 && !(t->enc = encoder_new(&t->m)))
-		rc = -1;
-	if (rc == 0 && !(t->st = encode_state_new(t->enc)))
-		rc = -1;
-	if (rc != 0) {
-		lm_tokenizer_close(t);
-		return -1;
-	}
-	t->eot = find_eot(&t->m);
-	return 0;
+	return finish_open(t, rc);
 }
 
 int lm_tokenizer_open_merges(lm_tokenizer *t, const char *merges, const char *const *specials,
@@ -151,16 +158,7 @@ int lm_tokenizer_open_merges(lm_tokenizer *t, const char *merges, const char *co
 		rc = n_specials ? merges_add_specials(&t->m, specials, n_specials)
 				: merges_add_specials(&t->m, &endoftext, 1);
 	snprintf(t->source, sizeof t->source, "'%.400s'", merges);
-	if (rc == 0 && !(t->enc = encoder_new(&t->m)))
-		rc = -1;
-	if (rc == 0 && !(t->st = encode_state_new(t->enc)))
-		rc = -1;
-	if (rc != 0) {
-		lm_tokenizer_close(t);
-		return -1;
-	}
-	t->eot = find_eot(&t->m);
-	return 0;
+	return finish_open(t, rc);
 }
 
 void lm_tokenizer_close(lm_tokenizer *t)

@@ -9,6 +9,7 @@
  *   dq[t]  += scale sum_t2 ds[t2] k[t2],  dk[t2] += scale ds[t2] q[t].
  */
 #include "model/attention.h"
+#include "model/vec.h"
 #include "model/par.h"
 
 #include <math.h>
@@ -16,26 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef float v8 __attribute__((vector_size(32)));
-
-/* a . b over n floats: eight running sums (one vector), then the tail. A
- * float sum does not vectorize by itself (the order would change); this
- * fixes one order, the same on every run. */
-static inline float dot(const float *a, const float *b, int n)
-{
-	v8 acc = {0};
-	int i = 0;
-	for (; i + 8 <= n; i += 8) {
-		v8 x, y;
-		memcpy(&x, a + i, sizeof x);
-		memcpy(&y, b + i, sizeof y);
-		acc += x * y;
-	}
-	float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-	for (; i < n; i++)
-		s += a[i] * b[i];
-	return s;
-}
 
 void attention_forward(float *out, float *att, const float *qkv, int B, int T, int C, int NH)
 {
@@ -50,7 +31,7 @@ void attention_forward(float *out, float *att, const float *qkv, int B, int T, i
 				float maxv = -INFINITY;
 				for (int t2 = 0; t2 <= t; t2++) {
 					const float *k = qkv + ((long)b * T + t2) * 3 * C + C + h * HS;
-					float s = dot(q, k, HS) * scale;
+					float s = vec_dot(q, k, HS) * scale;
 					p[t2] = s;
 					if (s > maxv)
 						maxv = s;
@@ -81,7 +62,7 @@ static void attend_one(float *y, float *p, const float *q, const float *k0, long
 {
 	float maxv = -INFINITY;
 	for (int t2 = 0; t2 <= last; t2++) {
-		float s = dot(q, k0 + t2 * kstride, HS) * scale;
+		float s = vec_dot(q, k0 + t2 * kstride, HS) * scale;
 		p[t2] = s;
 		if (s > maxv)
 			maxv = s;
@@ -142,7 +123,7 @@ void attention_backward(float *dqkv, const float *dout, const float *qkv, const 
 						long row = ((long)b * T + t2) * 3 * C + h * HS;
 						const float *v = qkv + row + 2 * C;
 						float *dv = dqkv + row + 2 * C;
-						float dp = dot(dy, v, HS);
+						float dp = vec_dot(dy, v, HS);
 						for (int i = 0; i < HS; i++)
 							dv[i] += p[t2] * dy[i];
 						ds[t2] = dp;

@@ -9,6 +9,7 @@
  * logits agree with gpt_forward's to float rounding.
  */
 #include "model/gpt.h"
+#include "model/vec.h"
 #include "model/attention.h"
 #include "model/embedding.h"
 #include "model/gelu.h"
@@ -34,23 +35,6 @@ static inline const float *at(const float *p, int l, size_t n)
  * less). */
 #define LINEAR_PAR_MIN (1L << 22)
 
-typedef float v8 __attribute__((vector_size(32)));
-
-static inline float dot(const float *a, const float *b, int n)
-{
-	v8 acc = {0};
-	int i = 0;
-	for (; i + 8 <= n; i += 8) {
-		v8 x, y;
-		memcpy(&x, a + i, sizeof x);
-		memcpy(&y, b + i, sizeof y);
-		acc += x * y;
-	}
-	float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-	for (; i < n; i++)
-		s += a[i] * b[i];
-	return s;
-}
 
 /* out (n, OC) = inp (n, IC) W^T + b, as matmul_forward. A few rows (a
  * token a call) are a matrix-vector product: the packed GEMM would copy
@@ -67,7 +51,7 @@ static void linear(float *out, const float *inp, const float *w, const float *b,
 #pragma omp parallel for schedule(static) if ((long)OC * IC >= LINEAR_PAR_MIN)
 	for (int o = 0; o < OC; o++)
 		for (int i = 0; i < n; i++)
-			out[(size_t)i * OC + o] = dot(inp + (size_t)i * IC, w + (size_t)o * IC, IC) +
+			out[(size_t)i * OC + o] = vec_dot(inp + (size_t)i * IC, w + (size_t)o * IC, IC) +
 						  (b ? b[o] : 0.0f);
 }
 

@@ -13,6 +13,7 @@
  * machine allows.
  */
 #include "model/matmul.h"
+#include "model/vec.h"
 #include "model/par.h"
 
 #include <stdlib.h>
@@ -24,7 +25,6 @@
 #define MC 96    /* rows of a tile of C (a multiple of MR): A block in L2 */
 #define NC 256   /* columns of a tile of C (a multiple of NR): B block in L2 */
 
-typedef float v8 __attribute__((vector_size(32)));
 
 /* ---- packing --------------------------------------------------------- */
 
