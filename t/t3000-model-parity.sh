@@ -11,38 +11,16 @@ keep exactly zero gradient and weight. model_ref.py says why 1e-5, and why
 the training steps use AdamW eps 1e-2 (t3001 checks AdamW at eps 1e-8).'
 . ./lib-test.sh
 
-gpt2='"family":"gpt2","n_layer":2,"d_model":32,"n_head":4,"vocab_size":100,"ctx":16'
-llama='"family":"llama","n_layer":2,"d_model":48,"n_head":4,"d_ff":72,"vocab_size":100,"ctx":16'
-
-# name, then the JSON config
-configs='
-gpt2		{GPT2}
-gpt2-post	{GPT2,"norm":"post"}
-gpt2-nonorm	{GPT2,"norm":"none"}
-gpt2-rope	{GPT2,"positions":"rope"}
-gpt2-nopos	{GPT2,"positions":"none"}
-gpt2-swiglu	{GPT2,"mlp":"swiglu"}
-gpt2-silu	{GPT2,"mlp":"silu"}
-gpt2-untied-nobias	{GPT2,"tied_head":false,"bias":false}
-llama		{LLAMA}
-llama-post	{LLAMA,"norm":"post"}
-llama-nonorm	{LLAMA,"norm":"none"}
-llama-learned	{LLAMA,"positions":"learned"}
-llama-nopos	{LLAMA,"positions":"none"}
-llama-gelu	{LLAMA,"mlp":"gelu"}
-llama-silu	{LLAMA,"mlp":"silu"}
-llama-tied-bias	{LLAMA,"tied_head":true,"bias":true,"rope_theta":500.0}
-'
+. "$TEST_DIRECTORY/lib-model-configs.sh"
 
 test_expect_success 'the model runs every config and dumps its tensors' '
-	echo "$configs" | while read -r name json; do
-		test -n "$name" || continue
-		json=$(echo "$json" | sed "s/GPT2/$gpt2/; s/LLAMA/$llama/") &&
-		echo "$json" >$name.json &&
+	write_model_configs &&
+	for c in *.json; do
+		name=${c%.json} &&
 		mkdir $name &&
-		test-tool model $name.json 7 2 8 3 1e-3 1e-2 $name || exit 1
+		test-tool model $c 7 2 8 3 1e-3 1e-2 $name || exit 1
 	done &&
-	ls -d gpt2* llama* | grep -v json >dirs && test $(wc -l <dirs) = 16
+	ls -d gpt2* llama* | grep -v json >dirs && test $(wc -l <dirs) = $model_config_count
 '
 
 test_expect_success PYTHON 'logits, loss, every gradient, 3 AdamW steps match PyTorch' '

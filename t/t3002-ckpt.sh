@@ -8,8 +8,9 @@ transformers save_pretrained directory loads here with the same logits
 float64). Broken files get errors that name the file and the tensor.'
 . ./lib-test.sh
 
-gpt2='"family":"gpt2","n_layer":2,"d_model":32,"n_head":4,"vocab_size":100,"ctx":16'
-llama='"family":"llama","n_layer":2,"d_model":48,"n_head":4,"d_ff":72,"vocab_size":100,"ctx":16'
+. "$TEST_DIRECTORY/lib-model-configs.sh"
+gpt2=$model_gpt2
+llama=$model_llama
 
 test_expect_success 'save then load gives the same weights and config, every variant' '
 	for sw in "" ",\"norm\":\"post\"" ",\"norm\":\"none\"" ",\"positions\":\"rope\"" \

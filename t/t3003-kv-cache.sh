@@ -12,34 +12,10 @@ Then: a full cache refuses a token more, and generate() past the context
 follows the window rule of sample/generate.h (replayed with gpt_forward).'
 . ./lib-test.sh
 
-gpt2='"family":"gpt2","n_layer":2,"d_model":32,"n_head":4,"vocab_size":100,"ctx":16'
-llama='"family":"llama","n_layer":2,"d_model":48,"n_head":4,"d_ff":72,"vocab_size":100,"ctx":16'
-
-configs='
-gpt2		{GPT2}
-gpt2-post	{GPT2,"norm":"post"}
-gpt2-nonorm	{GPT2,"norm":"none"}
-gpt2-rope	{GPT2,"positions":"rope"}
-gpt2-nopos	{GPT2,"positions":"none"}
-gpt2-swiglu	{GPT2,"mlp":"swiglu"}
-gpt2-silu	{GPT2,"mlp":"silu"}
-gpt2-untied-nobias	{GPT2,"tied_head":false,"bias":false}
-llama		{LLAMA}
-llama-post	{LLAMA,"norm":"post"}
-llama-nonorm	{LLAMA,"norm":"none"}
-llama-learned	{LLAMA,"positions":"learned"}
-llama-nopos	{LLAMA,"positions":"none"}
-llama-gelu	{LLAMA,"mlp":"gelu"}
-llama-silu	{LLAMA,"mlp":"silu"}
-llama-tied-bias	{LLAMA,"tied_head":true,"bias":true,"rope_theta":500.0}
-'
+. "$TEST_DIRECTORY/lib-model-configs.sh"
 
 test_expect_success 'write the configs' '
-	echo "$configs" | while read -r name json; do
-		test -n "$name" || continue
-		echo "$json" | sed "s/GPT2/$gpt2/; s/LLAMA/$llama/" >$name.json || exit 1
-	done &&
-	test $(ls *.json | wc -l) = 16
+	write_model_configs
 '
 
 within() {
