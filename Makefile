@@ -36,16 +36,29 @@ LDLIBS   += -lm -lzstd -larchive -ljansson -lpthread
 LDFLAGS  += $(OPTFLAGS) -fopenmp
 
 # ---- CUDA: only where nvcc is found --------------------------------------
-CU_SRC := $(shell find share -name '*.cu' 2>/dev/null)
+# The kernels (.cu) and the C files that call CUDA (under a cuda/ folder, or
+# named *_cuda.c / *_nccl.c) are built only with CUDA=1. The kernels'
+# objects go to $(BUILD)/cuda, shared by the sanitized and optimized builds.
+# CUDA_ARCH: the GPU's own (nvidia-smi's compute capability, e.g. 90) when
+# one is found, else a fat binary: sm_80 and sm_90 code plus compute_90 PTX
+# that newer GPUs compile at load.
+CU_SRC   := $(shell find share -name '*.cu' 2>/dev/null | sort)
+CUDA_C_SRC := $(shell find share -path '*/cuda/*.c' -o -name '*_cuda.c' -o -name '*_nccl.c' 2>/dev/null | sort)
 ifeq ($(CUDA),auto)
   CUDA := $(if $(NVCC),$(if $(CU_SRC),1,0),0)
 endif
 ifeq ($(CUDA),1)
   CUDA_HOME  ?= $(patsubst %/bin/nvcc,%,$(NVCC))
-  NVCCFLAGS  ?= -O3 -std=c++17 -Ishare --generate-code arch=compute_90,code=[compute_90,sm_90]
-  CPPFLAGS   += -DLMPIPE_CUDA=1
-  LDLIBS     += -L$(CUDA_HOME)/lib64 -lcudart -lcublasLt -lcublas -lnccl -lstdc++
-  CU_OBJ     := $(CU_SRC:%.cu=$(O)/%.o)
+  CUDA_ARCH  ?= $(shell nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d .)
+  ifeq ($(CUDA_ARCH),)
+    CUDA_GENCODE := -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=[sm_90,compute_90]
+  else
+    CUDA_GENCODE := -gencode arch=compute_$(CUDA_ARCH),code=[sm_$(CUDA_ARCH),compute_$(CUDA_ARCH)]
+  endif
+  NVCCFLAGS  ?= -O3 -std=c++17 -lineinfo -Xcompiler -Wall $(CUDA_GENCODE)
+  CPPFLAGS   += -DLMPIPE_CUDA=1 -isystem $(CUDA_HOME)/include
+  LDLIBS     += -L$(CUDA_HOME)/lib64 -L$(CUDA_HOME)/lib -lcudart -lcublasLt -lnccl -lstdc++
+  CU_OBJ     := $(CU_SRC:%.cu=$(BUILD)/cuda/%.o)
 endif
 
 # ---- MPI: share/dist and lm-train only, where mpicc is found --------------
@@ -66,7 +79,7 @@ $(O)/bin/lm-stat: LDLIBS += $(shell pkg-config --libs $(RSVG_PKGS))
 endif
 
 # ---- the shared library ---------------------------------------------------
-LIB_SRC := $(shell find share -name '*.c' | sort)
+LIB_SRC := $(filter-out $(if $(filter 1,$(CUDA)),,$(CUDA_C_SRC)),$(shell find share -name '*.c' | sort))
 LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o) $(CU_OBJ)
 LIB     := $(O)/liblmpipe.a
 
@@ -74,7 +87,7 @@ BIN      := $(TOOLS:%=$(O)/bin/%)
 HELPER_SRC := $(sort $(wildcard t/helper/test-*.c))
 HELPER   := $(O)/bin/test-tool
 
-.PHONY: all check demo deps install clean help-cuda bench
+.PHONY: all check demo deps install clean bench
 all: $(BIN) $(HELPER)
 	@echo "built: $(TOOLS) (CUDA=$(CUDA)) in $(O)/bin"
 
@@ -88,9 +101,9 @@ $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -MMD -MP -c $< -o $@
 
-$(O)/%.o: %.cu
+$(BUILD)/cuda/%.o: %.cu
 	@mkdir -p $(dir $@)
-	$(NVCC) $(NVCCFLAGS) -DLMPIPE_CUDA=1 -c $< -o $@
+	$(NVCC) $(NVCCFLAGS) -Ishare -DLMPIPE_CUDA=1 -MMD -MP -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
@@ -115,7 +128,7 @@ $(HELPER): $(HELPER_SRC:%.c=$(O)/%.o) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(HELPER_SRC:%.c=$(O)/%.o) $(LIB) $(LDLIBS)
 
--include $(shell find $(O) -name '*.d' 2>/dev/null)
+-include $(shell find $(O) $(BUILD)/cuda -name '*.d' 2>/dev/null)
 
 # ---- set-up, tests, demo --------------------------------------------------
 deps:
