@@ -12,7 +12,15 @@
 #ifndef LMPIPE_ERROR_H
 #define LMPIPE_ERROR_H
 
+#ifdef __cplusplus
+extern "C" {
+#else
 #include <stdnoreturn.h>
+#ifdef __cplusplus
+}
+#endif
+
+#endif
 
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
@@ -29,8 +37,12 @@ const char *lm_last_error(void);
 
 /* For mains only: print "tool: message" on stderr. */
 void lm_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-noreturn void lm_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-noreturn void lm_die_last(void);
-noreturn void lm_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+__attribute__((__noreturn__)) void lm_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+__attribute__((__noreturn__)) void lm_die_last(void);
+__attribute__((__noreturn__)) void lm_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
