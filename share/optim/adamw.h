@@ -27,8 +27,9 @@ typedef struct {
  * weight decay 0.1. */
 #define ADAMW_DEFAULTS ((adamw_hparams){0.9, 0.95, 1e-8, 0.1})
 
-/* A run of the flat array with one decay setting. */
-typedef struct {
+/* A run of the flat array with one decay setting. (Tagged so that
+ * model/cuda/kernels.h can declare it without this header.) */
+typedef struct adamw_span {
 	size_t offset, numel;
 	int decay;
 } adamw_span;

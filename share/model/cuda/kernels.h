@@ -139,6 +139,13 @@ size_t cu_bias_backward_scratch(int N, int OC);
 int cu_bias_backward(float *dbias, const bf16 *dout, float *scratch, int N, int OC,
 		     cudaStream_t s);
 
+/* The runs of spans (optim/adamw.h, n of them, ascending and contiguous
+ * from offset 0), adjacent spans with the same decay flag merged (host code,
+ * decay_runs.c). -1 with an error when the spans leave a gap or overlap, or
+ * need more than CU_ADAMW_MAX_RUNS runs. */
+struct adamw_span;
+int cu_decay_runs_from_spans(cu_decay_runs *r, const struct adamw_span *spans, int n);
+
 /* ---- attention.cu: flash attention, causal ------------------------------- */
 
 /* Head sizes the kernels are built for (32, 64, 128). */
