@@ -19,7 +19,7 @@
 #include <stdlib.h>
 
 /* n normals * scale + shift, rounded to bf16 (fresh for every check). */
-static float *rand_bf16_floats(lm_rng *r, size_t n, double scale, double shift)
+static inline float *rand_bf16_floats(lm_rng *r, size_t n, double scale, double shift)
 {
 	float *x = malloc(n * sizeof *x);
 	for (size_t i = 0; i < n; i++)
@@ -27,7 +27,7 @@ static float *rand_bf16_floats(lm_rng *r, size_t n, double scale, double shift)
 	return x;
 }
 
-static void *dev_alloc(size_t bytes)
+static inline void *dev_alloc(size_t bytes)
 {
 	void *p = NULL;
 	if (cudaMalloc(&p, bytes ? bytes : 1) != cudaSuccess) {
@@ -40,7 +40,7 @@ static void *dev_alloc(size_t bytes)
 	return p;
 }
 
-static bf16 *dev_bf16(const float *x, size_t n)
+static inline bf16 *dev_bf16(const float *x, size_t n)
 {
 	bf16 *h = malloc(n * sizeof *h);
 	for (size_t i = 0; i < n; i++)
@@ -51,14 +51,14 @@ static bf16 *dev_bf16(const float *x, size_t n)
 	return d;
 }
 
-static float *dev_f32(const float *x, size_t n)
+static inline float *dev_f32(const float *x, size_t n)
 {
 	float *d = dev_alloc(n * sizeof *d);
 	cudaMemcpy(d, x, n * sizeof *d, cudaMemcpyHostToDevice);
 	return d;
 }
 
-static int *dev_i32(const int *x, size_t n)
+static inline int *dev_i32(const int *x, size_t n)
 {
 	int *d = dev_alloc(n * sizeof *d);
 	cudaMemcpy(d, x, n * sizeof *d, cudaMemcpyHostToDevice);
@@ -66,7 +66,7 @@ static int *dev_i32(const int *x, size_t n)
 }
 
 /* Device bf16 (n) to a new host float array (after a synchronize). */
-static float *host_from_bf16(const bf16 *d, size_t n)
+static inline float *host_from_bf16(const bf16 *d, size_t n)
 {
 	bf16 *h = malloc(n * sizeof *h);
 	float *x = malloc(n * sizeof *x);
@@ -78,7 +78,7 @@ static float *host_from_bf16(const bf16 *d, size_t n)
 	return x;
 }
 
-static float *host_from_f32(const float *d, size_t n)
+static inline float *host_from_f32(const float *d, size_t n)
 {
 	float *x = malloc(n * sizeof *x);
 	cudaDeviceSynchronize();
@@ -87,7 +87,7 @@ static float *host_from_f32(const float *d, size_t n)
 }
 
 /* ||got - want|| / ||want|| in double; infinity if got has a NaN/inf. */
-static double rel_err(const float *got, const float *want, size_t n)
+static inline double rel_err(const float *got, const float *want, size_t n)
 {
 	double num = 0, den = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -101,7 +101,7 @@ static double rel_err(const float *got, const float *want, size_t n)
 }
 
 /* Print one TAP-friendly line; returns 1 when the check fails. */
-static int verdict(const char *what, double err, double threshold)
+static inline int verdict(const char *what, double err, double threshold)
 {
 	int bad = !(err <= threshold);
 	printf("%s %s: normalized error %.3g (threshold %.0e)\n", bad ? "FAIL" : "ok", what, err,
@@ -110,7 +110,7 @@ static int verdict(const char *what, double err, double threshold)
 }
 
 /* Fail loudly on a CUDA error so a broken launch never passes silently. */
-static int cuda_ok(const char *what)
+static inline int cuda_ok(const char *what)
 {
 	cudaError_t e = cudaDeviceSynchronize();
 	if (e == cudaSuccess)
