@@ -61,7 +61,7 @@ ifeq ($(CUDA),1)
   CU_OBJ     := $(CU_SRC:%.cu=$(BUILD)/cuda/%.o)
 endif
 
-# ---- MPI: share/dist and lm-train only, where mpicc is found --------------
+# ---- MPI: share/dist, lm-train and test-tool, where mpicc is found -------
 # Without it share/dist builds single-rank (a multi-rank launch is an error).
 MPICC ?= $(shell command -v mpicc 2>/dev/null)
 ifneq ($(MPICC),)
@@ -69,7 +69,7 @@ ifneq ($(MPICC),)
   MPI_LDLIBS   := $(shell $(MPICC) --showme:link 2>/dev/null)
 endif
 $(O)/share/dist/%.o: CPPFLAGS += $(MPI_CPPFLAGS)
-$(O)/bin/lm-train: LDLIBS += $(MPI_LDLIBS)
+$(O)/bin/lm-train $(O)/bin/test-tool: LDLIBS += $(MPI_LDLIBS)
 
 # ---- PNG plots: only where librsvg and cairo are found ---------------------
 RSVG_PKGS := librsvg-2.0 cairo

@@ -2,7 +2,7 @@
  * lm-train — train a GPT on token shards: gradient accumulation to a fixed
  * batch, AdamW with warmup + cosine decay, global-norm clipping, periodic
  * validation, samples and checkpoints, an exact --resume, data parallel
- * over MPI.
+ * over MPI or NCCL (--gpus N starts N ranks, one a GPU).
  *
  *   lm-train DATA_DIR [--model PRESET|CONFIG|CKPT] [model flags] [-o RUN_DIR] [options]
  *   lm-train --resume RUN_DIR [--steps N] [options]
@@ -46,13 +46,18 @@
 #include <jansson.h>
 #include <math.h>
 #include <omp.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 /* ---- defaults (DESIGN.md: the GPT-2 124M recipe) ---------------------------- */
 
@@ -74,18 +79,25 @@
 #define DEFAULT_HELLASWAG_LIMIT 200
 #define HELLASWAG_FILE "hellaswag_val.jsonl"   /* where lm-eval looks by default */
 #define MAX_SPECIALS 64
+#define MAX_GPUS 256                   /* --gpus: ranks on one machine */
+/* After one rank of --gpus fails, the others get this long to stop on
+ * SIGTERM before SIGKILL (one waiting in a collective for it never will). */
+#define RANKS_STOP_GRACE_S 10
 /* Test only: the loss of this step is replaced by NaN (the NaN stop's test). */
 #define ENV_TEST_NAN_STEP "LM_TRAIN_TEST_NAN_STEP"
 /* Test only: each step sleeps this many ms, so a signal test can catch a
  * run mid-way on any machine (the numbers are untouched). */
 #define ENV_TEST_STEP_MS "LM_TRAIN_TEST_STEP_MS"
+/* Test only: the --gpus spawner counts this many GPUs, so that its process
+ * handling runs on any machine (the ranks then fail at their GPU). */
+#define ENV_TEST_GPUS "LM_TRAIN_TEST_GPUS"
 
 enum {
 	OPT_BATCH_TOKENS = OPT_TOOL_BASE, OPT_STEPS, OPT_TOKENS, OPT_LR, OPT_LR_MIN,
 	OPT_WARMUP, OPT_COSINE, OPT_WD, OPT_BETA1, OPT_BETA2, OPT_EPS, OPT_GRAD_CLIP,
 	OPT_SEED, OPT_EVAL_EVERY, OPT_EVAL_TOKENS, OPT_SAMPLE_EVERY, OPT_CKPT_EVERY,
 	OPT_KEEP, OPT_RESUME, OPT_DEVICE, OPT_PEAK, OPT_MERGES, OPT_FORCE,
-	OPT_SAMPLE_PROMPT, OPT_HELLASWAG, OPT_HELLASWAG_LIMIT,
+	OPT_SAMPLE_PROMPT, OPT_HELLASWAG, OPT_HELLASWAG_LIMIT, OPT_GPUS,
 	OPT_COUNT
 };
 
@@ -105,6 +117,7 @@ typedef struct {
 	uint64_t seed;
 	long eval_every, eval_tokens, sample_every, ckpt_every, keep;
 	int threads, force;
+	int gpus;              /* --gpus: ranks this command starts on this machine */
 	char given[OPT_COUNT]; /* set on the command line (a resume keeps the rest) */
 } train_opts;
 
@@ -118,7 +131,9 @@ static void usage(void)
 	       "  -m, --model M            preset (gpt2, d12, cs336-ts, ...), config JSON or checkpoint (gpt2)\n"
 	       "  -o, --output RUN_DIR     checkpoints and log.jsonl go here (run)\n"
 	       "      --resume RUN_DIR     continue RUN_DIR's run exactly where it stopped\n"
-	       "      --device cpu         where to train (cpu)\n"
+	       "      --device cpu|cuda    where to train (cpu; cuda with --gpus)\n"
+	       "      --gpus N             N ranks on this machine, one a GPU, NCCL between them (1);\n"
+	       "                           under mpirun or srun their ranks count, one GPU each\n"
 	       "  -j, --threads N          OpenMP threads\n"
 	       "Batch and length:\n"
 	       "      --batch-tokens N     tokens a step, all ranks (524288); accumulates micro-batches\n"
@@ -160,6 +175,7 @@ static void opts_defaults(train_opts *o)
 	o->model = DEFAULT_MODEL;
 	o->run_dir = NULL;
 	o->device = "cpu";
+	o->gpus = 1;
 	o->batch_tokens = DEFAULT_BATCH_TOKENS;
 	o->micro_batch = DEFAULT_MICRO_BATCH;
 	o->sched = (lr_schedule){LR_MAX_DEFAULT, -1, 0, 0};
@@ -235,6 +251,7 @@ static bool take_run_opt(train_opts *o, int opt, const char *arg)
 	case 'f': o->force = 1; break;
 	case OPT_RESUME: o->resume = arg; break;
 	case OPT_DEVICE: o->device = arg; break;
+	case OPT_GPUS: o->gpus = cli_int("--gpus", arg, 1, MAX_GPUS); break;
 	case OPT_MERGES: o->merges = arg; break;
 	case OPT_SAMPLE_PROMPT: o->sample_prompt = arg; break;
 	case OPT_HELLASWAG: o->hellaswag = arg; break;
@@ -275,6 +292,7 @@ static void opts_parse(train_opts *o, int argc, char **argv)
 		{"keep", required_argument, NULL, OPT_KEEP},
 		{"resume", required_argument, NULL, OPT_RESUME},
 		{"device", required_argument, NULL, OPT_DEVICE},
+		{"gpus", required_argument, NULL, OPT_GPUS},
 		{"peak", required_argument, NULL, OPT_PEAK},
 		{"merges", required_argument, NULL, OPT_MERGES},
 		{"sample-prompt", required_argument, NULL, OPT_SAMPLE_PROMPT},
@@ -305,6 +323,11 @@ static void opts_parse(train_opts *o, int argc, char **argv)
 		lm_usage_error("unexpected argument '%s'", argv[optind]);
 	if (o->given[OPT_STEPS] && o->given[OPT_TOKENS])
 		lm_usage_error("--steps and --tokens: give one");
+	if (o->given[OPT_GPUS] && !o->given[OPT_DEVICE])
+		o->device = "cuda";
+	if (o->gpus > 1 && strcmp(o->device, "cuda"))
+		lm_usage_error("--gpus %d trains on GPUs: --device %s does not go with it",
+			       o->gpus, o->device);
 }
 
 static bool model_flags_given(const config_flags *f)
@@ -1055,6 +1078,157 @@ static void report_step(run *r, const step_result *s)
 
 static bool every(long step, long n) { return n > 0 && step % n == 0; }
 
+/* ---- --gpus N: the ranks of one machine ---------------------------------------------- */
+
+/* lm-train --gpus N outside any launcher becomes a spawner: it makes the
+ * NCCL id, starts itself N times (same arguments; LMPIPE_RANK,
+ * LMPIPE_WORLD_SIZE, LMPIPE_LOCAL_RANK and LMPIPE_NCCL_ID set, see
+ * dist.h), waits for them, and exits with their status. A signal to it
+ * (Ctrl-C, a scheduler's SIGTERM) goes to every rank, which checkpoint and
+ * stop as one; the first rank to fail stops the others and gives its
+ * status. The ranks die with it (PR_SET_PDEATHSIG). */
+static volatile sig_atomic_t rank_pid[MAX_GPUS];  /* 0: not running */
+static int rank_count;
+
+/* Async-signal-safe: a signal to the spawner goes to every rank; the
+ * grace alarm after a failure kills the ranks left. */
+static void ranks_forward(int sig)
+{
+	int saved = errno;
+	for (int i = 0; i < rank_count; i++)
+		if (rank_pid[i] > 0)
+			kill((pid_t)rank_pid[i], sig == SIGALRM ? SIGKILL : sig);
+	errno = saved;
+}
+
+static void ranks_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = ranks_forward;  /* no SA_RESTART: waitpid sees EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
+}
+
+/* The child: rank I of N's environment, then this program again. */
+static noreturn void rank_exec(int i, int n, const char *nccl_id, char **argv, pid_t spawner)
+{
+	char rank[16], size[16];
+	rank_count = 0;  /* a signal before the exec: this copy forwards nothing */
+	snprintf(rank, sizeof rank, "%d", i);
+	snprintf(size, sizeof size, "%d", n);
+	if (setenv(DIST_ENV_RANK, rank, 1) || setenv(DIST_ENV_WORLD_SIZE, size, 1) ||
+	    setenv(DIST_ENV_LOCAL_RANK, rank, 1) || setenv(DIST_ENV_NCCL_ID, nccl_id, 1))
+		_exit(EXIT_RUNTIME);
+#ifdef __linux__
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != spawner)
+		_exit(EXIT_RUNTIME);
+#endif
+	/* getopt_long has permuted argv: the same options, parsed the same */
+	execv("/proc/self/exe", argv);
+	execvp(argv[0], argv);
+	fprintf(stderr, "%s: cannot start rank %d: %s: %s\n", lm_progname, i, argv[0], strerror(errno));
+	_exit(127);
+}
+
+static int status_code(int st)
+{
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* The first failure: stop the ranks left, SIGKILL after the grace. */
+static void ranks_stop(int failed, int code, int left)
+{
+	if (left == 0)
+		return;
+	lm_warn("rank %d of %d failed (status %d): stopping the other ranks", failed, rank_count,
+		code);
+	ranks_forward(SIGTERM);
+	alarm(RANKS_STOP_GRACE_S);
+}
+
+/* Every rank's end; the status of the first that failed, else 0. */
+static int ranks_wait(int left)
+{
+	int code = 0;
+	while (left > 0) {
+		int st, i;
+		pid_t p = waitpid(-1, &st, 0);
+		if (p < 0 && errno == EINTR)
+			continue;
+		if (p < 0)
+			break;
+		for (i = 0; i < rank_count && rank_pid[i] != p; i++)
+			;
+		if (i == rank_count)
+			continue;
+		rank_pid[i] = 0;
+		left--;
+		if (status_code(st) != 0 && code == 0) {
+			code = status_code(st);
+			ranks_stop(i, code, left);
+		}
+	}
+	return code;
+}
+
+static noreturn void ranks_run(int n, char **argv)
+{
+	char id[DIST_NCCL_ID_HEX];
+	const char *test_gpus = getenv(ENV_TEST_GPUS);
+	int have = test_gpus ? atoi(test_gpus) : dist_gpu_count();
+	if (have < 0)
+		lm_die("--gpus %d: %s", n, lm_last_error());
+	if (have < n)
+		lm_die("--gpus %d: this machine has %d GPU%s (one rank a GPU: NCCL refuses two "
+		       "ranks on one)", n, have, have == 1 ? "" : "s");
+	if (dist_nccl_id_hex(id) != 0)
+		lm_die("--gpus %d: %s", n, lm_last_error());
+	ranks_signals();
+	fflush(NULL);
+	rank_count = n;
+	pid_t self = getpid();
+	int started = 0, code = 0;
+	for (; started < n; started++) {
+		pid_t p = fork();
+		if (p == 0)
+			rank_exec(started, n, id, argv, self);
+		if (p < 0) {
+			code = EXIT_RUNTIME;
+			lm_warn("cannot start rank %d: %s", started, strerror(errno));
+			ranks_stop(started, code, started);
+			break;
+		}
+		rank_pid[started] = p;
+	}
+	int rc = ranks_wait(started);
+	exit(code ? code : rc);
+}
+
+/* Before dist_init: a spawner for --gpus N > 1 when no launcher started
+ * this process (it never returns then). */
+static void ranks_start(const train_opts *o, char **argv)
+{
+	dist_ctx env;
+	if (o->gpus > 1 && dist_probe(&env) == 0 && env.nranks == 1)
+		ranks_run(o->gpus, argv);
+}
+
+/* After dist_init: --device cuda gives this rank its GPU and NCCL before
+ * the backend allocates anything. Under mpirun or srun their ranks count. */
+static void gpu_setup(run *r)
+{
+	if (r->o.given[OPT_GPUS] && r->o.gpus != r->dist.nranks && is_root(r))
+		lm_warn("--gpus %d ignored: %s started %d rank%s, one GPU each", r->o.gpus,
+			r->dist.launcher, r->dist.nranks, r->dist.nranks == 1 ? "" : "s");
+	if (!strcmp(r->o.device, "cuda") && dist_use_gpu(&r->dist) != 0)
+		run_die(r);
+}
+
 /* ---- main ---------------------------------------------------------------------------------- */
 
 static void run_free(run *r)
@@ -1088,6 +1262,8 @@ static void say_start(const run *r)
 		num_commas(r->model.num_params, np), r->cfg.n_layer, r->cfg.d_model, r->cfg.ctx,
 		r->cfg.vocab_size, num_commas((uint64_t)r->o.batch_tokens, bt), r->B, r->T,
 		r->accum, r->dist.nranks, r->o.steps, r->be.name, omp_get_max_threads());
+	if (r->dist.nranks > 1 || r->dist.nccl)
+		fprintf(stderr, "ranks: %s\n", r->dist.what);
 	if (r->o.resume)
 		fprintf(stderr, "from step %ld of %s\n", r->step, r->o.resume);
 }
@@ -1100,8 +1276,10 @@ int main(int argc, char **argv)
 	opts_parse(&r.o, argc, argv);
 	if (r.o.threads)
 		omp_set_num_threads(r.o.threads);
+	ranks_start(&r.o, argv);
 	if (dist_init(&r.dist) != 0)
 		lm_die_last();
+	gpu_setup(&r);
 	signals_install();
 	run_setup(&r);
 	say_start(&r);
