@@ -101,8 +101,9 @@ int dist_barrier(dist_ctx *d);
 int dist_use_gpu(dist_ctx *d);
 /* dev_buf[i] = mean over ranks, in place, n fp32 values in device memory,
  * enqueued on cuda_stream (a cudaStream_t; NULL: the legacy default
- * stream): the result is there once that stream reaches it. The identity
- * for one rank without dist_use_gpu. */
+ * stream): the result is there once that stream reaches it, and the next
+ * host collective waits for it on the device. The identity for one rank
+ * without dist_use_gpu. */
 int dist_allreduce_mean_dev(dist_ctx *d, float *dev_buf, size_t n, void *cuda_stream);
 
 /* For the --gpus spawner, before it starts the ranks: the GPUs this process

@@ -37,6 +37,11 @@ typedef struct {
 	ncclComm_t comm;
 	cudaStream_t stream;   /* the host collectives' */
 	void *stage;           /* STAGE_BYTES of device memory */
+	/* the last device all-reduce, on the caller's stream: the host
+	 * collectives wait for it, so that two collectives of the
+	 * communicator never run at once on two streams (they could then
+	 * run in a different order on two GPUs, and hang) */
+	cudaEvent_t dev_done;
 } nccl_state;
 
 _Static_assert(sizeof(ncclUniqueId) == DIST_NCCL_ID_BYTES, "ncclUniqueId is 128 bytes");
@@ -175,6 +180,8 @@ static void describe(dist_ctx *d, int gpus)
 
 static void state_free(nccl_state *s)
 {
+	if (s->dev_done)
+		cudaEventDestroy(s->dev_done);
 	if (s->stage)
 		cudaFree(s->stage);
 	if (s->stream)
@@ -203,6 +210,7 @@ int dist_use_gpu(dist_ctx *d)
 			       d->nranks, dev, lm_last_error());
 	}
 	if (CUDA_CHECK(cudaStreamCreateWithFlags(&s->stream, cudaStreamNonBlocking)) != 0 ||
+	    CUDA_CHECK(cudaEventCreateWithFlags(&s->dev_done, cudaEventDisableTiming)) != 0 ||
 	    CUDA_CHECK(cudaMalloc(&s->stage, STAGE_BYTES)) != 0) {
 		ncclCommDestroy(s->comm);
 		state_free(s);
@@ -240,8 +248,20 @@ int dist_allreduce_mean_dev(dist_ctx *d, float *dev_buf, size_t n, void *cuda_st
 	if (NCCL_CHECK(ncclCommGetAsyncError(s->comm, &async)) != 0 ||
 	    NCCL_CHECK(async) != 0)
 		return lm_fail("rank %d of %d: %s", d->rank, d->nranks, lm_last_error());
-	return NCCL_CHECK(ncclAllReduce(dev_buf, dev_buf, n, ncclFloat, ncclAvg, s->comm,
-				       (cudaStream_t)cuda_stream));
+	if (NCCL_CHECK(ncclAllReduce(dev_buf, dev_buf, n, ncclFloat, ncclAvg, s->comm,
+				     (cudaStream_t)cuda_stream)) != 0)
+		return -1;
+	return CUDA_CHECK(cudaEventRecord(s->dev_done, (cudaStream_t)cuda_stream));
+}
+
+/* The host collectives' stream after the last device all-reduce. */
+static int host_turn(dist_ctx *d)
+{
+	nccl_state *s = d->nccl;
+	if (CUDA_CHECK(cudaSetDevice(d->gpu)) != 0 ||
+	    CUDA_CHECK(cudaStreamWaitEvent(s->stream, s->dev_done, 0)) != 0)
+		return -1;
+	return 0;
 }
 
 static size_t type_size(dist_type t)
@@ -258,7 +278,7 @@ int dist_nccl_allreduce_host(dist_ctx *d, void *buf, size_t n, dist_type type, d
 {
 	nccl_state *s = d->nccl;
 	size_t elem = type_size(type), per = STAGE_BYTES / elem;
-	if (CUDA_CHECK(cudaSetDevice(d->gpu)) != 0)
+	if (host_turn(d) != 0)
 		return -1;
 	for (size_t i = 0; i < n; i += per) {
 		size_t k = n - i < per ? n - i : per;
@@ -280,7 +300,7 @@ int dist_nccl_broadcast_host(dist_ctx *d, void *buf, size_t n, int root)
 {
 	nccl_state *s = d->nccl;
 	bool is_root = d->rank == root;
-	if (CUDA_CHECK(cudaSetDevice(d->gpu)) != 0)
+	if (host_turn(d) != 0)
 		return -1;
 	for (size_t i = 0; i < n; i += STAGE_BYTES) {
 		size_t k = n - i < STAGE_BYTES ? n - i : STAGE_BYTES;
