@@ -43,10 +43,10 @@
 #include "util/io.h"
 #include "util/num.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <omp.h>
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1090,14 +1090,15 @@ static bool every(long step, long n) { return n > 0 && step % n == 0; }
 static volatile sig_atomic_t rank_pid[MAX_GPUS];  /* 0: not running */
 static int rank_count;
 
-/* Async-signal-safe: a signal to the spawner goes to every rank; the
- * grace alarm after a failure kills the ranks left. */
+/* Async-signal-safe: a signal to the spawner goes to every rank (a hang-up
+ * as SIGTERM: they checkpoint); the grace alarm after a failure kills the
+ * ranks left. */
 static void ranks_forward(int sig)
 {
-	int saved = errno;
+	int saved = errno, to = sig == SIGALRM ? SIGKILL : sig == SIGHUP ? SIGTERM : sig;
 	for (int i = 0; i < rank_count; i++)
 		if (rank_pid[i] > 0)
-			kill((pid_t)rank_pid[i], sig == SIGALRM ? SIGKILL : sig);
+			kill((pid_t)rank_pid[i], to);
 	errno = saved;
 }
 
