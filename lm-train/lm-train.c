@@ -1220,12 +1220,16 @@ static void ranks_start(const train_opts *o, char **argv)
 }
 
 /* After dist_init: --device cuda gives this rank its GPU and NCCL before
- * the backend allocates anything. Under mpirun or srun their ranks count. */
+ * the backend allocates anything. Under mpirun or srun their ranks count.
+ * One rank without --gpus trains on the current GPU with no NCCL at all;
+ * --gpus 1 takes the NCCL path (a 1-rank communicator), as N ranks would. */
 static void gpu_setup(run *r)
 {
 	if (r->o.given[OPT_GPUS] && r->o.gpus != r->dist.nranks && is_root(r))
 		lm_warn("--gpus %d ignored: %s started %d rank%s, one GPU each", r->o.gpus,
 			r->dist.launcher, r->dist.nranks, r->dist.nranks == 1 ? "" : "s");
+	if (r->dist.nranks == 1 && !r->o.given[OPT_GPUS])
+		return;
 	if (!strcmp(r->o.device, "cuda") && dist_use_gpu(&r->dist) != 0)
 		run_die(r);
 }

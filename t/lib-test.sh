@@ -15,8 +15,10 @@
 # when every test passes and kept when one fails, for a look afterwards.
 #
 # Prerequisites set here (a script may set its own, e.g. RSVG): PYTHON (the oracles in .venv: tiktoken, HF
-# tokenizers, transformers, torch, numpy), SHARED (../shared/data), MPI,
-# GPU. A missing prerequisite skips the tests that need it, with the reason.
+# tokenizers, transformers, torch, numpy; LMPIPE_PYTHON names another
+# Python that has them), SHARED (../shared/data, or $LMPIPE_SHARED/data), MPI,
+# GPU (nvidia-smi sees one), CUDA (the tools were built with CUDA). A missing
+# prerequisite skips the tests that need it, with the reason.
 #
 # Environment: LMPIPE_BIN (tools under test; default build/rel/bin),
 # LMPIPE_REL_BIN (optimized tools, for the heavier tests), -v or
@@ -32,7 +34,7 @@ LMPIPE_BIN=${LMPIPE_BIN:-$TOP/build/rel/bin}
 LMPIPE_REL_BIN=${LMPIPE_REL_BIN:-$TOP/build/rel/bin}
 LMPIPE_BIN=$(cd "$LMPIPE_BIN" 2>/dev/null && pwd) || { echo "Bail out! no tools at \$LMPIPE_BIN (run make)"; exit 1; }
 LMPIPE_REL_BIN=$(cd "$LMPIPE_REL_BIN" 2>/dev/null && pwd) || LMPIPE_REL_BIN=$LMPIPE_BIN
-PYTHON=$TOP/.venv/bin/python
+PYTHON=${LMPIPE_PYTHON:-$TOP/.venv/bin/python}
 export PATH="$LMPIPE_BIN:$PATH" SHARED_DATA TOP PYTHON LMPIPE_REL_BIN
 # Leaks in third-party libraries (OpenMPI, libgomp) are not ours to fix;
 # every other ASan/UBSan finding fails the test.
@@ -73,6 +75,7 @@ prereq_reason() {
 	SHARED) echo "no shared test data at $SHARED_DATA" ;;
 	MPI) echo "no mpirun (OpenMPI)" ;;
 	GPU) echo "no NVIDIA GPU on this machine" ;;
+	CUDA) echo "the tools were built without CUDA (no nvcc at build time)" ;;
 	*) echo "missing prerequisite $1" ;;
 	esac
 }
@@ -82,6 +85,7 @@ prereq_reason() {
 [ -d "$SHARED_DATA" ] && test_set_prereq SHARED
 command -v mpirun >/dev/null 2>&1 && test_set_prereq MPI
 command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && test_set_prereq GPU
+test-tool cuda-model probe >/dev/null 2>&1 && test_set_prereq CUDA
 
 # ---- running tests -----------------------------------------------------------
 

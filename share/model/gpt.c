@@ -415,9 +415,8 @@ static void layer_forward(gpt_model *m, int l)
 	}
 }
 
-static int check_batch(const gpt_model *m, const int *inputs, const int *targets, int B, int T)
+int gpt_check_batch(const lm_config *c, const int *inputs, const int *targets, int B, int T)
 {
-	const lm_config *c = &m->cfg;
 	if (B < 1 || T < 1 || T > c->ctx)
 		return lm_fail("batch %d x %d does not fit the model (context %d)", B, T, c->ctx);
 	for (long i = 0; i < (long)B * T; i++) {
@@ -434,7 +433,7 @@ static int check_batch(const gpt_model *m, const int *inputs, const int *targets
 int gpt_forward(gpt_model *m, const int *inputs, const int *targets, int B, int T, float *loss)
 {
 	const lm_config *c = &m->cfg;
-	if (check_batch(m, inputs, targets, B, T) != 0)
+	if (gpt_check_batch(c, inputs, targets, B, T) != 0)
 		return -1;
 	if ((long)B * T > m->cap_bt || (long)B * T * T > m->cap_btt) {
 		if (acts_alloc(m, B, T) != 0)

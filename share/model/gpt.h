@@ -136,6 +136,9 @@ void gpt_free(gpt_model *m);
  * The logits (B, T, Vp) are in m->acts.logits (the first V of each row
  * count). -1 with an error for a bad token or shape, or out of memory. */
 int gpt_forward(gpt_model *m, const int *inputs, const int *targets, int B, int T, float *loss);
+/* 0 when (B, T) fits the model and every input (and target, unless NULL)
+ * is a token id < V; -1 with an error naming the first that is not. */
+int gpt_check_batch(const lm_config *c, const int *inputs, const int *targets, int B, int T);
 /* Zero the gradients (allocating them at first use). */
 int gpt_zero_grad(gpt_model *m);
 /* Backward from the last forward (which had targets), ACCUMULATING into

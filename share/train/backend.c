@@ -26,11 +26,18 @@ int backend_open(train_backend *b, const char *device, gpt_model *model, adamw_h
 {
 	memset(b, 0, sizeof *b);
 	b->model = model;
-	if (strcmp(device, "cpu") != 0)
-		return lm_fail("unknown device '%s' (this build has: cpu)", device);
+	int (*open)(train_backend *) = NULL;
+	if (strcmp(device, "cpu") == 0)
+		open = backend_cpu_open;
+#ifdef LMPIPE_CUDA
+	else if (strcmp(device, "cuda") == 0)
+		open = backend_cuda_open;
+#endif
+	if (!open)
+		return lm_fail("unknown device '%s' (this build has: %s)", device, BACKEND_DEVICES);
 	if (opt_init(b, hp) != 0)
 		return -1;
-	if (backend_cpu_open(b) != 0) {
+	if (open(b) != 0) {
 		adamw_free(&b->opt);
 		return -1;
 	}

@@ -10,7 +10,7 @@
  * backend they ARE the live weights and moments.
  *
  *   train_backend b;
- *   backend_open(&b, "cpu", &model, hparams);   // model from gpt_init or a checkpoint
+ *   backend_open(&b, "cpu", &model, hparams);   // or "cuda"; model from gpt_init or a checkpoint
  *   b.zero_grad(&b);
  *   for each micro-batch: b.micro_step(&b, x, y, B, T, 1.0f / accum, &loss);
  *   b.reduce_grads(&b, &dist);                  // mean over ranks
@@ -29,7 +29,7 @@
 typedef struct train_backend train_backend;
 
 struct train_backend {
-	const char *name;       /* "cpu" */
+	const char *name;       /* "cpu" or "cuda" */
 	gpt_model *model;       /* host weights (the caller's; not freed here) */
 	adamw opt;              /* host moments and step count */
 	void *impl;             /* the device's own state */
@@ -72,7 +72,15 @@ void backend_close(train_backend *b);
  * lm-train's periodic sample runs the generation loop lm-sample runs. */
 void backend_gen_model(train_backend *b, gen_model *g);
 
-/* The devices; backend_open calls these. */
+/* The devices; backend_open calls these. The CUDA one exists in builds
+ * with CUDA (make finds nvcc) and needs the GPU picked first
+ * (dist_use_gpu, or device 0). */
 int backend_cpu_open(train_backend *b);
+int backend_cuda_open(train_backend *b);
+#ifdef LMPIPE_CUDA
+#define BACKEND_DEVICES "cpu, cuda"
+#else
+#define BACKEND_DEVICES "cpu; built without CUDA"
+#endif
 
 #endif

@@ -1,0 +1,229 @@
+/*
+ * backend_cuda.c — the CUDA backend: the model on the GPU (model/cuda/
+ * gpt_cuda.c, bf16 weights and activations, fp32 master weights and
+ * gradients), AdamW over all parameters in one kernel with the fp32 moments
+ * on the device, the gradient norm and clipping folded into that kernel,
+ * and the gradients averaged over ranks by NCCL (dist/dist.h).
+ *
+ * Deterministic: every kernel sums in a fixed order (no atomics), cuBLASLt
+ * keeps one algorithm per shape, and the loss is summed on the host in
+ * order, so the same seed on the same GPU gives the same bits.
+ *
+ * Sampling (gen_reset/gen_append) recomputes the whole sequence each call
+ * with the flash-attention forward: no KV cache on the GPU yet.
+ */
+#include "model/cuda/gpt_cuda.h"
+#include "train/backend.h"
+#include "util/error.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+	gpt_cuda g;
+	float *m, *v;          /* (n) AdamW moments on the device */
+	cu_decay_runs runs;    /* where weight decay applies */
+	double *sumsq, *sumsq_scratch;
+	float clip_scale;      /* the last clip_grads' factor, applied by update */
+	int *gen_tokens;       /* (ctx) the sequence being sampled */
+	int gen_len;
+	float *logits;         /* (Vp) host, the last row's logits */
+} cuda_state;
+
+static cuda_state *state(train_backend *b) { return b->impl; }
+
+static int cuda_zero_grad(train_backend *b)
+{
+	return gpt_cuda_zero_grad(&state(b)->g);
+}
+
+static int cuda_micro_step(train_backend *b, const int *x, const int *y, int B, int T,
+			   float dloss, float *loss)
+{
+	gpt_cuda *g = &state(b)->g;
+	if (gpt_cuda_forward(g, x, y, B, T, dloss / (float)((long)B * T), loss) != 0)
+		return -1;
+	return gpt_cuda_backward(g);
+}
+
+static int cuda_reduce_grads(train_backend *b, dist_ctx *d)
+{
+	gpt_cuda *g = &state(b)->g;
+	if (d->nranks == 1)
+		return 0;
+	return dist_allreduce_mean_dev(d, g->grads, g->n, g->stream);
+}
+
+static double cuda_clip_grads(train_backend *b, double max_norm)
+{
+	cuda_state *s = state(b);
+	double sumsq = NAN;
+	s->clip_scale = 1.0f;
+	if (cu_sum_squares(s->sumsq, s->g.grads, s->g.n, s->sumsq_scratch, s->g.stream) != 0 ||
+	    cu_check(cudaMemcpyAsync(&sumsq, s->sumsq, sizeof sumsq, cudaMemcpyDeviceToHost,
+				     s->g.stream), "the gradient norm") != 0 ||
+	    cu_check(cudaStreamSynchronize(s->g.stream), "the gradient norm") != 0)
+		return NAN;
+	double norm = sqrt(sumsq);
+	/* torch.nn.utils.clip_grad_norm_, as optim/adamw.c's grad_clip */
+	if (max_norm > 0 && norm > max_norm)
+		s->clip_scale = (float)(max_norm / (norm + 1e-6));
+	return norm;
+}
+
+static int cuda_update(train_backend *b, double lr)
+{
+	cuda_state *s = state(b);
+	const adamw_hparams *hp = &b->opt.hp;
+	long t = ++b->opt.step;
+	if (cu_adamw(s->g.params, s->g.params16, s->g.grads, s->m, s->v, s->g.n, &s->runs,
+		     (float)lr, (float)hp->beta1, (float)hp->beta2, (float)hp->eps,
+		     (float)hp->weight_decay, t, s->clip_scale, s->g.stream) != 0)
+		return -1;
+	s->clip_scale = 1.0f;
+	return 0;
+}
+
+static int cuda_eval_loss(train_backend *b, const int *x, const int *y, int B, int T, float *loss)
+{
+	return gpt_cuda_forward(&state(b)->g, x, y, B, T, 0.0f, loss);
+}
+
+static const float *cuda_next_logits(train_backend *b, const int *x, int T)
+{
+	cuda_state *s = state(b);
+	if (gpt_cuda_forward(&s->g, x, NULL, 1, T, 0.0f, NULL) != 0 ||
+	    gpt_cuda_logits_row(&s->g, T - 1, s->logits) != 0)
+		return NULL;
+	return s->logits;
+}
+
+static int cuda_gen_reset(train_backend *b)
+{
+	state(b)->gen_len = 0;
+	return 0;
+}
+
+static const float *cuda_gen_append(train_backend *b, const int *tokens, int n)
+{
+	cuda_state *s = state(b);
+	int ctx = b->model->cfg.ctx;
+	if (n < 1 || s->gen_len + n > ctx)
+		return lm_fail("the sequence would pass the context (%d + %d > %d)", s->gen_len, n,
+			       ctx), NULL;
+	memcpy(s->gen_tokens + s->gen_len, tokens, (size_t)n * sizeof *tokens);
+	s->gen_len += n;
+	return cuda_next_logits(b, s->gen_tokens, s->gen_len);
+}
+
+static int copy_moments(cuda_state *s, adamw *opt, enum cudaMemcpyKind dir)
+{
+	size_t bytes = s->g.n * sizeof(float);
+	bool up = dir == cudaMemcpyHostToDevice;
+	if (cu_check(cudaStreamSynchronize(s->g.stream), "the last step") != 0 ||
+	    cu_check(cudaMemcpy(up ? (void *)s->m : opt->m, up ? (void *)opt->m : s->m, bytes, dir),
+		     "the AdamW moments") != 0 ||
+	    cu_check(cudaMemcpy(up ? (void *)s->v : opt->v, up ? (void *)opt->v : s->v, bytes, dir),
+		     "the AdamW moments") != 0)
+		return -1;
+	return 0;
+}
+
+static int cuda_sync_host(train_backend *b)
+{
+	cuda_state *s = state(b);
+	if (gpt_cuda_download(&s->g, b->model->params) != 0)
+		return -1;
+	return copy_moments(s, &b->opt, cudaMemcpyDeviceToHost);
+}
+
+static int cuda_sync_device(train_backend *b)
+{
+	cuda_state *s = state(b);
+	if (gpt_cuda_upload(&s->g, b->model->params) != 0)
+		return -1;
+	return copy_moments(s, &b->opt, cudaMemcpyHostToDevice);
+}
+
+static void cuda_close(train_backend *b)
+{
+	cuda_state *s = state(b);
+	if (!s)
+		return;
+	gpt_cuda_close(&s->g);
+	cudaFree(s->m);
+	cudaFree(s->v);
+	cudaFree(s->sumsq);
+	cudaFree(s->sumsq_scratch);
+	free(s->gen_tokens);
+	free(s->logits);
+	free(s);
+	b->impl = NULL;
+}
+
+/* The decay runs of the flat array, from the model's tensor table. */
+static int decay_runs(cuda_state *s, const gpt_model *m)
+{
+	adamw_span *spans = malloc((size_t)m->num_tensors * sizeof *spans);
+	if (!spans)
+		return lm_fail("out of memory");
+	for (int i = 0; i < m->num_tensors; i++)
+		spans[i] = (adamw_span){m->tensors[i].offset, m->tensors[i].numel, m->tensors[i].decay};
+	int rc = cu_decay_runs_from_spans(&s->runs, spans, m->num_tensors);
+	free(spans);
+	return rc;
+}
+
+static int cuda_state_open(cuda_state *s, train_backend *b)
+{
+	const gpt_model *m = b->model;
+	int count = 0;
+	if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
+		cudaGetLastError();
+		return lm_fail("--device cuda: no CUDA GPU found");
+	}
+	if (gpt_cuda_open(&s->g, m) != 0)
+		return -1;
+	size_t bytes = m->num_params * sizeof(float);
+	s->gen_tokens = malloc((size_t)m->cfg.ctx * sizeof *s->gen_tokens);
+	s->logits = malloc((size_t)m->cfg.padded_vocab * sizeof *s->logits);
+	if (!s->gen_tokens || !s->logits)
+		return lm_fail("out of memory");
+	if (cu_check(cudaMalloc((void **)&s->m, bytes), "the AdamW moments") ||
+	    cu_check(cudaMalloc((void **)&s->v, bytes), "the AdamW moments") ||
+	    cu_check(cudaMalloc((void **)&s->sumsq, sizeof(double)), "the gradient norm") ||
+	    cu_check(cudaMalloc((void **)&s->sumsq_scratch,
+				cu_sum_squares_scratch() * sizeof(double)), "the gradient norm") ||
+	    decay_runs(s, m) != 0)
+		return -1;
+	s->clip_scale = 1.0f;
+	return copy_moments(s, &b->opt, cudaMemcpyHostToDevice);
+}
+
+int backend_cuda_open(train_backend *b)
+{
+	cuda_state *s = calloc(1, sizeof *s);
+	if (!s)
+		return lm_fail("out of memory");
+	b->impl = s;
+	b->close = cuda_close;
+	if (cuda_state_open(s, b) != 0) {
+		cuda_close(b);
+		b->close = NULL;
+		return -1;
+	}
+	b->name = "cuda";
+	b->zero_grad = cuda_zero_grad;
+	b->micro_step = cuda_micro_step;
+	b->reduce_grads = cuda_reduce_grads;
+	b->clip_grads = cuda_clip_grads;
+	b->update = cuda_update;
+	b->eval_loss = cuda_eval_loss;
+	b->next_logits = cuda_next_logits;
+	b->gen_reset = cuda_gen_reset;
+	b->gen_append = cuda_gen_append;
+	b->sync_host = cuda_sync_host;
+	b->sync_device = cuda_sync_device;
+	return 0;
+}

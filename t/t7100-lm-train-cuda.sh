@@ -1,0 +1,94 @@
+#!/bin/bash
+test_description='lm-train --device cuda: the whole model against the CPU reference, a 200-step run
+against the CPU run, bit-exact determinism and resume, checkpoints crossing between devices'
+. ./lib-test.sh
+
+# The model-test configs (t/lib-model-configs.sh), widened so that every
+# head is 32 or 64 wide (the CUDA attention kernels head sizes: 32, 64, 128).
+. "$TEST_DIRECTORY/lib-model-configs.sh"
+model_gpt2='"family":"gpt2","n_layer":2,"d_model":128,"n_head":2,"vocab_size":100,"ctx":64'
+model_llama='"family":"llama","n_layer":2,"d_model":128,"n_head":4,"d_ff":192,"vocab_size":100,"ctx":64'
+
+# step and loss of every step record, a resumed step replacing the earlier one
+losses() {
+	grep -o '"step":[0-9]*,"tokens":[0-9.e+]*,"loss":[^,}]*' "$1" |
+	awk -F'[:,]' '{v[$2] = $6} END {for (s in v) print s, v[s]}' | sort -n
+}
+
+# the mean and the largest |a - b| of two loss lists (step loss), and the
+# last step's difference
+compare_losses() {
+	join "$1" "$2" | awk '{d = $2 - $3; if (d < 0) d = -d; s += d; if (d > m) m = d; n++; last = d}
+		END {printf "steps %d mean %.4f max %.4f last %.4f\n", n, s / n, m, last}'
+}
+
+test_expect_success '!GPU,CUDA' '--device cuda without a GPU is a clear error' '
+	test-tool train stream 2000 64 | shard -o tiny --val-tokens 200 &&
+	test_must_fail lm-train tiny --model d1 --vocab 64 --ctx 16 -b 2 --batch-tokens 32 \
+		--steps 1 --device cuda -o nogpu 2>err &&
+	test_error_mentions err "lm-train:" "GPU"
+'
+
+test_expect_success '!CUDA' '--device cuda in a build without CUDA names the cause' '
+	test-tool train stream 2000 64 | shard -f -o tiny --val-tokens 200 &&
+	test_must_fail lm-train tiny --model d1 --vocab 64 --ctx 16 -b 2 --batch-tokens 32 \
+		--steps 1 --device cuda -o nocuda 2>err &&
+	test_error_mentions err "lm-train:" "without CUDA"
+'
+
+test_expect_success GPU,CUDA 'every family and ablation: logits, loss and gradients equal the CPU model' '
+	write_model_configs &&
+	for c in *.json; do
+		echo "# $c" &&
+		test-tool cuda-model $c 7 3 61 >out || { cat out; echo "FAILED: $c"; return 1; }
+		cat out
+	done
+'
+
+test_expect_success GPU,CUDA,SHARED 'set up Shakespeare shards' '
+	bpe-encode <"$SHARED_DATA/corpus/tinyshakespeare.txt" | shard -o shakes --val-tokens 16384
+'
+
+RUN="--model d2 --ctx 128 -b 4 --batch-tokens 512 --lr 1e-3 --warmup 20 --eval-every 50 --eval-tokens 4096 --sample-every 0"
+
+test_expect_success GPU,CUDA,SHARED '200 steps of d2 on Shakespeare: the CUDA loss curve follows the CPU one within bf16 noise' '
+	lm-train shakes $RUN --steps 200 --device cpu -o cpu 2>err.cpu &&
+	lm-train shakes $RUN --steps 200 --device cuda -o cuda 2>err.cuda &&
+	losses cpu/log.jsonl >cpu.losses && losses cuda/log.jsonl >cuda.losses &&
+	test $(wc -l <cuda.losses) = 200 &&
+	compare_losses cpu.losses cuda.losses >diff &&
+	cat diff &&
+	head -3 cuda.losses && tail -3 cuda.losses && tail -3 cpu.losses &&
+	awk "{exit !(\$5 < 0.02 && \$9 < 0.05)}" diff
+'
+
+test_expect_success GPU,CUDA,SHARED 'the same seed gives the same losses bit for bit' '
+	lm-train shakes $RUN --steps 30 --device cuda -o again 2>err &&
+	losses again/log.jsonl >again.losses &&
+	head -30 cuda.losses >first30 &&
+	cmp first30 again.losses
+'
+
+test_expect_success GPU,CUDA,SHARED 'a resume continues bit for bit' '
+	lm-train shakes $RUN --steps 20 --device cuda -o full 2>err &&
+	lm-train shakes $RUN --steps 10 --cosine-steps 200 --ckpt-every 5 --device cuda -o part 2>err &&
+	lm-train --resume part --steps 20 --device cuda 2>err &&
+	grep "from step 10" err &&
+	losses full/log.jsonl >full.losses && losses part/log.jsonl >part.losses &&
+	cmp full.losses part.losses
+'
+
+test_expect_success GPU,CUDA,SHARED 'a CUDA checkpoint resumes on the CPU, and a CPU one on CUDA' '
+	cp -r part tocpu && cp -r part tocuda &&
+	lm-train --resume tocpu --steps 20 --device cpu 2>err &&
+	losses tocpu/log.jsonl >tocpu.losses &&
+	compare_losses full.losses tocpu.losses >diff && cat diff &&
+	awk "{exit !(\$5 < 0.02)}" diff &&
+	lm-train shakes $RUN --steps 10 --cosine-steps 200 --ckpt-every 10 --device cpu -o cpu10 2>err &&
+	lm-train --resume cpu10 --steps 20 --device cuda 2>err &&
+	losses cpu10/log.jsonl >cpu10.losses &&
+	compare_losses full.losses cpu10.losses >diff && cat diff &&
+	awk "{exit !(\$5 < 0.02)}" diff
+'
+
+test_done
