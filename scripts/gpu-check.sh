@@ -7,7 +7,8 @@
 #   scripts/gpu-check.sh OUT_DIR [tests] [bench] [bench-xl] [bench-llama]
 #       (no part named: tests and bench)
 #
-# Each test script gets GPU_TEST_TIMEOUT seconds (300).
+# Each test script gets GPU_TEST_TIMEOUT seconds (300); GPU_TESTS picks
+# scripts (default t7*.sh).
 # Uses the tools in LMPIPE_BIN (default build/rel/bin, built with CUDA),
 # ../shared or LMPIPE_SHARED, and python3 (LMPIPE_PYTHON) for torch.
 set -uo pipefail
@@ -23,7 +24,7 @@ summary=$out/summary.txt
 
 run_tests() {
 	cd "$top/t" || return 1
-	for t in t7*.sh; do
+	for t in ${GPU_TESTS:-t7*.sh}; do
 		local start=$SECONDS
 		timeout "${GPU_TEST_TIMEOUT:-300}" bash "$t" -v >"$out/$t.log" 2>&1
 		local rc=$?
