@@ -45,11 +45,16 @@ test_expect_success GPU,CUDA 'every family and ablation: logits, loss and gradie
 	done
 '
 
+# Shakespeare in a BPE of 1024 tokens learned from it: real text, and a head
+# small enough that the CPU reference runs 200 steps in seconds.
 test_expect_success GPU,CUDA,SHARED 'set up Shakespeare shards' '
-	bpe-encode <"$SHARED_DATA/corpus/tinyshakespeare.txt" | shard -o shakes --val-tokens 16384
+	bpe-learn -v 1024 -s "<|endoftext|>" -o shakes.merges "$SHARED_DATA/corpus/tinyshakespeare.txt" &&
+	bpe-encode -m shakes.merges -s "<|endoftext|>" <"$SHARED_DATA/corpus/tinyshakespeare.txt" |
+	shard -o shakes --vocab 1024 --val-tokens 16384
 '
 
-RUN="--model d2 --ctx 128 -b 4 --batch-tokens 512 --lr 1e-3 --warmup 20 --eval-every 50 --eval-tokens 4096 --sample-every 0"
+RUN="--model d2 --vocab 1024 --merges shakes.merges --ctx 128 -b 4 --batch-tokens 512 --lr 1e-3
+	--warmup 20 --eval-every 50 --eval-tokens 4096 --sample-every 0"
 
 test_expect_success GPU,CUDA,SHARED '200 steps of d2 on Shakespeare: the CUDA loss curve follows the CPU one within bf16 noise' '
 	lm-train shakes $RUN --steps 200 --device cpu -o cpu 2>err.cpu &&
