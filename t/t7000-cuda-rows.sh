@@ -15,9 +15,6 @@ apart from the CPU order); every backward run twice must give the same bits.
 "buckets" checks the host-side grouping alone against a brute force.'
 . ./lib-test.sh
 
-# exit 2: test-tool built without CUDA
-test-tool cuda-rows buckets >/dev/null 2>&1
-[ $? -ne 2 ] && test_set_prereq CUDA
 
 test_expect_success CUDA 'embedding buckets: a stable grouping of the positions by token' '
 	test-tool cuda-rows buckets >out &&

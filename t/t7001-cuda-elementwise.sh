@@ -12,9 +12,6 @@ squares, 1e-5 for the bias gradient; the reductions run twice must give
 the same bits. "runs" checks the host-side decay runs alone.'
 . ./lib-test.sh
 
-# exit 2: test-tool built without CUDA
-test-tool cuda-elementwise runs >/dev/null 2>&1
-[ $? -ne 2 ] && test_set_prereq CUDA
 
 test_expect_success CUDA 'decay runs: spans merged, gaps, overlaps and too many refused' '
 	test-tool cuda-elementwise runs >out &&

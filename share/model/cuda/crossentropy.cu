@@ -84,29 +84,6 @@ static __device__ softmax_acc block_merge(softmax_acc a)
 	return r;
 }
 
-/* ---- 8 bf16 at a time ---------------------------------------------------- */
-
-static __device__ __forceinline__ void ce_unpack8(float f[VEC], uint4 u)
-{
-	const __nv_bfloat162 *h = reinterpret_cast<const __nv_bfloat162 *>(&u);
-#pragma unroll
-	for (int k = 0; k < VEC / 2; k++) {
-		float2 v = __bfloat1622float2(h[k]);
-		f[2 * k] = v.x;
-		f[2 * k + 1] = v.y;
-	}
-}
-
-static __device__ __forceinline__ uint4 ce_pack8(const float f[VEC])
-{
-	uint4 u;
-	__nv_bfloat162 *h = reinterpret_cast<__nv_bfloat162 *>(&u);
-#pragma unroll
-	for (int k = 0; k < VEC / 2; k++)
-		h[k] = __floats2bfloat162_rn(f[2 * k], f[2 * k + 1]);
-	return u;
-}
-
 /* ---- the kernels ------------------------------------------------------------ */
 
 /* The gradient of one column: (softmax - onehot) * scale, 0 on padding;
@@ -139,7 +116,7 @@ static __global__ void crossentropy_vec(float *losses, bf16_t *logits, const int
 	softmax_acc a = {-INFINITY, 0.0f};
 	for (int v = threadIdx.x; v < full; v += blockDim.x) {
 		float f[VEC];
-		ce_unpack8(f, *reinterpret_cast<const uint4 *>(z + (size_t)v * VEC));
+		bf16x8_unpack(f, *reinterpret_cast<const uint4 *>(z + (size_t)v * VEC));
 		a = acc_add<VEC>(a, f);
 	}
 	/* the real columns past the last whole vector, one a thread */
@@ -157,11 +134,11 @@ static __global__ void crossentropy_vec(float *losses, bf16_t *logits, const int
 	for (int v = threadIdx.x; v < Vp / VEC; v += blockDim.x) {
 		uint4 *p = reinterpret_cast<uint4 *>(z + (size_t)v * VEC);
 		float f[VEC];
-		ce_unpack8(f, *p);
+		bf16x8_unpack(f, *p);
 #pragma unroll
 		for (int j = 0; j < VEC; j++)
 			f[j] = ce_grad(f[j], v * VEC + j, lse, target, V, scale);
-		*p = ce_pack8(f);
+		*p = bf16x8_pack(f);
 	}
 }
 

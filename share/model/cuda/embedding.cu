@@ -31,24 +31,12 @@
 
 static __device__ __forceinline__ void emb_load8(float f[VEC], const bf16_t *p)
 {
-	uint4 u = *reinterpret_cast<const uint4 *>(p);
-	const __nv_bfloat162 *h = reinterpret_cast<const __nv_bfloat162 *>(&u);
-#pragma unroll
-	for (int k = 0; k < VEC / 2; k++) {
-		float2 v = __bfloat1622float2(h[k]);
-		f[2 * k] = v.x;
-		f[2 * k + 1] = v.y;
-	}
+	bf16x8_unpack(f, *reinterpret_cast<const uint4 *>(p));
 }
 
 static __device__ __forceinline__ void emb_store8(bf16_t *p, const float f[VEC])
 {
-	uint4 u;
-	__nv_bfloat162 *h = reinterpret_cast<__nv_bfloat162 *>(&u);
-#pragma unroll
-	for (int k = 0; k < VEC / 2; k++)
-		h[k] = __floats2bfloat162_rn(f[2 * k], f[2 * k + 1]);
-	*reinterpret_cast<uint4 *>(p) = u;
+	*reinterpret_cast<uint4 *>(p) = bf16x8_pack(f);
 }
 
 static __device__ __forceinline__ uint4 load_u4(const bf16_t *p)

@@ -35,27 +35,6 @@
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-static __device__ __forceinline__ void unpack8(float f[VEC], uint4 u)
-{
-	const __nv_bfloat162 *h = reinterpret_cast<const __nv_bfloat162 *>(&u);
-#pragma unroll
-	for (int k = 0; k < VEC / 2; k++) {
-		float2 v = __bfloat1622float2(h[k]);
-		f[2 * k] = v.x;
-		f[2 * k + 1] = v.y;
-	}
-}
-
-static __device__ __forceinline__ uint4 pack8(const float f[VEC])
-{
-	uint4 u;
-	__nv_bfloat162 *h = reinterpret_cast<__nv_bfloat162 *>(&u);
-#pragma unroll
-	for (int k = 0; k < VEC / 2; k++)
-		h[k] = __floats2bfloat162_rn(f[2 * k], f[2 * k + 1]);
-	return u;
-}
-
 static __device__ __forceinline__ uint4 load_vec(const bf16_t *p)
 {
 	return *reinterpret_cast<const uint4 *>(p);
@@ -106,7 +85,7 @@ norm_forward_vec(bf16_t *out, float *mean, float *rstd, const bf16_t *inp, const
 #pragma unroll
 		for (int k = 0; k < VPL; k++) {
 			float f[VEC];
-			unpack8(f, xv[k]);  /* padding vectors are zeros */
+			bf16x8_unpack(f, xv[k]);  /* padding vectors are zeros */
 #pragma unroll
 			for (int j = 0; j < VEC; j++)
 				sum += f[j];
@@ -119,7 +98,7 @@ norm_forward_vec(bf16_t *out, float *mean, float *rstd, const bf16_t *inp, const
 		if (lane + k * WARP >= C8)
 			break;
 		float f[VEC];
-		unpack8(f, xv[k]);
+		bf16x8_unpack(f, xv[k]);
 #pragma unroll
 		for (int j = 0; j < VEC; j++)
 			sq += (f[j] - m) * (f[j] - m);
@@ -132,17 +111,17 @@ norm_forward_vec(bf16_t *out, float *mean, float *rstd, const bf16_t *inp, const
 		if (v >= C8)
 			break;
 		float f[VEC], w[VEC], b[VEC];
-		unpack8(f, xv[k]);
-		unpack8(w, load_vec(weight + v * VEC));
+		bf16x8_unpack(f, xv[k]);
+		bf16x8_unpack(w, load_vec(weight + v * VEC));
 		if (LAYER && bias)
-			unpack8(b, load_vec(bias + v * VEC));
+			bf16x8_unpack(b, load_vec(bias + v * VEC));
 #pragma unroll
 		for (int j = 0; j < VEC; j++) {
 			f[j] = (f[j] - m) * s * w[j];
 			if (LAYER && bias)
 				f[j] += b[j];
 		}
-		store_vec(y + v * VEC, pack8(f));
+		store_vec(y + v * VEC, bf16x8_pack(f));
 	}
 	if (lane == 0) {
 		if (LAYER)
@@ -207,7 +186,7 @@ static __global__ void norm_forward_stream(bf16_t *out, float *mean, float *rstd
 	if (LAYER) {
 		float sum = 0.0f;
 		for (int v = lane; v < C8; v += WARP) {
-			unpack8(f, load_vec(x + v * VEC));
+			bf16x8_unpack(f, load_vec(x + v * VEC));
 			for (int j = 0; j < VEC; j++)
 				sum += f[j];
 		}
@@ -215,7 +194,7 @@ static __global__ void norm_forward_stream(bf16_t *out, float *mean, float *rstd
 	}
 	float sq = 0.0f;
 	for (int v = lane; v < C8; v += WARP) {
-		unpack8(f, load_vec(x + v * VEC));
+		bf16x8_unpack(f, load_vec(x + v * VEC));
 		for (int j = 0; j < VEC; j++)
 			sq += (f[j] - m) * (f[j] - m);
 	}
@@ -223,16 +202,16 @@ static __global__ void norm_forward_stream(bf16_t *out, float *mean, float *rstd
 	bf16_t *y = out + (size_t)row * C;
 	for (int v = lane; v < C8; v += WARP) {
 		float w[VEC], b[VEC];
-		unpack8(f, load_vec(x + v * VEC));
-		unpack8(w, load_vec(weight + v * VEC));
+		bf16x8_unpack(f, load_vec(x + v * VEC));
+		bf16x8_unpack(w, load_vec(weight + v * VEC));
 		if (LAYER && bias)
-			unpack8(b, load_vec(bias + v * VEC));
+			bf16x8_unpack(b, load_vec(bias + v * VEC));
 		for (int j = 0; j < VEC; j++) {
 			f[j] = (f[j] - m) * s * w[j];
 			if (LAYER && bias)
 				f[j] += b[j];
 		}
-		store_vec(y + v * VEC, pack8(f));
+		store_vec(y + v * VEC, bf16x8_pack(f));
 	}
 	if (lane == 0) {
 		if (LAYER)
@@ -391,7 +370,7 @@ norm_backward_vec(bf16_t *dinp, float *scratch, const bf16_t *dout, const bf16_t
 	for (int k = 0; k < VPT; k++) {
 		int v = threadIdx.x + k * blockDim.x;
 		if (v < C8)
-			unpack8(w[k], load_vec(weight + v * VEC));
+			bf16x8_unpack(w[k], load_vec(weight + v * VEC));
 #pragma unroll
 		for (int j = 0; j < VEC; j++) {
 			if (v >= C8)
@@ -416,8 +395,8 @@ norm_backward_vec(bf16_t *dinp, float *scratch, const bf16_t *dout, const bf16_t
 		for (int k = 0; k < VPT; k++) {
 			int v = threadIdx.x + k * blockDim.x;
 			float x[VEC];
-			unpack8(dy[k], dyv[k]);  /* zeros past C */
-			unpack8(x, xv[k]);
+			bf16x8_unpack(dy[k], dyv[k]);  /* zeros past C */
+			bf16x8_unpack(x, xv[k]);
 			old[k] = v < C8 ? load_vec(dinp + base + v * VEC) : make_uint4(0, 0, 0, 0);
 #pragma unroll
 			for (int j = 0; j < VEC; j++) {
@@ -437,14 +416,14 @@ norm_backward_vec(bf16_t *dinp, float *scratch, const bf16_t *dout, const bf16_t
 			if (v >= C8)
 				continue;
 			float d[VEC];
-			unpack8(d, old[k]);
+			bf16x8_unpack(d, old[k]);
 #pragma unroll
 			for (int j = 0; j < VEC; j++) {
 				d[j] += s * (dy[k][j] * w[k][j] - g_mean - n[k][j] * gn_mean);
 				dw[k][j] += dy[k][j] * n[k][j];
 				db[k][j] += dy[k][j];
 			}
-			store_vec(dinp + base + v * VEC, pack8(d));
+			store_vec(dinp + base + v * VEC, bf16x8_pack(d));
 		}
 	}
 	float *part = scratch + (size_t)blockIdx.x * 2 * C;
