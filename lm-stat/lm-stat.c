@@ -528,7 +528,7 @@ static void plot_logs(const stat_options *o, run_log *runs)
 
 static void account_model(const stat_options *o)
 {
-	stat_report r;
+	stat_report r = {0};  /* train_* stay 0 without --tokens/--steps */
 	compute_report(o, &r);
 	if (o->json)
 		print_json(o, &r);
