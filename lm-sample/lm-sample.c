@@ -21,16 +21,20 @@
 #include "util/cli.h"
 #include "util/error.h"
 #include "util/io.h"
+#ifdef LMPIPE_CUDA
+#include "model/cuda/gpt_cuda.h"
+#endif
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-enum { OPT_TOP_P = OPT_TOOL_BASE, OPT_SEED, OPT_NUM, OPT_TOKENIZER, OPT_IDS, OPT_NO_CACHE };
+enum { OPT_TOP_P = OPT_TOOL_BASE, OPT_SEED, OPT_NUM, OPT_TOKENIZER, OPT_IDS, OPT_NO_CACHE,
+       OPT_DEVICE };
 
 typedef struct {
-	const char *prompt, *tokenizer;
+	const char *prompt, *tokenizer, *device;
 	int max_new, num, ids, no_cache;
 	uint64_t seed;
 	sample_opts so;
@@ -54,7 +58,9 @@ static void usage(void)
 	       "                         (default: its metadata, else GPT-2's)\n"
 	       "      --ids              print the new token ids, one line a sample, not text\n"
 	       "      --no-cache         forward the whole window for every token (no KV cache;\n"
-	       "                         slow, for comparison)\n");
+	       "                         slow, for comparison)\n"
+	       "      --device cpu|cuda  where the model runs (cpu); on cuda each token forwards\n"
+	       "                         the sequence again (no KV cache on the GPU yet)\n");
 	exit(0);
 }
 
@@ -71,6 +77,7 @@ static void parse(int argc, char **argv, sample_options *o)
 		{"tokenizer", required_argument, NULL, OPT_TOKENIZER},
 		{"ids", no_argument, NULL, OPT_IDS},
 		{"no-cache", no_argument, NULL, OPT_NO_CACHE},
+		{"device", required_argument, NULL, OPT_DEVICE},
 		CLI_COMMON_OPTIONS,
 		{0},
 	};
@@ -95,9 +102,50 @@ static void parse(int argc, char **argv, sample_options *o)
 		case OPT_TOKENIZER: o->tokenizer = optarg; break;
 		case OPT_IDS: o->ids = 1; break;
 		case OPT_NO_CACHE: o->no_cache = 1; break;
+		case OPT_DEVICE: o->device = optarg; break;
 		default: cli_common(opt, usage);
 		}
 	}
+	if (strcmp(o->device, "cpu") != 0 && strcmp(o->device, "cuda") != 0)
+		lm_usage_error("--device: '%s' is cpu or cuda", o->device);
+	if (o->no_cache && strcmp(o->device, "cuda") == 0)
+		lm_usage_error("--no-cache is for the CPU's KV cache; --device cuda has none");
+}
+
+/* ---- the GPU --------------------------------------------------------------- */
+
+/* --device cuda: the model on the GPU (model/cuda/gpt_cuda.h) behind a
+ * gen_model for generate_with. */
+typedef struct {
+#ifdef LMPIPE_CUDA
+	gpt_cuda g;
+	gpt_cuda_gen s;
+#endif
+	gen_model gm;
+} gpu_model;
+
+static int gpu_open(gpu_model *p, gpt_model *m)
+{
+#ifdef LMPIPE_CUDA
+	if (cu_device_check("--device cuda") != 0 || gpt_cuda_open(&p->g, m) != 0)
+		return -1;
+	if (gpt_cuda_gen_open(&p->s, &p->g) != 0) {
+		gpt_cuda_close(&p->g);
+		return -1;
+	}
+	gpt_cuda_gen_model(&p->s, &p->gm);
+	return 0;
+#else
+	return lm_fail("--device cuda: this build has no CUDA (make found no nvcc)");
+#endif
+}
+
+static void gpu_close(gpu_model *p)
+{
+#ifdef LMPIPE_CUDA
+	gpt_cuda_gen_close(&p->s);
+	gpt_cuda_close(&p->g);
+#endif
 }
 
 /* ---- streaming --------------------------------------------------------- */
@@ -158,7 +206,7 @@ static char *read_prompt(const sample_options *o)
 int main(int argc, char **argv)
 {
 	lm_set_progname(argv[0]);
-	sample_options o = {.max_new = 256, .num = 1, .seed = 1337,
+	sample_options o = {.max_new = 256, .num = 1, .seed = 1337, .device = "cpu",
 			    .so = {.temperature = 1, .top_k = 0, .top_p = 1}};
 	parse(argc, argv, &o);
 	if (argc - optind != 1)
@@ -183,6 +231,10 @@ int main(int argc, char **argv)
 		if (prompt.ids[i] >= (uint32_t)m.cfg.vocab_size)
 			lm_die("the prompt's token %u is beyond the model's vocabulary (%d)",
 			       prompt.ids[i], m.cfg.vocab_size);
+	gpu_model gpu = {0};
+	bool on_gpu = strcmp(o.device, "cuda") == 0;
+	if (on_gpu && gpu_open(&gpu, &m) != 0)
+		lm_die_last();
 	for (int k = 0; k < o.num; k++) {
 		if (k)
 			fputs("\n---\n", stdout);
@@ -191,8 +243,11 @@ int main(int argc, char **argv)
 		stream st = {.tok = &tok, .ids = o.ids, .eot = tok.eot};
 		int (*gen)(gpt_model *, const uint32_t *, int, int, int, sampler *, sample_rng *,
 			   generate_emit, void *) = o.no_cache ? generate_recompute : generate;
-		if (gen(&m, prompt.ids, (int)prompt.n, o.max_new, tok.eot, &smp, &rng, emit_token,
-			&st) != 0)
+		int rc = on_gpu ? generate_with(&gpu.gm, prompt.ids, (int)prompt.n, o.max_new,
+						tok.eot, &smp, &rng, emit_token, &st)
+				: gen(&m, prompt.ids, (int)prompt.n, o.max_new, tok.eot, &smp,
+				      &rng, emit_token, &st);
+		if (rc != 0)
 			lm_die_last();
 		fwrite(st.pending, 1, st.npending, stdout);   /* bytes that never completed */
 		putchar('\n');
@@ -201,6 +256,8 @@ int main(int argc, char **argv)
 	free(text);
 	sampler_free(&smp);
 	lm_tokenizer_close(&tok);
+	if (on_gpu)
+		gpu_close(&gpu);
 	gpt_free(&m);
 	if (stdout_close_checked() != 0)
 		lm_die_last();

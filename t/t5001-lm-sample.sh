@@ -72,6 +72,13 @@ test_expect_success PYTHON,SHARED 'seeds: same seed same sample, --num gives dif
 '
 
 test_expect_code 2 'a bad --top-p is a usage error' 'lm-sample x --top-p 1.5'
+test_expect_code 2 'an unknown --device is a usage error' 'lm-sample x --device tpu'
+test_expect_code 2 '--no-cache does not go with --device cuda' 'lm-sample x --device cuda --no-cache'
+
+test_expect_success PYTHON,SHARED,!GPU '--device cuda without a GPU (or CUDA) names the cause' '
+	test_must_fail lm-sample tiny -p "A" -n 2 --device cuda $TOK 2>err &&
+	grep -E "lm-sample: --device cuda: (no CUDA GPU found|this build has no CUDA)" err
+'
 test_expect_code 2 'no checkpoint is a usage error' 'lm-sample -p hi'
 test_expect_code 1 'a missing checkpoint is an error' 'lm-sample no-such-dir -p hi'
 

@@ -67,6 +67,17 @@ test_expect_success GPU,CUDA,SHARED '200 steps of d2 on Shakespeare: the CUDA lo
 	awk "{exit !(\$5 < 0.02 && \$9 < 0.05)}" diff
 '
 
+test_expect_success GPU,CUDA,SHARED 'lm-sample --device cuda: greedy starts as on the CPU, and repeats itself' '
+	lm-sample cuda/ckpt.safetensors -p "ROMEO:" -n 24 -t 0 --ids --device cuda >gpu.ids &&
+	lm-sample cuda/ckpt.safetensors -p "ROMEO:" -n 24 -t 0 --ids --device cpu >cpu.ids &&
+	lm-sample cuda/ckpt.safetensors -p "ROMEO:" -n 24 -t 0 --ids --device cuda >gpu2.ids &&
+	cat gpu.ids cpu.ids &&
+	test_cmp gpu.ids gpu2.ids &&
+	test "$(cut -d" " -f1 gpu.ids)" = "$(cut -d" " -f1 cpu.ids)" &&
+	lm-sample cuda/ckpt.safetensors -p "ROMEO:" -n 40 --seed 3 --device cuda >text &&
+	test -s text
+'
+
 test_expect_success GPU,CUDA,SHARED 'the same seed gives the same losses bit for bit' '
 	lm-train shakes $RUN --steps 30 --device cuda -o again 2>err &&
 	losses again/log.jsonl >again.losses &&

@@ -9,8 +9,8 @@
  * keeps one algorithm per shape, and the loss is summed on the host in
  * order, so the same seed on the same GPU gives the same bits.
  *
- * Sampling (gen_reset/gen_append) recomputes the whole sequence each call
- * with the flash-attention forward: no KV cache on the GPU yet.
+ * Sampling (gen_reset/gen_append) is gpt_cuda.h's: the whole sequence
+ * forwarded again each call, no KV cache on the GPU yet.
  */
 #include "model/cuda/gpt_cuda.h"
 #include "train/backend.h"
@@ -26,9 +26,7 @@ typedef struct {
 	cu_decay_runs runs;    /* where weight decay applies */
 	double *sumsq, *sumsq_scratch;
 	float clip_scale;      /* the last clip_grads' factor, applied by update */
-	int *gen_tokens;       /* (ctx) the sequence being sampled */
-	int gen_len;
-	float *logits;         /* (Vp) host, the last row's logits */
+	gpt_cuda_gen gen;      /* sampling, and the logits of next_logits */
 } cuda_state;
 
 static cuda_state *state(train_backend *b) { return b->impl; }
@@ -92,29 +90,17 @@ static int cuda_eval_loss(train_backend *b, const int *x, const int *y, int B, i
 
 static const float *cuda_next_logits(train_backend *b, const int *x, int T)
 {
-	cuda_state *s = state(b);
-	if (gpt_cuda_forward(&s->g, x, NULL, 1, T, 0.0f, NULL) != 0 ||
-	    gpt_cuda_logits_row(&s->g, T - 1, s->logits) != 0)
-		return NULL;
-	return s->logits;
+	return gpt_cuda_next_logits(&state(b)->gen, x, T);
 }
 
 static int cuda_gen_reset(train_backend *b)
 {
-	state(b)->gen_len = 0;
-	return 0;
+	return gpt_cuda_gen_reset(&state(b)->gen);
 }
 
 static const float *cuda_gen_append(train_backend *b, const int *tokens, int n)
 {
-	cuda_state *s = state(b);
-	int ctx = b->model->cfg.ctx;
-	if (n < 1 || s->gen_len + n > ctx)
-		return lm_fail("the sequence would pass the context (%d + %d > %d)", s->gen_len, n,
-			       ctx), NULL;
-	memcpy(s->gen_tokens + s->gen_len, tokens, (size_t)n * sizeof *tokens);
-	s->gen_len += n;
-	return cuda_next_logits(b, s->gen_tokens, s->gen_len);
+	return gpt_cuda_gen_append(&state(b)->gen, tokens, n);
 }
 
 static int copy_moments(cuda_state *s, adamw *opt, enum cudaMemcpyKind dir)
@@ -156,8 +142,7 @@ static void cuda_close(train_backend *b)
 	cudaFree(s->v);
 	cudaFree(s->sumsq);
 	cudaFree(s->sumsq_scratch);
-	free(s->gen_tokens);
-	free(s->logits);
+	gpt_cuda_gen_close(&s->gen);
 	free(s);
 	b->impl = NULL;
 }
@@ -178,18 +163,11 @@ static int decay_runs(cuda_state *s, const gpt_model *m)
 static int cuda_state_open(cuda_state *s, train_backend *b)
 {
 	const gpt_model *m = b->model;
-	int count = 0;
-	if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
-		cudaGetLastError();
-		return lm_fail("--device cuda: no CUDA GPU found");
-	}
-	if (gpt_cuda_open(&s->g, m) != 0)
+	if (cu_device_check("--device cuda") != 0)
+		return -1;
+	if (gpt_cuda_open(&s->g, m) != 0 || gpt_cuda_gen_open(&s->gen, &s->g) != 0)
 		return -1;
 	size_t bytes = m->num_params * sizeof(float);
-	s->gen_tokens = malloc((size_t)m->cfg.ctx * sizeof *s->gen_tokens);
-	s->logits = malloc((size_t)m->cfg.padded_vocab * sizeof *s->logits);
-	if (!s->gen_tokens || !s->logits)
-		return lm_fail("out of memory");
 	if (cu_check(cudaMalloc((void **)&s->m, bytes), "the AdamW moments") ||
 	    cu_check(cudaMalloc((void **)&s->v, bytes), "the AdamW moments") ||
 	    cu_check(cudaMalloc((void **)&s->sumsq, sizeof(double)), "the gradient norm") ||

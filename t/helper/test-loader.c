@@ -12,6 +12,10 @@
  *                        in that batch are not printed)
  *     --save FILE        after the batches, write the position to FILE
  *     --resume FILE      before them, restore the position from FILE
+ *     --dump FILE        also write each batch to FILE: x then y, B*T int32
+ *                        each, little-endian (the batches lm-train trains on
+ *                        with the same B, T and --seed, for a reference
+ *                        trainer to read)
  *
  * One line a row: "EPOCH SHARD_BASENAME OFFSET SUM", SUM = sum over the
  * window's T+1 tokens of (i+1)*token[i] mod 2^32, a fingerprint a numpy
@@ -29,7 +33,7 @@ struct args {
 	loader_opts o;
 	long long batches;
 	long long epochs;
-	const char *save, *resume;
+	const char *save, *resume, *dump;
 };
 
 static int parse(struct args *a, int argc, char **argv)
@@ -39,6 +43,7 @@ static int parse(struct args *a, int argc, char **argv)
 		{"seed", required_argument, NULL, 's'}, {"val", no_argument, NULL, 'v'},
 		{"batches", required_argument, NULL, 'k'}, {"epochs", required_argument, NULL, 'e'},
 		{"save", required_argument, NULL, 'S'}, {"resume", required_argument, NULL, 'L'},
+		{"dump", required_argument, NULL, 'D'},
 		{0},
 	};
 	*a = (struct args){.o = {.B = 4, .T = 8, .nranks = 1, .seed = 1, .shuffle = true},
@@ -57,6 +62,7 @@ static int parse(struct args *a, int argc, char **argv)
 		case 'e': a->epochs = atoll(optarg); break;
 		case 'S': a->save = optarg; break;
 		case 'L': a->resume = optarg; break;
+		case 'D': a->dump = optarg; break;
 		default: return -1;
 		}
 	}
@@ -115,7 +121,7 @@ int cmd__loader(int argc, char **argv)
 	if (parse(&a, argc, argv) != 0) {
 		fprintf(stderr, "usage: test-tool loader [-B N] [-T N] [--rank R --ranks N] "
 				"[--seed S] [--val] [--batches K] [--epochs E] [--save F] "
-				"[--resume F] SPEC SPLIT\n");
+				"[--resume F] [--dump F] SPEC SPLIT\n");
 		return 2;
 	}
 	const char *split = strcmp(argv[optind + 1], "all") ? argv[optind + 1] : NULL;
@@ -129,15 +135,29 @@ int cmd__loader(int argc, char **argv)
 	int32_t *x = malloc(cells * sizeof *x), *y = malloc(cells * sizeof *y);
 	loader_src *src = malloc((size_t)a.o.B * sizeof *src);
 	int rc = 0;
-	for (long long k = 0; a.batches < 0 || k < a.batches; k++) {
+	FILE *dump = a.dump ? fopen(a.dump, "wb") : NULL;
+	if (a.dump && !dump) {
+		fprintf(stderr, "test-tool: cannot write '%s'\n", a.dump);
+		rc = 1;
+	}
+	for (long long k = 0; rc == 0 && (a.batches < 0 || k < a.batches); k++) {
 		int rows = loader_next(L, x, y, src);
 		if (rows < 0) {
 			fprintf(stderr, "test-tool: %s\n", lm_last_error());
 			rc = 1;
 			break;
 		}
+		if (dump && (fwrite(x, sizeof *x, (size_t)rows * a.o.T, dump) != (size_t)rows * a.o.T ||
+			     fwrite(y, sizeof *y, (size_t)rows * a.o.T, dump) != (size_t)rows * a.o.T)) {
+			fprintf(stderr, "test-tool: cannot write '%s'\n", a.dump);
+			rc = 1;
+		}
 		if (print_rows(&a, L, x, y, src, rows) || rows == 0)
 			break;
+	}
+	if (dump && fclose(dump) != 0 && rc == 0) {
+		fprintf(stderr, "test-tool: cannot write '%s'\n", a.dump);
+		rc = 1;
 	}
 	if (rc == 0 && a.save && save(L, a.save) != 0) {
 		fprintf(stderr, "test-tool: %s\n", lm_last_error());

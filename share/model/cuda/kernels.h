@@ -180,6 +180,9 @@ int cu_matmul_backward(cu_blas *h, bf16 *dinp, float *dweight, float *dbias,
 
 /* ---- device.c ---------------------------------------------------------------- */
 
+/* 0 when this process sees a CUDA GPU; -1 with "WHO: no CUDA GPU found
+ * (...)" otherwise. */
+int cu_device_check(const char *who);
 /* -1 with "what: cudaError text" when e is an error; 0 otherwise. */
 int cu_check(cudaError_t e, const char *what);
 /* -1 with an error when the last launch failed. */
