@@ -21,6 +21,7 @@
 #include "ckpt/ckpt.h"
 #include "data/loader.h"
 #include "dist/dist.h"
+#include "dist/spawn.h"
 #include "eval/hellaswag.h"
 #include "eval/hellaswag_eval.h"
 #include "eval/tokenizer.h"
@@ -52,12 +53,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
 
 /* ---- defaults (DESIGN.md: the GPT-2 124M recipe) ---------------------------- */
 
@@ -1080,101 +1077,12 @@ static bool every(long step, long n) { return n > 0 && step % n == 0; }
 
 /* ---- --gpus N: the ranks of one machine ---------------------------------------------- */
 
-/* lm-train --gpus N outside any launcher becomes a spawner: it makes the
- * NCCL id, starts itself N times (same arguments; LMPIPE_RANK,
- * LMPIPE_WORLD_SIZE, LMPIPE_LOCAL_RANK and LMPIPE_NCCL_ID set, see
- * dist.h), waits for them, and exits with their status. A signal to it
- * (Ctrl-C, a scheduler's SIGTERM) goes to every rank, which checkpoint and
- * stop as one; the first rank to fail stops the others and gives its
- * status. The ranks die with it (PR_SET_PDEATHSIG). */
-static volatile sig_atomic_t rank_pid[MAX_GPUS];  /* 0: not running */
-static int rank_count;
-
-/* Async-signal-safe: a signal to the spawner goes to every rank (a hang-up
- * as SIGTERM: they checkpoint); the grace alarm after a failure kills the
- * ranks left. */
-static void ranks_forward(int sig)
+/* lm-train --gpus N outside any launcher becomes a launcher (dist/spawn.h):
+ * it checks the GPUs, makes the NCCL id, starts itself N times as ranks
+ * and exits with their status. */
+static void say_rank_failed(int rank, int nranks, int code)
 {
-	int saved = errno, to = sig == SIGALRM ? SIGKILL : sig == SIGHUP ? SIGTERM : sig;
-	for (int i = 0; i < rank_count; i++)
-		if (rank_pid[i] > 0)
-			kill((pid_t)rank_pid[i], to);
-	errno = saved;
-}
-
-static void ranks_signals(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = ranks_forward;  /* no SA_RESTART: waitpid sees EINTR */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGALRM, &sa, NULL);
-}
-
-/* The child: rank I of N's environment, then this program again. */
-static noreturn void rank_exec(int i, int n, const char *nccl_id, char **argv, pid_t spawner)
-{
-	char rank[16], size[16];
-	rank_count = 0;  /* a signal before the exec: this copy forwards nothing */
-	snprintf(rank, sizeof rank, "%d", i);
-	snprintf(size, sizeof size, "%d", n);
-	if (setenv(DIST_ENV_RANK, rank, 1) || setenv(DIST_ENV_WORLD_SIZE, size, 1) ||
-	    setenv(DIST_ENV_LOCAL_RANK, rank, 1) || setenv(DIST_ENV_NCCL_ID, nccl_id, 1))
-		_exit(EXIT_RUNTIME);
-#ifdef __linux__
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() != spawner)
-		_exit(EXIT_RUNTIME);
-#endif
-	/* getopt_long has permuted argv: the same options, parsed the same */
-	execv("/proc/self/exe", argv);
-	execvp(argv[0], argv);
-	fprintf(stderr, "%s: cannot start rank %d: %s: %s\n", lm_progname, i, argv[0], strerror(errno));
-	_exit(127);
-}
-
-static int status_code(int st)
-{
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-/* The first failure: stop the ranks left, SIGKILL after the grace. */
-static void ranks_stop(int failed, int code, int left)
-{
-	if (left == 0)
-		return;
-	lm_warn("rank %d of %d failed (status %d): stopping the other ranks", failed, rank_count,
-		code);
-	ranks_forward(SIGTERM);
-	alarm(RANKS_STOP_GRACE_S);
-}
-
-/* Every rank's end; the status of the first that failed, else 0. */
-static int ranks_wait(int left)
-{
-	int code = 0;
-	while (left > 0) {
-		int st, i;
-		pid_t p = waitpid(-1, &st, 0);
-		if (p < 0 && errno == EINTR)
-			continue;
-		if (p < 0)
-			break;
-		for (i = 0; i < rank_count && rank_pid[i] != p; i++)
-			;
-		if (i == rank_count)
-			continue;
-		rank_pid[i] = 0;
-		left--;
-		if (status_code(st) != 0 && code == 0) {
-			code = status_code(st);
-			ranks_stop(i, code, left);
-		}
-	}
-	return code;
+	lm_warn("rank %d of %d failed (status %d): stopping the other ranks", rank, nranks, code);
 }
 
 static noreturn void ranks_run(int n, char **argv)
@@ -1189,25 +1097,11 @@ static noreturn void ranks_run(int n, char **argv)
 		       "ranks on one)", n, have, have == 1 ? "" : "s");
 	if (dist_nccl_id_hex(id) != 0)
 		lm_die("--gpus %d: %s", n, lm_last_error());
-	ranks_signals();
 	fflush(NULL);
-	rank_count = n;
-	pid_t self = getpid();
-	int started = 0, code = 0;
-	for (; started < n; started++) {
-		pid_t p = fork();
-		if (p == 0)
-			rank_exec(started, n, id, argv, self);
-		if (p < 0) {
-			code = EXIT_RUNTIME;
-			lm_warn("cannot start rank %d: %s", started, strerror(errno));
-			ranks_stop(started, code, started);
-			break;
-		}
-		rank_pid[started] = p;
-	}
-	int rc = ranks_wait(started);
-	exit(code ? code : rc);
+	int code = dist_spawn(n, id, argv, RANKS_STOP_GRACE_S, say_rank_failed);
+	if (code < 0)
+		lm_die("--gpus %d: %s", n, lm_last_error());
+	exit(code);
 }
 
 /* Before dist_init: a spawner for --gpus N > 1 when no launcher started
