@@ -5,11 +5,7 @@ test_description='lm-train: the loop, the log, checkpoints, option errors'
 # A tiny model on a repeating 17-token "sentence": the loss must fall fast.
 MODEL="--model d1 --vocab 64 --ctx 16"
 SMALL="$MODEL --batch-tokens 128 -b 4 --eval-every 5 --eval-tokens 256"
-
-losses() {
-	grep -o '"step":[0-9]*,"tokens":[0-9.e+]*,"loss":[^,}]*' "$1" |
-	awk -F'[:,]' '{v[$2] = $6} END {for (s in v) print s, v[s]}' | sort -n
-}
+. "$TEST_DIRECTORY/lib-train.sh"
 
 test_expect_success 'set up shards' '
 	test-tool train stream 20000 64 | shard -o data --val-tokens 2000 &&

@@ -4,6 +4,8 @@ test_description='bench/torch_loss_curve.py reproduces lm-train on the CPU: the 
 same losses (fp32 both), so on a GPU (t7101) only the arithmetic differs'
 . ./lib-test.sh
 
+. "$TEST_DIRECTORY/lib-train.sh"
+
 BENCH_PY=$SHARED_DATA/../bench/torch_gpt2_bench.py
 
 test_expect_success PYTHON,SHARED 'set up: GPT-2 tokens, the initial weights (one step at lr 0)' '
@@ -20,8 +22,7 @@ test_expect_success PYTHON,SHARED 'set up: GPT-2 tokens, the initial weights (on
 test_expect_success PYTHON,SHARED 'two steps: the same losses within the padding'"'"'s 1e-3' '
 	"$LMPIPE_REL_BIN/lm-train" shakes --model init/ckpt.safetensors -b 1 --batch-tokens 1024 \
 		--steps 2 --lr 6e-4 --warmup 0 --eval-every 0 --sample-every 0 -o ours 2>err &&
-	grep -o "\"step\":[0-9]*,\"tokens\":[0-9.e+]*,\"loss\":[^,}]*" ours/log.jsonl |
-		awk -F"[:,]" "{print \$2, \$6}" >ours.losses &&
+	losses ours/log.jsonl >ours.losses &&
 	test-tool loader -B 1 -T 1024 --seed 1337 --batches 2 --dump batches.bin shakes train >/dev/null &&
 	"$PYTHON" "$TOP/bench/torch_loss_curve.py" "$BENCH_PY" init/ckpt.safetensors batches.bin \
 		1 1 2 6e-4 6e-5 0 2 cpu >torch.out &&

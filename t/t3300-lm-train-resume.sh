@@ -5,11 +5,7 @@ test_description='lm-train: exact resume, SIGTERM, NaN stop, kill -9 during chec
 MODEL="--model d1 --vocab 64 --ctx 16"
 SMALL="$MODEL --batch-tokens 128 -b 4 --eval-every 0"
 
-# step and loss of every step record, a resumed step replacing the earlier one
-losses() {
-	grep -o '"step":[0-9]*,"tokens":[0-9.e+]*,"loss":[^,}]*' "$1" |
-	awk -F'[:,]' '{v[$2] = $6} END {for (s in v) print s, v[s]}' | sort -n
-}
+. "$TEST_DIRECTORY/lib-train.sh"
 
 # wait (up to 60 s) until the log of $1 has a record of step $2
 wait_step() {
