@@ -4,6 +4,7 @@
  *   lm-eval hellaswag CKPT [--data FILE] [--style llmc|harness] [--limit N]
  *                          [--tokenizer MERGES] [-v] [--json]
  *   lm-eval loss CKPT [-b ROWS] [--limit N] [--json] SHARD...
+ *   (both: [--device cpu|cuda])
  *
  * CKPT is an lmpipe checkpoint (.safetensors) or a transformers
  * save_pretrained directory. The reading, styles and scoring live in
@@ -15,11 +16,15 @@
 #include "data/loader.h"
 #include "eval/hellaswag.h"
 #include "eval/hellaswag_eval.h"
+#include "eval/score.h"
 #include "eval/tokenizer.h"
 #include "model/gpt.h"
 #include "util/cli.h"
 #include "util/error.h"
 #include "util/io.h"
+#ifdef LMPIPE_CUDA
+#include "eval/score_cuda.h"
+#endif
 
 #include <jansson.h>
 #include <math.h>
@@ -32,10 +37,10 @@
 #define LMPIPE_DATADIR "/usr/local/share/lmpipe"
 #endif
 
-enum { OPT_DATA = OPT_TOOL_BASE, OPT_STYLE, OPT_LIMIT, OPT_JSON, OPT_TOKENIZER };
+enum { OPT_DATA = OPT_TOOL_BASE, OPT_STYLE, OPT_LIMIT, OPT_JSON, OPT_TOKENIZER, OPT_DEVICE };
 
 typedef struct {
-	const char *data, *tokenizer;
+	const char *data, *tokenizer, *device;
 	hs_style style;
 	size_t limit;
 	int batch;
@@ -65,7 +70,11 @@ static void usage(void)
 	       "loss: mean cross-entropy, perplexity and tokens over the shards' windows of\n"
 	       "the model's context (every window once, in file order).\n"
 	       "  -b, --batch ROWS       windows a forward (default 4)\n"
-	       "      --limit N          the first N windows only\n");
+	       "      --limit N          the first N windows only\n"
+	       "\n"
+	       "Both:\n"
+	       "      --device cpu|cuda  where the model runs (cpu: fp32, the reference; cuda:\n"
+	       "                         bf16, the losses from lm-train's fused cross-entropy)\n");
 	exit(0);
 }
 
@@ -79,6 +88,7 @@ static void parse(int argc, char **argv, eval_options *o)
 		{"tokenizer", required_argument, NULL, OPT_TOKENIZER},
 		{"verbose", no_argument, NULL, 'v'},
 		{"batch", required_argument, NULL, 'b'},
+		{"device", required_argument, NULL, OPT_DEVICE},
 		CLI_COMMON_OPTIONS,
 		{0},
 	};
@@ -95,9 +105,50 @@ static void parse(int argc, char **argv, eval_options *o)
 		case OPT_TOKENIZER: o->tokenizer = optarg; break;
 		case 'v': o->verbose = 1; break;
 		case 'b': o->batch = cli_int("--batch", optarg, 1, 1 << 16); break;
+		case OPT_DEVICE: o->device = optarg; break;
 		default: cli_common(opt, usage);
 		}
 	}
+	if (strcmp(o->device, "cpu") != 0 && strcmp(o->device, "cuda") != 0)
+		lm_usage_error("--device: '%s' is cpu or cuda", o->device);
+}
+
+/* ---- the model, on its device ------------------------------------------------ */
+
+typedef struct {
+	gpt_model m;       /* the checkpoint's weights on the host */
+#ifdef LMPIPE_CUDA
+	gpt_cuda g;        /* --device cuda: the model on the GPU */
+#endif
+	bool on_gpu;
+	score_model s;     /* what scores: the CPU model or the GPU's */
+} eval_model;
+
+static void eval_model_open(eval_model *e, const char *ckpt, const char *device)
+{
+	memset(e, 0, sizeof *e);
+	if (ckpt_open_model(&e->m, ckpt) != 0)
+		lm_die_last();
+	score_model_cpu(&e->s, &e->m);
+	if (strcmp(device, "cuda") != 0)
+		return;
+#ifdef LMPIPE_CUDA
+	if (cu_device_check("--device cuda") != 0 || gpt_cuda_open(&e->g, &e->m) != 0)
+		lm_die_last();
+	score_model_cuda(&e->s, &e->g);
+	e->on_gpu = true;
+#else
+	lm_die("--device cuda: this build has no CUDA (make found no nvcc)");
+#endif
+}
+
+static void eval_model_close(eval_model *e)
+{
+#ifdef LMPIPE_CUDA
+	if (e->on_gpu)
+		gpt_cuda_close(&e->g);
+#endif
+	gpt_free(&e->m);
 }
 
 /* ---- hellaswag ----------------------------------------------------------- */
@@ -143,21 +194,22 @@ static int cmd_hellaswag(const char *ckpt, const eval_options *o)
 {
 	const char *data = o->data ? o->data : default_data();
 	hs_set set;
-	gpt_model m;
+	eval_model e;
 	lm_tokenizer tok;
 	if (hellaswag_read(&set, data, o->style, o->limit) != 0)
 		lm_die_last();
-	if (ckpt_open_model(&m, ckpt) != 0 || lm_tokenizer_open(&tok, ckpt, o->tokenizer) != 0)
+	eval_model_open(&e, ckpt, o->device);
+	if (lm_tokenizer_open(&tok, ckpt, o->tokenizer) != 0)
 		lm_die_last();
-	if ((int)tok.m.vocab_size > m.cfg.vocab_size)
+	if ((int)tok.m.vocab_size > e.m.cfg.vocab_size)
 		lm_die("the tokenizer (%s) has %u tokens, the model's vocabulary %d", tok.source,
-		       tok.m.vocab_size, m.cfg.vocab_size);
+		       tok.m.vocab_size, e.m.cfg.vocab_size);
 	int progress = isatty(2);
 	json_t *items = o->json && o->verbose ? json_array() : NULL;
 	hs_total tot = {0};
 	for (size_t i = 0; i < set.n; i++) {
 		hs_result r;
-		if (hellaswag_eval_item(&m, &tok, &set.items[i], o->style, &r) != 0)
+		if (hellaswag_eval_item(&e.s, &tok, &set.items[i], o->style, &r) != 0)
 			lm_die("'%s': %s", data, lm_last_error());
 		hellaswag_total_add(&tot, &r);
 		if (items)
@@ -190,7 +242,7 @@ static int cmd_hellaswag(const char *ckpt, const eval_options *o)
 		       accn, tot.acc_norm, tot.n);
 	}
 	lm_tokenizer_close(&tok);
-	gpt_free(&m);
+	eval_model_close(&e);
 	hellaswag_free(&set);
 	return 0;
 }
@@ -202,27 +254,27 @@ typedef struct {
 	uint64_t tokens, windows;
 } loss_total;
 
-static void loss_of(gpt_model *m, const char *spec, const eval_options *o, loss_total *t)
+static void loss_of(const score_model *m, const char *spec, const eval_options *o, loss_total *t)
 {
-	int B = o->batch ? o->batch : 4, T = m->cfg.ctx;
+	int B = o->batch ? o->batch : 4, T = m->cfg->ctx;
 	loader_opts lo = {.B = B, .T = T, .rank = 0, .nranks = 1, .shuffle = false};
 	loader *L = loader_open(spec, NULL, &lo);
 	if (!L)
 		lm_die_last();
 	int32_t *x = malloc(sizeof *x * (size_t)B * T), *y = malloc(sizeof *y * (size_t)B * T);
-	if (!x || !y)
+	double *loss = malloc(sizeof *loss * (size_t)B * T);
+	if (!x || !y || !loss)
 		lm_die("out of memory");
 	int rows = 0;
 	while ((!o->limit || t->windows < o->limit) && (rows = loader_next(L, x, y, NULL)) > 0) {
 		if (o->limit && t->windows + (uint64_t)rows > o->limit)
 			rows = (int)(o->limit - t->windows);
-		float loss;
-		if (gpt_forward(m, x, y, rows, T, &loss) != 0)
+		if (m->losses(m->impl, x, y, rows, T, NULL, loss) != 0)
 			lm_die("'%s': %s", spec, lm_last_error());
-		/* the mean of the rows' tokens, summed back in double from the
+		/* the mean of the rows' tokens, summed in double from the
 		 * per-token losses so a long run does not round */
 		for (size_t i = 0; i < (size_t)rows * T; i++)
-			t->sum += m->acts.losses[i];
+			t->sum += loss[i];
 		t->tokens += (uint64_t)rows * T;
 		t->windows += (uint64_t)rows;
 	}
@@ -230,34 +282,34 @@ static void loss_of(gpt_model *m, const char *spec, const eval_options *o, loss_
 		lm_die_last();
 	free(x);
 	free(y);
+	free(loss);
 	loader_close(L);
 }
 
 static int cmd_loss(const char *ckpt, char **shards, int n, const eval_options *o)
 {
-	gpt_model m;
-	if (ckpt_open_model(&m, ckpt) != 0)
-		lm_die_last();
+	eval_model e;
+	eval_model_open(&e, ckpt, o->device);
 	loss_total t = {0};
 	for (int i = 0; i < n; i++)
-		loss_of(&m, shards[i], o, &t);
+		loss_of(&e.s, shards[i], o, &t);
 	double mean = t.sum / (double)t.tokens;
 	if (o->json)
 		printf("{\"loss\": %.9g, \"perplexity\": %.9g, \"tokens\": %llu, \"windows\": %llu, "
 		       "\"ctx\": %d}\n", mean, exp(mean), (unsigned long long)t.tokens,
-		       (unsigned long long)t.windows, m.cfg.ctx);
+		       (unsigned long long)t.windows, e.m.cfg.ctx);
 	else
 		printf("loss       %.6f\nperplexity %.4f\ntokens     %llu (%llu windows of %d)\n",
 		       mean, exp(mean), (unsigned long long)t.tokens, (unsigned long long)t.windows,
-		       m.cfg.ctx);
-	gpt_free(&m);
+		       e.m.cfg.ctx);
+	eval_model_close(&e);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	lm_set_progname(argv[0]);
-	eval_options o = {.style = HS_STYLE_LLMC};
+	eval_options o = {.style = HS_STYLE_LLMC, .device = "cpu"};
 	parse(argc, argv, &o);
 	if (argc - optind < 2)
 		lm_usage_error("a command and a checkpoint: lm-eval hellaswag|loss CKPT (see --help)");

@@ -888,9 +888,11 @@ static double hellaswag_score(run *r, double *ms)
 	hs_total tot = {0};
 	if (r->be.sync_host(&r->be) != 0)
 		run_die(r);
+	score_model host;
+	score_model_cpu(&host, r->be.model);
 	for (size_t i = 0; i < r->hs.n; i++) {
 		hs_result res;
-		if (hellaswag_eval_item(r->be.model, &r->etok, &r->hs.items[i], r->hs.style, &res) != 0)
+		if (hellaswag_eval_item(&host, &r->etok, &r->hs.items[i], r->hs.style, &res) != 0)
 			run_die(r);
 		hellaswag_total_add(&tot, &res);
 	}

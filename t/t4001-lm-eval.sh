@@ -101,6 +101,12 @@ test_expect_code 2 'no arguments: usage error' 'lm-eval'
 test_expect_code 2 'an unknown command: usage error' 'lm-eval frobnicate x'
 test_expect_code 2 'an unknown style: usage error' 'lm-eval hellaswag x --style nope'
 test_expect_code 1 'a missing data file: runtime error' 'lm-eval hellaswag x --data no-such.jsonl'
+test_expect_code 2 'an unknown --device: usage error' 'lm-eval loss x --device tpu y'
+
+test_expect_success PYTHON,SHARED,!GPU '--device cuda without a GPU (or CUDA) names the cause' '
+	test_must_fail lm-eval loss tiny --device cuda t_val_000000.bin 2>err &&
+	grep -E "lm-eval: --device cuda: (no CUDA GPU found|this build has no CUDA)" err
+'
 
 test_expect_success 'the error names the missing file; --help names the default data' '
 	test_must_fail lm-eval hellaswag no-such-ckpt --data no-such.jsonl 2>err &&

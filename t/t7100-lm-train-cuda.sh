@@ -67,6 +67,20 @@ test_expect_success GPU,CUDA,SHARED 'lm-sample --device cuda: greedy starts as o
 	test -s text
 '
 
+test_expect_success GPU,CUDA,SHARED 'lm-eval --device cuda: the loss and the HellaSwag choices of the CPU' '
+	lm-eval loss cuda/ckpt.safetensors --json --device cuda shakes/*val* >gpu.json &&
+	lm-eval loss cuda/ckpt.safetensors --json --device cpu shakes/*val* >cpu.json &&
+	cat gpu.json cpu.json &&
+	g=$(sed "s/.*\"loss\": \([^,]*\),.*/\1/" gpu.json) &&
+	c=$(sed "s/.*\"loss\": \([^,]*\),.*/\1/" cpu.json) &&
+	awk -v g=$g -v c=$c "BEGIN {d = g - c; if (d < 0) d = -d; exit !(d < 0.02)}" &&
+	bzip2 -dc "$SHARED_DATA/hellaswag/hellaswag_val_full.txt.bz2" | head -n 600 >hs.txt &&
+	lm-eval hellaswag cuda/ckpt.safetensors --data hs.txt -v --device cuda >gpu.hs &&
+	lm-eval hellaswag cuda/ckpt.safetensors --data hs.txt -v --device cpu >cpu.hs &&
+	tail -2 gpu.hs cpu.hs &&
+	paste -d" " gpu.hs cpu.hs | awk "/^[0-9]+ label/ {n++; same += \$5 == \$(NF/2 + 5)} END {print same, n; exit !(n == 100 && same >= 95)}"
+'
+
 test_expect_success GPU,CUDA,SHARED 'the same seed gives the same losses bit for bit' '
 	lm-train shakes $RUN --steps 30 --device cuda -o again 2>err &&
 	losses again/log.jsonl >again.losses &&

@@ -48,8 +48,8 @@ static int argmin(const double *v, int n)
 	return best;
 }
 
-int hellaswag_eval_item(gpt_model *m, lm_tokenizer *tok, const hs_item *it, hs_style style,
-			hs_result *r)
+int hellaswag_eval_item(const score_model *m, lm_tokenizer *tok, const hs_item *it,
+			hs_style style, hs_result *r)
 {
 	token_buf buf[HS_CHOICES] = {0};
 	score_row rows[HS_CHOICES];

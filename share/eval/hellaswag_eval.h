@@ -11,8 +11,8 @@
 #define LMPIPE_EVAL_HELLASWAG_EVAL_H
 
 #include "eval/hellaswag.h"
+#include "eval/score.h"
 #include "eval/tokenizer.h"
-#include "model/gpt.h"
 
 typedef struct {
 	double loss[HS_CHOICES];   /* summed loss of the ending's tokens (nats) */
@@ -28,8 +28,8 @@ typedef struct {
 } hs_total;
 
 /* Score one item. -1 + lm_fail (naming the item's line) on failure. */
-int hellaswag_eval_item(gpt_model *m, lm_tokenizer *tok, const hs_item *it, hs_style style,
-			hs_result *r);
+int hellaswag_eval_item(const score_model *m, lm_tokenizer *tok, const hs_item *it,
+			hs_style style, hs_result *r);
 void hellaswag_total_add(hs_total *t, const hs_result *r);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * score.c — summed continuation losses of padded rows. See score.h.
+ * score.c — summed continuation losses of padded rows, and the CPU model
+ * as a score_model. See score.h.
  */
 #include "eval/score.h"
 
@@ -21,9 +22,54 @@ double score_token_loss(const gpt_model *m, int b, int t, int target)
 	return mx + log(sum) - (double)lg[target];
 }
 
-int score_rows(gpt_model *m, const score_row *rows, int nrows, double *sum)
+/* The CPU: the logits, then the wanted positions' losses in double; with
+ * no want, the forward's own losses (the training loss). */
+static int cpu_losses(void *impl, const int *in, const int *tgt, int B, int T,
+		      const unsigned char *want, double *out)
 {
-	int ctx = m->cfg.ctx, T = 0;
+	gpt_model *m = impl;
+	if (gpt_forward(m, in, want ? NULL : tgt, B, T, NULL) != 0)
+		return -1;
+	for (size_t i = 0; i < (size_t)B * T; i++)
+		if (!want)
+			out[i] = m->acts.losses[i];
+		else if (want[i])
+			out[i] = score_token_loss(m, (int)(i / (size_t)T), (int)(i % (size_t)T), tgt[i]);
+	return 0;
+}
+
+void score_model_cpu(score_model *s, gpt_model *m)
+{
+	*s = (score_model){.cfg = &m->cfg, .impl = m, .losses = cpu_losses};
+}
+
+/* Tokens a row drops on the left to fit the context. */
+static int row_skip(const score_row *r, int ctx)
+{
+	return r->n - 1 > ctx ? r->n - 1 - ctx : 0;
+}
+
+/* The padded (nrows, T) inputs and targets, and where the continuations'
+ * losses are: target i (i >= 1) of a row is predicted at input position
+ * i - 1 - skip. */
+static int rows_batch(const score_row *rows, int nrows, int ctx, int T, int *in, int *tgt,
+		      unsigned char *want)
+{
+	for (int r = 0; r < nrows; r++) {
+		int skip = row_skip(&rows[r], ctx);
+		for (int t = 0; t + skip < rows[r].n - 1 && t < T; t++) {
+			in[(size_t)r * T + t] = (int)rows[r].ids[t + skip];
+			tgt[(size_t)r * T + t] = (int)rows[r].ids[t + skip + 1];
+		}
+		for (int i = rows[r].n - rows[r].cont; i < rows[r].n; i++)
+			want[(size_t)r * T + (i - 1 - skip)] = 1;
+	}
+	return 0;
+}
+
+int score_rows(const score_model *s, const score_row *rows, int nrows, double *sum)
+{
+	int ctx = s->cfg->ctx, T = 0;
 	for (int r = 0; r < nrows; r++) {
 		if (rows[r].cont < 1 || rows[r].cont >= rows[r].n)
 			return lm_fail("a row of %d tokens cannot score %d of them", rows[r].n,
@@ -35,25 +81,22 @@ int score_rows(gpt_model *m, const score_row *rows, int nrows, double *sum)
 		if (len > T)
 			T = len;
 	}
-	int *in = calloc((size_t)nrows * T, sizeof *in);
-	if (!in)
-		return lm_fail("out of memory");
-	for (int r = 0; r < nrows; r++) {
-		int skip = rows[r].n - 1 > ctx ? rows[r].n - 1 - ctx : 0;
-		for (int t = 0; t + skip < rows[r].n - 1 && t < T; t++)
-			in[(size_t)r * T + t] = (int)rows[r].ids[t + skip];
+	size_t cells = (size_t)nrows * T;
+	int *in = calloc(cells, sizeof *in), *tgt = calloc(cells, sizeof *tgt);
+	unsigned char *want = calloc(cells, 1);
+	double *loss = calloc(cells, sizeof *loss);
+	int rc = !in || !tgt || !want || !loss ? lm_fail("out of memory") : 0;
+	if (rc == 0)
+		rc = rows_batch(rows, nrows, ctx, T, in, tgt, want);
+	if (rc == 0)
+		rc = s->losses(s->impl, in, tgt, nrows, T, want, loss);
+	for (int r = 0; rc == 0 && r < nrows; r++) {
+		double total = 0;
+		for (int t = 0; t < T; t++)
+			if (want[(size_t)r * T + t])
+				total += loss[(size_t)r * T + t];
+		sum[r] = total;
 	}
-	int rc = gpt_forward(m, in, NULL, nrows, T, NULL);
-	free(in);
-	if (rc != 0)
-		return -1;
-	for (int r = 0; r < nrows; r++) {
-		int skip = rows[r].n - 1 > ctx ? rows[r].n - 1 - ctx : 0;
-		double s = 0;
-		/* target i (i >= 1) is predicted at input position i - 1 - skip */
-		for (int i = rows[r].n - rows[r].cont; i < rows[r].n; i++)
-			s += score_token_loss(m, r, i - 1 - skip, (int)rows[r].ids[i]);
-		sum[r] = s;
-	}
-	return 0;
+	free(in), free(tgt), free(want), free(loss);
+	return rc;
 }

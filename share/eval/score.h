@@ -6,9 +6,10 @@
  * logits). A row longer than the model's context keeps its last ctx + 1
  * tokens, as lm-evaluation-harness truncates on the left.
  *
- * The forward is gpt_forward's, so the model's backend (CPU now, CUDA when
- * it lands) is the switch; the per-token losses are log-sum-exp minus the
- * target's logit, in double, over the V real tokens.
+ * The model is a score_model: the CPU model (score_model_cpu: gpt_forward,
+ * then log-sum-exp minus the target's logit in double over the V real
+ * tokens, at the positions asked for) or the GPU's (score_cuda.h: the fused
+ * cross-entropy kernel's fp32 loss at every position).
  */
 #ifndef LMPIPE_EVAL_SCORE_H
 #define LMPIPE_EVAL_SCORE_H
@@ -16,6 +17,20 @@
 #include "model/gpt.h"
 
 #include <stdint.h>
+
+/* Per-position losses of a batch. */
+typedef struct {
+	const lm_config *cfg;
+	void *impl;
+	/* out[b*T + t] = the loss of target tgt[b*T + t] after inputs in[b*T ..
+	 * b*T + t], in nats, at least where want[b*T + t] is set; want NULL:
+	 * every position, as the training loss computes it. -1 + lm_fail. */
+	int (*losses)(void *impl, const int *in, const int *tgt, int B, int T,
+		      const unsigned char *want, double *out);
+} score_model;
+
+/* The CPU reference model M as a score_model. */
+void score_model_cpu(score_model *s, gpt_model *m);
 
 typedef struct {
 	const uint32_t *ids;  /* context then continuation */
@@ -25,8 +40,8 @@ typedef struct {
 
 /* For each of the nrows rows: sum[r] = summed loss of its continuation
  * tokens (nats). -1 + lm_fail on a bad row or a failed forward. */
-int score_rows(gpt_model *m, const score_row *rows, int nrows, double *sum);
-/* Per-token cross-entropy at position t of row b of the last forward:
+int score_rows(const score_model *s, const score_row *rows, int nrows, double *sum);
+/* Per-token cross-entropy at position t of row b of M's last forward:
  * lse(logits[b, t, :V]) - logits[b, t, target], in double. */
 double score_token_loss(const gpt_model *m, int b, int t, int target);
 

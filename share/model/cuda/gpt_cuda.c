@@ -411,6 +411,15 @@ int gpt_cuda_logits_row(gpt_cuda *g, long r, float *out)
 	return cu_check(cudaStreamSynchronize(g->stream), "the logits");
 }
 
+int gpt_cuda_losses(gpt_cuda *g, float *out)
+{
+	size_t n = (size_t)g->B * g->T;
+	if (cu_check(cudaMemcpyAsync(out, g->a.losses, n * sizeof(float), cudaMemcpyDeviceToHost,
+				     g->stream), "the losses") != 0)
+		return -1;
+	return cu_check(cudaStreamSynchronize(g->stream), "the losses");
+}
+
 /* ---- backward -------------------------------------------------------------- */
 
 static int zero(gpt_cuda *g, bf16 *p, size_t n)

@@ -83,6 +83,9 @@ int gpt_cuda_backward(gpt_cuda *g);
 /* The Vp logits of row R (0..B*T-1) of the last forward, as fp32 into host
  * memory OUT (a host sync). */
 int gpt_cuda_logits_row(gpt_cuda *g, long r, float *out);
+/* The B*T per-position losses of the last forward with targets into host
+ * memory OUT (a host sync). */
+int gpt_cuda_losses(gpt_cuda *g, float *out);
 
 /* ---- sampling: sample/generate.h's gen_model over the GPU model ------------
  *
