@@ -45,11 +45,11 @@ static int cuda_micro_step(train_backend *b, const int *x, const int *y, int B, 
 	return gpt_cuda_backward(g);
 }
 
+/* Through NCCL whenever there is a communicator (--gpus 1 too: the same
+ * path as N ranks, an identity on one); one rank without one: nothing. */
 static int cuda_reduce_grads(train_backend *b, dist_ctx *d)
 {
 	gpt_cuda *g = &state(b)->g;
-	if (d->nranks == 1)
-		return 0;
 	return dist_allreduce_mean_dev(d, g->grads, g->n, g->stream);
 }
 
