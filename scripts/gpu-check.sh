@@ -50,7 +50,7 @@ for p in $parts; do
 	tests) run_tests ;;
 	bench) run_bench bench-gpt2 gpt2 64 gpt2 30 ;;
 	bench-llama) run_bench bench-llama gpt2 64 llama 30 ;;
-	bench-xl) run_bench bench-xl gpt2-xl 16 gpt2 12 8 ;;
+	bench-xl) run_bench bench-xl gpt2-xl 12 gpt2 12 8 ;;   # ~61 GB for ours at 12 (28 GB state)
 	*) echo "scripts/gpu-check.sh: unknown part '$p'" >&2; exit 2 ;;
 	esac
 done
