@@ -2,11 +2,7 @@
 test_description='lm-train under mpirun: 2 ranks equal 1 rank with twice the accumulation'
 . ./lib-test.sh
 
-# Keep OpenMPI on this machine, in shared memory, whoever runs the tests.
-export OMPI_MCA_btl=self,vader OMPI_MCA_plm=isolated OMPI_MCA_rmaps_base_oversubscribe=1
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMPI_MCA_btl_vader_single_copy_mechanism=none
-MPIRUN="mpirun -np 2 -x OMP_NUM_THREADS=1 -x ASAN_OPTIONS -x UBSAN_OPTIONS"
+. "$TEST_DIRECTORY/lib-mpi.sh"
 
 MODEL="--model d1 --vocab 64 --ctx 16"
 SMALL="$MODEL -b 4 --steps 8 --eval-every 4 --eval-tokens 512"

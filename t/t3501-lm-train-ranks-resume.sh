@@ -10,11 +10,7 @@ test_description='lm-train --resume on another number of ranks: the run goes on 
 # that reordering moves fp32 sums by ~1e-7, and 8 AdamW steps keep it two
 # orders of magnitude below.
 
-# Keep OpenMPI on this machine, in shared memory, whoever runs the tests.
-export OMPI_MCA_btl=self,vader OMPI_MCA_plm=isolated OMPI_MCA_rmaps_base_oversubscribe=1
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMPI_MCA_btl_vader_single_copy_mechanism=none
-MPIRUN="mpirun -np 2 -x OMP_NUM_THREADS=1 -x ASAN_OPTIONS -x UBSAN_OPTIONS"
+. "$TEST_DIRECTORY/lib-mpi.sh"
 
 MODEL="--model d1 --vocab 64 --ctx 16"
 # 8 steps of 16 windows; --cosine-steps 8 keeps the schedule of the 8-step
