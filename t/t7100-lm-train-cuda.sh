@@ -35,14 +35,15 @@ test_expect_success GPU,CUDA 'every family and ablation: logits, loss and gradie
 '
 
 # Shakespeare in a BPE of 1024 tokens learned from it: real text, and a head
-# small enough that the CPU reference runs 200 steps in seconds.
+# small enough that the CPU reference runs 200 steps in seconds. Two
+# micro-batches a step, so the accumulation is part of every comparison.
 test_expect_success GPU,CUDA,SHARED 'set up Shakespeare shards' '
 	bpe-learn -v 1024 -s "<|endoftext|>" -o shakes.merges "$SHARED_DATA/corpus/tinyshakespeare.txt" &&
 	bpe-encode -m shakes.merges -s "<|endoftext|>" <"$SHARED_DATA/corpus/tinyshakespeare.txt" |
 	shard -o shakes --vocab 1024 --val-tokens 16384
 '
 
-RUN="--model d2 --vocab 1024 --merges shakes.merges --ctx 128 -b 4 --batch-tokens 512 --lr 1e-3
+RUN="--model d2 --vocab 1024 --merges shakes.merges --ctx 128 -b 2 --batch-tokens 512 --lr 1e-3
 	--warmup 20 --eval-every 50 --eval-tokens 4096 --sample-every 0"
 
 test_expect_success GPU,CUDA,SHARED '200 steps of d2 on Shakespeare: the CUDA loss curve follows the CPU one within bf16 noise' '
