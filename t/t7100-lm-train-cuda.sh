@@ -91,7 +91,7 @@ test_expect_success GPU,CUDA,SHARED 'the same seed gives the same losses bit for
 
 test_expect_success GPU,CUDA,SHARED 'a resume continues bit for bit' '
 	lm-train shakes $RUN --steps 20 --device cuda -o full 2>err &&
-	lm-train shakes $RUN --steps 10 --cosine-steps 200 --ckpt-every 5 --device cuda -o part 2>err &&
+	lm-train shakes $RUN --steps 10 --cosine-steps 20 --ckpt-every 5 --device cuda -o part 2>err &&
 	lm-train --resume part --steps 20 --device cuda 2>err &&
 	grep "from step 10" err &&
 	losses full/log.jsonl >full.losses && losses part/log.jsonl >part.losses &&
@@ -104,7 +104,7 @@ test_expect_success GPU,CUDA,SHARED 'a CUDA checkpoint resumes on the CPU, and a
 	losses tocpu/log.jsonl >tocpu.losses &&
 	compare_losses full.losses tocpu.losses >diff && cat diff &&
 	awk "{exit !(\$4 < 0.02)}" diff &&
-	lm-train shakes $RUN --steps 10 --cosine-steps 200 --ckpt-every 10 --device cpu -o cpu10 2>err &&
+	lm-train shakes $RUN --steps 10 --cosine-steps 20 --ckpt-every 10 --device cpu -o cpu10 2>err &&
 	lm-train --resume cpu10 --steps 20 --device cuda 2>err &&
 	losses cpu10/log.jsonl >cpu10.losses &&
 	compare_losses full.losses cpu10.losses >diff && cat diff &&
