@@ -30,7 +30,7 @@ test_expect_success GPU,CUDA,PYTHON,SHARED 'GPT-2 124M: the CUDA loss curve foll
 	compare_losses ours.losses torch.losses >diff &&
 	cat diff &&
 	awk "{exit !(\$2 == $STEPS && \$4 < 0.03 && \$6 < 0.1)}" diff &&
-	head -3 ours.losses torch.losses && tail -3 ours.losses torch.losses
+	head -n 3 ours.losses torch.losses && tail -n 3 ours.losses torch.losses
 '
 
 test_done
