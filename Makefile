@@ -7,7 +7,9 @@
 #   make deps       install missing Debian packages and the Python test oracles
 #   make install    tools, man pages and the tokenizer data under $(PREFIX)
 #
-# Knobs: CUDA=auto|0|1  SAN=0|1  PREFIX=/usr/local  CC  CFLAGS  NVCC
+# Knobs: CUDA=auto|0|1  CUDA_ARCH=90 (the GPU's; default: the one nvidia-smi
+#        sees, else sm_80 + sm_90 + PTX)  SAN=0|1  PREFIX=/usr/local  CC  CFLAGS
+#        NVCC  MPICC= (build without MPI)  RSVG_PKGS=none (no PNG plots)
 #        BUILD=build (where objects and binaries go)  T=t1000-x.sh (one test)
 
 PREFIX   ?= /usr/local
