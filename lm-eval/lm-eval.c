@@ -4,7 +4,7 @@
  *   lm-eval hellaswag CKPT [--data FILE] [--style llmc|harness] [--limit N]
  *                          [--tokenizer MERGES] [-v] [--json]
  *   lm-eval loss CKPT [-b ROWS] [--limit N] [--json] SHARD...
- *   (both: [--device cpu|cuda])
+ *   (both: [--device cpu|cuda|auto])
  *
  * CKPT is an lmpipe checkpoint (.safetensors) or a transformers
  * save_pretrained directory. The reading, styles and scoring live in
@@ -18,6 +18,7 @@
 #include "eval/hellaswag_eval.h"
 #include "eval/score.h"
 #include "eval/tokenizer.h"
+#include "model/device.h"
 #include "model/gpt.h"
 #include "util/cli.h"
 #include "util/error.h"
@@ -73,8 +74,9 @@ static void usage(void)
 	       "      --limit N          the first N windows only\n"
 	       "\n"
 	       "Both:\n"
-	       "      --device cpu|cuda  where the model runs (cpu: fp32, the reference; cuda:\n"
-	       "                         bf16, the losses from lm-train's fused cross-entropy)\n");
+	       "      --device DEV       cpu (fp32, the reference), cuda (bf16, the losses from\n"
+	       "                         lm-train's fused cross-entropy) or auto (cuda when there\n"
+	       "                         is a GPU; default)\n");
 	exit(0);
 }
 
@@ -109,8 +111,10 @@ static void parse(int argc, char **argv, eval_options *o)
 		default: cli_common(opt, usage);
 		}
 	}
-	if (strcmp(o->device, "cpu") != 0 && strcmp(o->device, "cuda") != 0)
-		lm_usage_error("--device: '%s' is cpu or cuda", o->device);
+	const char *dev = device_resolve(o->device);
+	if (!dev)
+		lm_usage_error("--device: '%s' is cpu, cuda or auto", o->device);
+	o->device = dev;
 }
 
 /* ---- the model, on its device ------------------------------------------------ */
@@ -309,7 +313,7 @@ static int cmd_loss(const char *ckpt, char **shards, int n, const eval_options *
 int main(int argc, char **argv)
 {
 	lm_set_progname(argv[0]);
-	eval_options o = {.style = HS_STYLE_LLMC, .device = "cpu"};
+	eval_options o = {.style = HS_STYLE_LLMC, .device = "auto"};
 	parse(argc, argv, &o);
 	if (argc - optind < 2)
 		lm_usage_error("a command and a checkpoint: lm-eval hellaswag|loss CKPT (see --help)");

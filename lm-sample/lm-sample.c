@@ -15,6 +15,7 @@
  */
 #include "ckpt/ckpt.h"
 #include "eval/tokenizer.h"
+#include "model/device.h"
 #include "model/gpt.h"
 #include "sample/generate.h"
 #include "sample/sampler.h"
@@ -59,8 +60,9 @@ static void usage(void)
 	       "      --ids              print the new token ids, one line a sample, not text\n"
 	       "      --no-cache         forward the whole window for every token (no KV cache;\n"
 	       "                         slow, for comparison)\n"
-	       "      --device cpu|cuda  where the model runs (cpu); on cuda each token forwards\n"
-	       "                         the sequence again (no KV cache on the GPU yet)\n");
+	       "      --device DEV       cpu, cuda or auto (cuda when there is a GPU; default);\n"
+	       "                         on cuda each token forwards the sequence again (no KV\n"
+	       "                         cache on the GPU yet)\n");
 	exit(0);
 }
 
@@ -106,10 +108,12 @@ static void parse(int argc, char **argv, sample_options *o)
 		default: cli_common(opt, usage);
 		}
 	}
-	if (strcmp(o->device, "cpu") != 0 && strcmp(o->device, "cuda") != 0)
-		lm_usage_error("--device: '%s' is cpu or cuda", o->device);
+	const char *dev = device_resolve(o->device);
+	if (!dev)
+		lm_usage_error("--device: '%s' is cpu, cuda or auto", o->device);
 	if (o->no_cache && strcmp(o->device, "cuda") == 0)
 		lm_usage_error("--no-cache is for the CPU's KV cache; --device cuda has none");
+	o->device = o->no_cache ? "cpu" : dev;
 }
 
 /* ---- the GPU --------------------------------------------------------------- */
@@ -206,7 +210,7 @@ static char *read_prompt(const sample_options *o)
 int main(int argc, char **argv)
 {
 	lm_set_progname(argv[0]);
-	sample_options o = {.max_new = 256, .num = 1, .seed = 1337, .device = "cpu",
+	sample_options o = {.max_new = 256, .num = 1, .seed = 1337, .device = "auto",
 			    .so = {.temperature = 1, .top_k = 0, .top_p = 1}};
 	parse(argc, argv, &o);
 	if (argc - optind != 1)

@@ -60,34 +60,34 @@ for name, n in ((\"t_val_000000.bin\", 700), (\"t_val_000001.bin\", 300)):
 
 for style in llmc harness; do
 	test_expect_success PYTHON,SHARED "hellaswag --style $style, text form: per-item choices equal transformers" "
-		\"\$REL/lm-eval\" hellaswag tiny --data hs.txt --style $style --limit 12 -v --json \
+		\"\$REL/lm-eval\" hellaswag tiny --device cpu --data hs.txt --style $style --limit 12 -v --json \
 			--tokenizer '$MERGES' >ours.json &&
 		compare ours.json ref-$style-txt.jsonl
 	"
 	test_expect_success PYTHON,SHARED "hellaswag --style $style, JSONL form: per-item choices equal transformers" "
-		\"\$REL/lm-eval\" hellaswag tiny --data hs.jsonl --style $style -v --json \
+		\"\$REL/lm-eval\" hellaswag tiny --device cpu --data hs.jsonl --style $style -v --json \
 			--tokenizer '$MERGES' >ours.json &&
 		compare ours.json ref-$style-jsonl.jsonl
 	"
 done
 
 test_expect_success PYTHON,SHARED 'the text output says the form and the counts (sanitized build)' '
-	lm-eval hellaswag tiny --data hs.txt --limit 3 --tokenizer "$MERGES" >out &&
+	lm-eval hellaswag tiny --device cpu --data hs.txt --limit 3 --tokenizer "$MERGES" >out &&
 	grep -q "^hellaswag: 3 items" out && grep -q "llama.cpp.s preprocessed text form" out &&
 	grep -q "^acc      0\.[0-9]* ([0-9]*/3)" out && grep -q "^acc_norm " out &&
-	lm-eval hellaswag tiny --data hs.txt --limit 3 -v --json --tokenizer "$MERGES" >san.json &&
-	"$REL/lm-eval" hellaswag tiny --data hs.txt --limit 3 -v --json --tokenizer "$MERGES" >rel.json &&
+	lm-eval hellaswag tiny --device cpu --data hs.txt --limit 3 -v --json --tokenizer "$MERGES" >san.json &&
+	"$REL/lm-eval" hellaswag tiny --device cpu --data hs.txt --limit 3 -v --json --tokenizer "$MERGES" >rel.json &&
 	"$PYTHON" -c "
 import json
 a, b = json.load(open(\"san.json\")), json.load(open(\"rel.json\"))
 assert [(x[\"pred\"], x[\"pred_norm\"]) for x in a[\"items\"]] == [(x[\"pred\"], x[\"pred_norm\"]) for x in b[\"items\"]]
 " &&
-	lm-eval hellaswag tiny --data hs.jsonl --tokenizer "$MERGES" >out &&
+	lm-eval hellaswag tiny --device cpu --data hs.jsonl --tokenizer "$MERGES" >out &&
 	grep -q "official JSONL" out
 '
 
 test_expect_success PYTHON,SHARED 'loss: equal to transformers on the same windows' '
-	lm-eval loss tiny --json t_val_000000.bin t_val_000001.bin >ours.json &&
+	lm-eval loss tiny --device cpu --json t_val_000000.bin t_val_000001.bin >ours.json &&
 	"$PYTHON" -c "
 import json, math
 a, b = json.load(open(\"ours.json\")), json.load(open(\"ref-loss.json\"))

@@ -32,15 +32,15 @@ for prompt in "Once upon a time" "The meaning of life is"; do
 	bin=lm-sample
 	[ "$prompt" = "Once upon a time" ] || bin="$REL/lm-sample"
 	test_expect_success PYTHON,SHARED "greedy: 20 tokens equal generate(do_sample=False) ($prompt)" "
-		'$bin' tiny -p '$prompt' -n 20 -t 0 --ids $TOK >ours &&
+		'$bin' tiny --device cpu -p '$prompt' -n 20 -t 0 --ids $TOK >ours &&
 		test_cmp ref$n ours
 	"
 done
 
 test_expect_success PYTHON,SHARED 'the streamed text is the decoding of the ids' '
-	"$REL/lm-sample" tiny -p "Hello" -n 30 -t 1 --seed 3 --ids $TOK >ids &&
-	lm-sample tiny -p "Hello" -n 10 -t 1 --seed 3 $TOK >text10 &&
-	"$REL/lm-sample" tiny -p "Hello" -n 30 -t 1 --seed 3 $TOK >text &&
+	"$REL/lm-sample" tiny --device cpu -p "Hello" -n 30 -t 1 --seed 3 --ids $TOK >ids &&
+	lm-sample tiny --device cpu -p "Hello" -n 10 -t 1 --seed 3 $TOK >text10 &&
+	"$REL/lm-sample" tiny --device cpu -p "Hello" -n 30 -t 1 --seed 3 $TOK >text &&
 	"$PYTHON" -c "
 import importlib.util, sys
 s = importlib.util.spec_from_file_location(\"l\", \"$TOP/t/lib-tiktoken.py\"); l = importlib.util.module_from_spec(s); s.loader.exec_module(l)
@@ -48,25 +48,25 @@ ids = [int(x) for x in open(\"ids\").read().split()]
 sys.stdout.buffer.write(l.gpt2().decode_bytes([i for i in ids if i != 50256]) + b\"\\n\")
 " >expect &&
 	cmp expect text &&
-	"$REL/lm-sample" tiny -p "Hello" -n 10 -t 1 --seed 3 $TOK >rel10 && cmp rel10 text10
+	"$REL/lm-sample" tiny --device cpu -p "Hello" -n 10 -t 1 --seed 3 $TOK >rel10 && cmp rel10 text10
 '
 
 test_expect_success PYTHON,SHARED 'the KV cache and --no-cache give the same tokens' '
-	"$REL/lm-sample" tiny -p "Hello there" -n 40 -t 1 -k 40 --seed 5 --num 2 --ids $TOK >cache &&
-	"$REL/lm-sample" tiny -p "Hello there" -n 40 -t 1 -k 40 --seed 5 --num 2 --ids --no-cache \
+	"$REL/lm-sample" tiny --device cpu -p "Hello there" -n 40 -t 1 -k 40 --seed 5 --num 2 --ids $TOK >cache &&
+	"$REL/lm-sample" tiny --device cpu -p "Hello there" -n 40 -t 1 -k 40 --seed 5 --num 2 --ids --no-cache \
 		$TOK >nocache &&
 	test_cmp nocache cache
 '
 
 test_expect_success PYTHON,SHARED 'the prompt may come from stdin' '
-	printf "Once upon a time" | "$REL/lm-sample" tiny -n 20 -t 0 --ids $TOK >ours &&
+	printf "Once upon a time" | "$REL/lm-sample" tiny --device cpu -n 20 -t 0 --ids $TOK >ours &&
 	test_cmp ref1 ours
 '
 
 test_expect_success PYTHON,SHARED 'seeds: same seed same sample, --num gives different ones' '
-	"$REL/lm-sample" tiny -p "A" -n 15 --seed 9 --ids -k 40 --top-p 0.9 $TOK >a &&
-	"$REL/lm-sample" tiny -p "A" -n 15 --seed 9 --ids -k 40 --top-p 0.9 $TOK >b && test_cmp a b &&
-	"$REL/lm-sample" tiny -p "A" -n 15 --seed 9 --num 2 --ids $TOK >two &&
+	"$REL/lm-sample" tiny --device cpu -p "A" -n 15 --seed 9 --ids -k 40 --top-p 0.9 $TOK >a &&
+	"$REL/lm-sample" tiny --device cpu -p "A" -n 15 --seed 9 --ids -k 40 --top-p 0.9 $TOK >b && test_cmp a b &&
+	"$REL/lm-sample" tiny --device cpu -p "A" -n 15 --seed 9 --num 2 --ids $TOK >two &&
 	grep -c "^---\$" two >n && echo 1 >expect && test_cmp expect n &&
 	head -n 1 two >s1 && tail -n 1 two >s2 && ! cmp -s s1 s2
 '
