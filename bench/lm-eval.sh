@@ -26,7 +26,7 @@ bzip2 -dc "$SHARED_DATA/hellaswag/hellaswag_val_full.txt.bz2" | head -n $((6 * N
 TOK="--tokenizer $SHARED_DATA/gpt2/vocab.bpe"
 echo "model: $L layers, width $C; $N HellaSwag items; $(nproc) CPUs"
 t0=$(date +%s.%N)
-"$BIN/lm-eval" hellaswag "$W/m" --data "$W/hs.txt" -v --json $TOK >"$W/ours.json"
+"$BIN/lm-eval" hellaswag "$W/m" --device cpu --data "$W/hs.txt" -v --json $TOK >"$W/ours.json"
 t1=$(date +%s.%N)
 "$PY" t/py/eval_ref.py hellaswag "$W/m" "$W/hs.txt" >"$W/ref.jsonl"
 t2=$(date +%s.%N)
@@ -40,7 +40,7 @@ awk -v a="$t0" -v b="$t1" -v c="$t2" -v n="$N" 'BEGIN {
 	printf "lm-eval hellaswag:        %7.2f s  %7.2f items/s\n", b - a, n / (b - a)
 	printf "PyTorch (transformers):   %7.2f s  %7.2f items/s (incl. ~4 s of imports)\n", c - b, n / (c - b) }'
 t0=$(date +%s.%N)
-"$BIN/lm-sample" "$W/m" -p "Once upon a time" -n "$NEW" -t 0 --ids $TOK >"$W/ours.ids"
+"$BIN/lm-sample" "$W/m" --device cpu -p "Once upon a time" -n "$NEW" -t 0 --ids $TOK >"$W/ours.ids"
 t1=$(date +%s.%N)
 "$PY" t/py/eval_ref.py generate "$W/m" "Once upon a time" "$NEW" >"$W/ref.ids"
 t2=$(date +%s.%N)

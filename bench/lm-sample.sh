@@ -34,7 +34,7 @@ secs() {   # secs ARGS...: wall seconds of one lm-sample run (best of 2)
 	local best=
 	for r in 1 2; do
 		local t0=$(date +%s.%N)
-		"$BIN/lm-sample" "$W/m" $TOK -t 0 --ids "$@" >"$W/out"
+		"$BIN/lm-sample" "$W/m" --device cpu $TOK -t 0 --ids "$@" >"$W/out"
 		local t=$(echo "$(date +%s.%N) - $t0" | bc)
 		if [ -z "$best" ] || [ "$(echo "$t < $best" | bc)" = 1 ]; then best=$t; fi
 	done
