@@ -27,6 +27,7 @@
 #include "eval/tokenizer.h"
 #include "model/accounting.h"
 #include "model/config_flags.h"
+#include "model/device.h"
 #include "model/gpt.h"
 #include "model/rng.h"
 #include "optim/adamw.h"
@@ -128,7 +129,8 @@ static void usage(void)
 	       "  -m, --model M            preset (gpt2, d12, cs336-ts, ...), config JSON or checkpoint (gpt2)\n"
 	       "  -o, --output RUN_DIR     checkpoints and log.jsonl go here (run)\n"
 	       "      --resume RUN_DIR     continue RUN_DIR's run exactly where it stopped\n"
-	       "      --device cpu|cuda    where to train (cpu; cuda with --gpus)\n"
+	       "      --device DEV         where to train: cpu, cuda, or auto (cuda when there is\n"
+	       "                           a GPU) (cpu; cuda with --gpus)\n"
 	       "      --gpus N             N ranks on this machine, one a GPU, NCCL between them (1);\n"
 	       "                           under mpirun or srun their ranks count, one GPU each\n"
 	       "  -j, --threads N          OpenMP threads\n"
@@ -322,6 +324,10 @@ static void opts_parse(train_opts *o, int argc, char **argv)
 		lm_usage_error("--steps and --tokens: give one");
 	if (o->given[OPT_GPUS] && !o->given[OPT_DEVICE])
 		o->device = "cuda";
+	const char *dev = device_resolve(o->device);
+	if (!dev)
+		lm_usage_error("--device: '%s' is cpu, cuda or auto", o->device);
+	o->device = dev;
 	if (o->gpus > 1 && strcmp(o->device, "cuda"))
 		lm_usage_error("--gpus %d trains on GPUs: --device %s does not go with it",
 			       o->gpus, o->device);

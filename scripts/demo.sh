@@ -53,9 +53,9 @@ else
 	skip "bpe-encode | shard"
 fi
 
-stage "lm-train: $MODEL on CPU"
+stage "lm-train: $MODEL (on the GPU when there is one, else the CPU)"
 if have lm-train && [ -d "$out/data" ]; then
-	lm-train "$out/data" --model "$MODEL" --vocab "$VOCAB" -o "$out/run" -f \
+	lm-train "$out/data" --model "$MODEL" --vocab "$VOCAB" -o "$out/run" -f --device auto \
 		--merges "$out/tok.merges" -s "$SPECIAL" ${DEMO_TRAIN_ARGS:---ctx 128 -b 8 \
 		--batch-tokens 8192 --steps 150 --lr 3e-3 --warmup 15 --eval-every 25 \
 		--eval-tokens 16384 --sample-every 75 --ckpt-every 75}
