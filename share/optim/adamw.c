@@ -109,10 +109,16 @@ double grad_norm(const float *grads, size_t n)
 	return sqrt(total);
 }
 
+double grad_clip_coef(double norm, double max_norm)
+{
+	double coef = max_norm / (norm + 1e-6);
+	return max_norm > 0 && coef < 1.0 ? coef : 1.0;
+}
+
 double grad_clip(float *grads, size_t n, double max_norm)
 {
 	double norm = grad_norm(grads, n);
-	double coef = max_norm / (norm + 1e-6);
+	double coef = grad_clip_coef(norm, max_norm);
 	if (coef < 1.0) {
 		float s = (float)coef;
 #pragma omp parallel for schedule(static) if (n >= 65536)

@@ -52,8 +52,12 @@ void adamw_step(adamw *o, float *params, const float *grads, double lr);
 
 /* The global L2 norm of the gradients (summed in double, in a fixed order). */
 double grad_norm(const float *grads, size_t n);
-/* torch.nn.utils.clip_grad_norm_: when norm > max_norm, scale the grads by
- * max_norm / (norm + 1e-6). Returns the norm before clipping. */
+/* torch.nn.utils.clip_grad_norm_: scale the grads by grad_clip_coef (below;
+ * max_norm <= 0 leaves them alone). Returns the norm before clipping. */
 double grad_clip(float *grads, size_t n, double max_norm);
+/* The factor grad_clip scales by: max_norm / (norm + 1e-6) when that is
+ * below 1, else 1 (and 1 for max_norm <= 0: no clipping). A device that
+ * folds the clipping into its optimizer step uses the same rule. */
+double grad_clip_coef(double norm, double max_norm);
 
 #endif

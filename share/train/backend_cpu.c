@@ -32,9 +32,7 @@ static int cpu_reduce_grads(train_backend *b, dist_ctx *d)
 static double cpu_clip_grads(train_backend *b, double max_norm)
 {
 	gpt_model *m = b->model;
-	if (max_norm <= 0)
-		return grad_norm(m->grads, m->num_params);
-	return grad_clip(m->grads, m->num_params, max_norm);
+	return grad_clip(m->grads, m->num_params, max_norm);  /* max_norm <= 0: the norm only */
 }
 
 static int cpu_update(train_backend *b, double lr)

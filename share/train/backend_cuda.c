@@ -64,9 +64,7 @@ static double cuda_clip_grads(train_backend *b, double max_norm)
 	    cu_check(cudaStreamSynchronize(s->g.stream), "the gradient norm") != 0)
 		return NAN;
 	double norm = sqrt(sumsq);
-	/* torch.nn.utils.clip_grad_norm_, as optim/adamw.c's grad_clip */
-	if (max_norm > 0 && norm > max_norm)
-		s->clip_scale = (float)(max_norm / (norm + 1e-6));
+	s->clip_scale = (float)grad_clip_coef(norm, max_norm);  /* grad_clip's rule */
 	return norm;
 }
 
