@@ -15,13 +15,7 @@ PY=.venv/bin/python
 export SHARED_DATA=${SHARED_DATA:-../shared/data}
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
-"$PY" - "$W/m" "$L" "$C" "$NH" <<'PY'
-import sys, torch
-from transformers import GPT2Config, GPT2LMHeadModel
-torch.manual_seed(0)
-_, d, L, C, NH = sys.argv
-GPT2LMHeadModel(GPT2Config(n_layer=int(L), n_embd=int(C), n_head=int(NH))).save_pretrained(d)
-PY
+"$PY" bench/random_gpt2.py "$W/m" "$L" "$C" "$NH"
 bzip2 -dc "$SHARED_DATA/hellaswag/hellaswag_val_full.txt.bz2" | head -n $((6 * N)) >"$W/hs.txt"
 TOK="--tokenizer $SHARED_DATA/gpt2/vocab.bpe"
 echo "model: $L layers, width $C; $N HellaSwag items; $(nproc) CPUs"

@@ -20,13 +20,7 @@ PY=.venv/bin/python
 export SHARED_DATA=${SHARED_DATA:-../shared/data} OMP_NUM_THREADS=$J
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
-"$PY" - "$W/m" "$L" "$C" "$NH" <<'PY'
-import sys, torch
-from transformers import GPT2Config, GPT2LMHeadModel
-torch.manual_seed(0)
-_, d, L, C, NH = sys.argv
-GPT2LMHeadModel(GPT2Config(n_layer=int(L), n_embd=int(C), n_head=int(NH))).save_pretrained(d)
-PY
+"$PY" bench/random_gpt2.py "$W/m" "$L" "$C" "$NH"
 TOK="--tokenizer $SHARED_DATA/gpt2/vocab.bpe"
 # prompts of about P tokens: " the" is one GPT-2 token
 prompt() { printf 'The%.0s' 1; for ((i = 1; i < $1; i++)); do printf ' the'; done; }

@@ -413,6 +413,18 @@ static learn_counts *counts_new(void)
 	return c;
 }
 
+/* The reader's end: C with its byte count, or NULL (C freed) on failure. */
+static learn_counts *counts_finish(learn_counts *c, reader *r, int rc)
+{
+	rc = reader_finish(r, rc);
+	c->bytes = r->bytes;
+	if (rc != 0) {
+		learn_counts_free(c);
+		return NULL;
+	}
+	return c;
+}
+
 learn_counts *learn_count_files(const char *const *paths, int n_paths, const learn_options *o)
 {
 	learn_counts *c = counts_new();
@@ -427,13 +439,7 @@ learn_counts *learn_count_files(const char *const *paths, int n_paths, const lea
 	}
 	for (int i = 0; rc == 0 && i < n_paths; i++)
 		rc = feed_file(&r, paths[i] ? paths[i] : "-", o->jsonl_key, &c->links_skipped);
-	rc = reader_finish(&r, rc);
-	c->bytes = r.bytes;
-	if (rc != 0) {
-		learn_counts_free(c);
-		return NULL;
-	}
-	return c;
+	return counts_finish(c, &r, rc);
 }
 
 learn_counts *learn_count_text(const uint8_t *text, size_t n, const learn_options *o)
@@ -445,13 +451,7 @@ learn_counts *learn_count_text(const uint8_t *text, size_t n, const learn_option
 	int rc = reader_start(&r, o, &c->table);
 	for (size_t i = 0; rc == 0 && i < n; i += FEED_SLICE)
 		rc = reader_feed(&r, text + i, n - i < FEED_SLICE ? n - i : FEED_SLICE, i == 0);
-	rc = reader_finish(&r, rc);
-	c->bytes = r.bytes;
-	if (rc != 0) {
-		learn_counts_free(c);
-		return NULL;
-	}
-	return c;
+	return counts_finish(c, &r, rc);
 }
 
 uint64_t learn_counts_distinct(const learn_counts *c)

@@ -46,20 +46,31 @@ static int parse(int argc, char **argv, sample_opts *o, long *draws, uint64_t *s
 	return 0;
 }
 
-static int cmd_probs(int argc, char **argv)
+/* The options and logits of ARGV, the sampler they make, and its
+ * probabilities P (V); 2 on a usage error. */
+static int sampler_setup(int argc, char **argv, long *draws, uint64_t *seed, sampler *s,
+			 float **lg, double **p, int *V)
 {
 	sample_opts o;
+	if (parse(argc, argv, &o, draws, seed, lg, V))
+		return 2;
+	if (sampler_init(s, *V, &o) != 0)
+		lm_die_last();
+	*p = malloc((size_t)*V * sizeof **p);
+	sampler_probs(s, *lg, *p);
+	return 0;
+}
+
+static int cmd_probs(int argc, char **argv)
+{
 	long draws = 0;
 	uint64_t seed = 0;
 	float *lg;
+	double *p;
 	int V;
-	if (parse(argc, argv, &o, &draws, &seed, &lg, &V))
-		return 2;
 	sampler s;
-	if (sampler_init(&s, V, &o) != 0)
-		lm_die_last();
-	double *p = malloc((size_t)V * sizeof *p);
-	sampler_probs(&s, lg, p);
+	if (sampler_setup(argc, argv, &draws, &seed, &s, &lg, &p, &V))
+		return 2;
 	for (int i = 0; i < V; i++)
 		printf("%.17g\n", p[i]);
 	free(p);
@@ -70,19 +81,15 @@ static int cmd_probs(int argc, char **argv)
 
 static int cmd_draw(int argc, char **argv)
 {
-	sample_opts o;
 	long draws = 20000;
 	uint64_t seed = 1;
 	float *lg;
+	double *p;
 	int V;
-	if (parse(argc, argv, &o, &draws, &seed, &lg, &V))
-		return 2;
 	sampler s;
-	if (sampler_init(&s, V, &o) != 0)
-		lm_die_last();
-	double *p = malloc((size_t)V * sizeof *p);
+	if (sampler_setup(argc, argv, &draws, &seed, &s, &lg, &p, &V))
+		return 2;
 	long *count = calloc((size_t)V, sizeof *count);
-	sampler_probs(&s, lg, p);
 	for (long i = 0; i < draws; i++) {
 		sample_rng r;
 		sample_rng_seed(&r, seed + (uint64_t)i);
