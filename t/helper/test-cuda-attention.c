@@ -36,6 +36,8 @@
 #define OUT_THRESHOLD 1e-2
 #define LSE_THRESHOLD 1e-3
 #define GRAD_THRESHOLD 2e-2
+#define SHORT_T 7                /* below it: few keys a row, see above */
+#define SHORT_GRAD_THRESHOLD 6e-2
 #define BENCH_WARMUP 3
 #define BENCH_RUNS 20
 
@@ -78,7 +80,8 @@ static float *third(const float *x, long rows, int C, int which)
 
 /* ---- parity -------------------------------------------------------------------- */
 
-static int check_grads(const char *shape, const float *got, const float *want, long rows, int C)
+static int check_grads(const char *shape, const float *got, const float *want, long rows, int C,
+		       double threshold)
 {
 	static const char *names[] = {"dq", "dk", "dv"};
 	int bad = 0;
@@ -86,7 +89,7 @@ static int check_grads(const char *shape, const float *got, const float *want, l
 		float *g = third(got, rows, C, w), *x = third(want, rows, C, w);
 		char what[160];
 		snprintf(what, sizeof what, "attention backward %s %s", names[w], shape);
-		bad |= verdict(what, rel_err(g, x, (size_t)rows * C), GRAD_THRESHOLD);
+		bad |= verdict(what, rel_err(g, x, (size_t)rows * C), threshold);
 		free(g);
 		free(x);
 	}
@@ -146,7 +149,8 @@ static int check_backward(lm_rng *rng, const char *shape, const float *qkv, cons
 		float *got = malloc(sizeof *got * nqkv);
 		for (size_t i = 0; i < nqkv; i++)
 			got[i] = bf16_to_float(once[i]);
-		bad = check_grads(shape, got, dqkv, rows, C);
+		bad = check_grads(shape, got, dqkv, rows, C,
+				  T < SHORT_T ? SHORT_GRAD_THRESHOLD : GRAD_THRESHOLD);
 		char what[160];
 		snprintf(what, sizeof what, "attention backward deterministic %s", shape);
 		bad |= verdict(what, memcmp(once, twice, nqkv * sizeof *once) ? INFINITY : 0.0, 0.0);
@@ -197,7 +201,7 @@ static int check_shape(lm_rng *rng, int B, int T, int NH, int HS)
 static int parity(unsigned long seed)
 {
 	static const int shapes[][3] = {  /* B, T, NH for every head size */
-		{1, 1, 1}, {2, 7, 2}, {1, 15, 2}, {2, 37, 3}, {1, 64, 2}, {1, 65, 2},
+		{1, 1, 1}, {2, 3, 2}, {2, 7, 2}, {1, 15, 2}, {2, 37, 3}, {1, 64, 2}, {1, 65, 2},
 		{1, 127, 1}, {1, 130, 2}, {2, 256, 4},
 	};
 	static const int heads[] = {32, 64, 128};
