@@ -7,11 +7,7 @@ test_description='lm-train under mpirun: 2 ranks equal 1 rank with twice the acc
 MODEL="--model d1 --vocab 64 --ctx 16"
 SMALL="$MODEL -b 4 --steps 8 --eval-every 4 --eval-tokens 512"
 
-# "step kind value" of every loss and val_loss record
-values() {
-	grep -o '"step":[0-9]*,"tokens":[0-9.e+]*,"\(val_\)*loss":[^,}]*' "$1" |
-	awk -F'[:,]' '{print $2, $5, $6}'
-}
+. "$TEST_DIRECTORY/lib-train.sh"
 
 test_expect_success MPI 'set up shards' '
 	test-tool train stream 20000 64 | shard -o data --val-tokens 2000
@@ -20,14 +16,14 @@ test_expect_success MPI 'set up shards' '
 test_expect_success MPI 'one rank, 4 micro-batches a step' '
 	OMP_NUM_THREADS=1 lm-train data $SMALL --batch-tokens 256 -o one 2>err &&
 	grep "4 accum x 1 ranks" err &&
-	values one/log.jsonl >one.values
+	loss_values one/log.jsonl >one.values
 '
 
 test_expect_success MPI 'two ranks, 2 micro-batches each: the same losses to fp32 rounding' '
 	$MPIRUN lm-train data $SMALL --batch-tokens 256 -o two 2>err &&
 	grep "2 accum x 2 ranks" err &&
 	test $(grep -c "^training" err) = 1 &&
-	values two/log.jsonl >two.values &&
+	loss_values two/log.jsonl >two.values &&
 	test $(wc -l <two.values) = $(wc -l <one.values) &&
 	paste one.values two.values >both &&
 	cat both &&

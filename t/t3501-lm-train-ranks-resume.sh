@@ -17,16 +17,11 @@ MODEL="--model d1 --vocab 64 --ctx 16"
 # run when a part stops at step 4
 RUN="$MODEL -b 4 --batch-tokens 256 --cosine-steps 8 --warmup 2 --eval-every 4 --eval-tokens 512"
 
-# "step kind value" of every loss and val_loss record, a resumed step
-# replacing the earlier one
-values() {
-	grep -o '"step":[0-9]*,"tokens":[0-9.e+]*,"\(val_\)*loss":[^,}]*' "$1" |
-	awk -F'[:,]' '{v[$2 " " $5] = $6} END {for (k in v) print k, v[k]}' | sort -k1,1n -k2
-}
+. "$TEST_DIRECTORY/lib-train.sh"
 
 # the values of run $1 equal those of the uninterrupted run within 1e-5
 same_as_full() {
-	values "$1/log.jsonl" >"$1.values" &&
+	loss_values "$1/log.jsonl" >"$1.values" &&
 	test $(wc -l <"$1.values") = $(wc -l <full.values) &&
 	paste full.values "$1.values" >"$1.both" &&
 	cat "$1.both" &&
@@ -42,7 +37,7 @@ test_expect_success MPI 'set up shards' '
 test_expect_success MPI 'the uninterrupted run, one rank' '
 	OMP_NUM_THREADS=1 lm-train data $RUN --steps 8 -o full 2>err &&
 	grep "4 accum x 1 ranks" err &&
-	values full/log.jsonl >full.values &&
+	loss_values full/log.jsonl >full.values &&
 	test $(grep -c "\"loss\"" full.values) = 8
 '
 
