@@ -1,7 +1,7 @@
 #!/bin/bash
 test_description='share/model/cuda: elementwise, RoPE and optimizer kernels against their CPU twins
 
-test-tool cuda-elementwise checks add, the fp32 <-> bf16 conversions, GELU,
+test-tool cuda-elementwise checks the fp32 <-> bf16 conversions, GELU,
 SiLU, SwiGLU and RoPE (forward and backward), AdamW, the sum of squares and
 the bias gradient against gelu.c, swiglu.c, rope.c, adamw.c and a double
 column sum, on the same bf16 inputs, with odd sizes (scalar tails), an

@@ -1,6 +1,7 @@
 /*
- * elementwise.cu — the elementwise kernels: the residual add, fp32 <-> bf16
- * conversions, and GELU (tanh), SiLU and SwiGLU with their backwards. CPU
+ * elementwise.cu — the elementwise kernels: fp32 <-> bf16 conversions, and
+ * GELU (tanh), SiLU and SwiGLU with their backwards (the residual add rides
+ * in the projections' GEMM, matmul.cu). CPU
  * twins: share/model/gelu.c and swiglu.c, with the same formulas and
  * constants; the backwards here overwrite ("=") where the twins accumulate.
  *
@@ -76,10 +77,6 @@ static unsigned grid_for(long n, long packs)
 #define GELU_A 0.044715f
 
 static __device__ inline float sigmoid_f(float x) { return 1.0f / (1.0f + expf(-x)); }
-
-struct add_op {
-	__device__ float operator()(float a, float b) const { return a + b; }
-};
 
 struct gelu_op {
 	__device__ float operator()(float x) const
@@ -237,11 +234,6 @@ static int launch_map2(const char *name, bf16 *out, const bf16 *a, const bf16 *b
 	map2_kernel<<<grid_for(n, packs), EW_THREADS, 0, s>>>(dev(out), dev(a), dev(b), n, packs,
 							      f);
 	return CU_LAUNCHED(name);
-}
-
-extern "C" int cu_add(bf16 *out, const bf16 *a, const bf16 *b, long n, cudaStream_t s)
-{
-	return launch_map2("cu_add", out, a, b, n, s, add_op());
 }
 
 extern "C" int cu_float_to_bf16(bf16 *out, const float *in, size_t n, cudaStream_t s)

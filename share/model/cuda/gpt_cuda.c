@@ -246,16 +246,15 @@ static int attn_block_forward(gpt_cuda *g, int l, const bf16 *inp, const bf16 *r
 	bf16 *atty = al(a->atty, l, btc);
 	float *lse = fl(a->lse, l, (size_t)BT * NH);
 	if (cu_matmul_forward(g->blas, qkv, inp, wl(g, w->qkvw, l, 3 * cc),
-			      wl(g, w->qkvb, l, 3 * C), BT, C, 3 * C) != 0)
+			      wl(g, w->qkvb, l, 3 * C), NULL, BT, C, 3 * C) != 0)
 		return -1;
 	if (c->pos == POS_ROPE &&
 	    cu_rope_forward(qkvr, qkv, g->rope_cos, g->rope_sin, B, T, C, NH, g->stream) != 0)
 		return -1;
-	if (cu_attention_forward(atty, lse, qkvr, B, T, C, NH, g->stream) != 0 ||
-	    cu_matmul_forward(g->blas, out, atty, wl(g, w->attprojw, l, cc),
-			      wl(g, w->attprojb, l, C), BT, C, C) != 0)
+	if (cu_attention_forward(atty, lse, qkvr, B, T, C, NH, g->stream) != 0)
 		return -1;
-	return cu_add(out, out, resid, (long)btc, g->stream);
+	return cu_matmul_forward(g->blas, out, atty, wl(g, w->attprojw, l, cc),
+				 wl(g, w->attprojb, l, C), resid, BT, C, C);
 }
 
 /* out = resid + mlp(inp) for layer l. */
@@ -267,24 +266,24 @@ static int mlp_block_forward(gpt_cuda *g, int l, const bf16 *inp, const bf16 *re
 	gpt_cuda_acts *a = &g->a;
 	size_t btf = (size_t)BT * F, fc = (size_t)F * C;
 	bf16 *fca = al(a->fca, l, btf), *fch = al(a->fch, l, btf);
-	if (cu_matmul_forward(g->blas, fca, inp, wl(g, w->fcw, l, fc), wl(g, w->fcb, l, F), BT,
-			      C, F) != 0)
+	if (cu_matmul_forward(g->blas, fca, inp, wl(g, w->fcw, l, fc), wl(g, w->fcb, l, F), NULL,
+			      BT, C, F) != 0)
 		return -1;
 	int rc;
 	if (c->mlp == MLP_SWIGLU) {
 		bf16 *fcg = al(a->fcg, l, btf);
 		rc = cu_matmul_forward(g->blas, fcg, inp, wl(g, w->fcgw, l, fc), wl(g, w->fcgb, l, F),
-				       BT, C, F);
+				       NULL, BT, C, F);
 		rc = rc ? rc : cu_swiglu_forward(fch, fca, fcg, (long)btf, g->stream);
 	} else if (c->mlp == MLP_SILU) {
 		rc = cu_silu_forward(fch, fca, (long)btf, g->stream);
 	} else {
 		rc = cu_gelu_forward(fch, fca, (long)btf, g->stream);
 	}
-	if (rc != 0 || cu_matmul_forward(g->blas, out, fch, wl(g, w->fcprojw, l, fc),
-					 wl(g, w->fcprojb, l, C), BT, F, C) != 0)
+	if (rc != 0)
 		return -1;
-	return cu_add(out, out, resid, (long)BT * C, g->stream);
+	return cu_matmul_forward(g->blas, out, fch, wl(g, w->fcprojw, l, fc),
+				 wl(g, w->fcprojb, l, C), resid, BT, F, C);
 }
 
 static int layer_forward(gpt_cuda *g, int l)
@@ -385,8 +384,8 @@ int gpt_cuda_forward(gpt_cuda *g, const int *inputs, const int *targets, int B, 
 			return -1;
 		head_in = a->lnf;
 	}
-	if (cu_matmul_forward(g->blas, a->logits, head_in, w0(g, w->lm_head), NULL, (int)BT, C,
-			      c->padded_vocab) != 0)
+	if (cu_matmul_forward(g->blas, a->logits, head_in, w0(g, w->lm_head), NULL, NULL, (int)BT,
+			      C, c->padded_vocab) != 0)
 		return -1;
 	if (!targets)
 		return 0;

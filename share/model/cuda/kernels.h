@@ -73,8 +73,6 @@ int cu_rmsnorm_backward(bf16 *dinp, float *dweight, float *scratch, const bf16 *
 
 /* ---- elementwise.cu ------------------------------------------------------- */
 
-/* out = a + b (the residual). */
-int cu_add(bf16 *out, const bf16 *a, const bf16 *b, long n, cudaStream_t s);
 /* out = fp32 in rounded to bf16 (the weights' bf16 copy). */
 int cu_float_to_bf16(bf16 *out, const float *in, size_t n, cudaStream_t s);
 /* out = in as fp32 (logits to the host). */
@@ -167,10 +165,12 @@ typedef struct cu_blas cu_blas;  /* a cuBLASLt handle and its workspace */
 cu_blas *cu_blas_open(cudaStream_t s);
 void cu_blas_close(cu_blas *h);
 
-/* out (N, OC) = inp (N, IC) weight^T + bias; weight (OC, IC) as nn.Linear;
- * bias NULL: none. */
+/* out (N, OC) = inp (N, IC) weight^T + bias + resid; weight (OC, IC) as
+ * nn.Linear; bias, resid NULL: none. The residual (N, OC; may be out
+ * itself) joins the fp32 sum before its one rounding to bf16: the CPU's
+ * matmul_forward followed by gpt.c's residual_add, fused. */
 int cu_matmul_forward(cu_blas *h, bf16 *out, const bf16 *inp, const bf16 *weight,
-		      const bf16 *bias, int N, int IC, int OC);
+		      const bf16 *bias, const bf16 *resid, int N, int IC, int OC);
 /* dinp = (or += with accumulate) dout weight; dweight += dout^T inp (fp32);
  * dbias += column sums of dout (NULL: none), through bias_scratch
  * (cu_bias_backward_scratch floats). */

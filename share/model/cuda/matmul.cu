@@ -1,6 +1,7 @@
 /*
  * matmul.cu — the linear layers through cuBLASLt: bf16 operands, fp32
- * accumulation, the bias added in the GEMM's epilogue, weight gradients
+ * accumulation, the bias added in the GEMM's epilogue and the residual
+ * through beta (one rounding of the whole sum), weight gradients
  * accumulated straight into the fp32 gradient array (beta = 1). CPU twin:
  * model/matmul.c.
  *
@@ -158,10 +159,11 @@ static gemm_plan *plan_get(cu_blas *h, const gemm_plan *want)
 	return p;
 }
 
-/* D = op(A) op(B) + beta D (+ bias over the m rows of D). */
+/* D = op(A) op(B) + beta C (+ bias over the m rows of D); C has D's
+ * layout and may be D itself (NULL: D). */
 static int gemm(cu_blas *h, bool ta, bool tb, int m, int n, int k, const void *A, int lda,
-		const void *B, int ldb, void *D, int ldd, cudaDataType_t dtype, float beta,
-		const bf16 *bias)
+		const void *B, int ldb, const void *C, void *D, int ldd, cudaDataType_t dtype,
+		float beta, const bf16 *bias)
 {
 	gemm_plan want;
 	memset(&want, 0, sizeof want);
@@ -174,27 +176,28 @@ static int gemm(cu_blas *h, bool ta, bool tb, int m, int n, int k, const void *A
 		cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias,
 					       sizeof bias);
 	float alpha = 1.0f;
-	return lt_check(cublasLtMatmul(h->lt, p->desc, &alpha, A, p->a, B, p->b, &beta, D, p->d, D,
-				       p->d, &p->algo, h->workspace, WORKSPACE_BYTES, h->stream),
+	return lt_check(cublasLtMatmul(h->lt, p->desc, &alpha, A, p->a, B, p->b, &beta,
+				       C ? C : D, p->d, D, p->d, &p->algo, h->workspace,
+				       WORKSPACE_BYTES, h->stream),
 			"matmul");
 }
 
 int cu_matmul_forward(cu_blas *h, bf16 *out, const bf16 *inp, const bf16 *weight,
-		      const bf16 *bias, int N, int IC, int OC)
+		      const bf16 *bias, const bf16 *resid, int N, int IC, int OC)
 {
-	return gemm(h, true, false, OC, N, IC, weight, IC, inp, IC, out, OC, CUDA_R_16BF, 0.0f,
-		    bias);
+	return gemm(h, true, false, OC, N, IC, weight, IC, inp, IC, resid, out, OC, CUDA_R_16BF,
+		    resid ? 1.0f : 0.0f, bias);
 }
 
 int cu_matmul_backward(cu_blas *h, bf16 *dinp, float *dweight, float *dbias,
 		       float *bias_scratch, const bf16 *dout, const bf16 *inp,
 		       const bf16 *weight, int N, int IC, int OC, bool accumulate)
 {
-	if (dinp && gemm(h, false, false, IC, N, OC, weight, IC, dout, OC, dinp, IC, CUDA_R_16BF,
-			 accumulate ? 1.0f : 0.0f, nullptr) != 0)
+	if (dinp && gemm(h, false, false, IC, N, OC, weight, IC, dout, OC, nullptr, dinp, IC,
+			 CUDA_R_16BF, accumulate ? 1.0f : 0.0f, nullptr) != 0)
 		return -1;
-	if (dweight && gemm(h, false, true, IC, OC, N, inp, IC, dout, OC, dweight, IC, CUDA_R_32F,
-			    1.0f, nullptr) != 0)
+	if (dweight && gemm(h, false, true, IC, OC, N, inp, IC, dout, OC, nullptr, dweight, IC,
+			    CUDA_R_32F, 1.0f, nullptr) != 0)
 		return -1;
 	if (dbias)
 		return cu_bias_backward(dbias, dout, bias_scratch, N, OC, h->stream);
