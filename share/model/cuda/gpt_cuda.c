@@ -180,7 +180,7 @@ static int acts_alloc(gpt_cuda *g, long rows)
 		{(void **)&a->losses, R * 4},
 		{(void **)&a->row_logits, Vp * 4},
 		{(void **)&a->dx, R * C * 2},
-		{(void **)&a->dr, R * C * 2},
+		{(void **)&a->dr, post ? R * C * 2 : 0},
 		{(void **)&a->dn, R * C * 2},
 		{(void **)&a->datty, R * C * 2},
 		{(void **)&a->dqkv, R * 3 * C * 2},
@@ -426,12 +426,6 @@ static int zero(gpt_cuda *g, bf16 *p, size_t n)
 	return cu_check(cudaMemsetAsync(p, 0, n * sizeof(bf16), g->stream), "cudaMemsetAsync");
 }
 
-static int copy(gpt_cuda *g, bf16 *dst, const bf16 *src, size_t n)
-{
-	return cu_check(cudaMemcpyAsync(dst, src, n * sizeof(bf16), cudaMemcpyDeviceToDevice,
-					g->stream), "cudaMemcpyAsync");
-}
-
 /* dinp += norm'(inp)^T dout, and the norm's parameter gradients. */
 static int norm_backward(gpt_cuda *g, bf16 *dinp, float *dw, float *db, const bf16 *dout,
 			 const bf16 *inp, const bf16 *w, const float *mean, const float *rstd)
@@ -454,8 +448,11 @@ static int linear_backward(gpt_cuda *g, bf16 *dinp, const float *host_w, const f
 				  IC, OC, accumulate);
 }
 
-/* din += the attention branch's input gradient, given dout at its output. */
-static int attn_block_backward(gpt_cuda *g, int l, const bf16 *inp, const bf16 *dout, bf16 *din)
+/* din = (accumulate: +=) the attention branch's input gradient, given dout
+ * at its output. din may be dout itself: dout is spent before din is
+ * written, so accumulating into it passes the residual's gradient through. */
+static int attn_block_backward(gpt_cuda *g, int l, const bf16 *inp, const bf16 *dout, bf16 *din,
+			       bool accumulate)
 {
 	const lm_config *c = &g->host->cfg;
 	const gpt_weights *w = &g->host->w;
@@ -471,11 +468,13 @@ static int attn_block_backward(gpt_cuda *g, int l, const bf16 *inp, const bf16 *
 	if (c->pos == POS_ROPE && cu_rope_backward(a->dqkv, a->dqkvr, g->rope_cos, g->rope_sin, B,
 						   T, C, NH, g->stream) != 0)
 		return -1;
-	return linear_backward(g, din, w->qkvw, w->qkvb, l, a->dqkv, inp, C, 3 * C, true);
+	return linear_backward(g, din, w->qkvw, w->qkvb, l, a->dqkv, inp, C, 3 * C, accumulate);
 }
 
-/* din += the MLP branch's input gradient, given dout at its output. */
-static int mlp_block_backward(gpt_cuda *g, int l, const bf16 *inp, const bf16 *dout, bf16 *din)
+/* din = (accumulate: +=) the MLP branch's input gradient, given dout at its
+ * output; din may be dout itself, as in attn_block_backward. */
+static int mlp_block_backward(gpt_cuda *g, int l, const bf16 *inp, const bf16 *dout, bf16 *din,
+			      bool accumulate)
 {
 	const lm_config *c = &g->host->cfg;
 	const gpt_weights *w = &g->host->w;
@@ -489,16 +488,21 @@ static int mlp_block_backward(gpt_cuda *g, int l, const bf16 *inp, const bf16 *d
 	if (c->mlp == MLP_SWIGLU) {
 		rc = cu_swiglu_backward(a->dfca, a->dfcg, a->dfch, fca, al(a->fcg, l, btf), (long)btf,
 					g->stream);
-		rc = rc ? rc : linear_backward(g, din, w->fcgw, w->fcgb, l, a->dfcg, inp, C, F, true);
+		rc = rc ? rc : linear_backward(g, din, w->fcgw, w->fcgb, l, a->dfcg, inp, C, F,
+					       accumulate);
+		accumulate = true;  /* the two branches' gradients add */
 	} else if (c->mlp == MLP_SILU) {
 		rc = cu_silu_backward(a->dfca, fca, a->dfch, (long)btf, g->stream);
 	} else {
 		rc = cu_gelu_backward(a->dfca, fca, a->dfch, (long)btf, g->stream);
 	}
-	return rc ? rc : linear_backward(g, din, w->fcw, w->fcb, l, a->dfca, inp, C, F, true);
+	return rc ? rc : linear_backward(g, din, w->fcw, w->fcb, l, a->dfca, inp, C, F, accumulate);
 }
 
-/* On entry a->dx holds d loss / d x[l+1]; on return d loss / d x[l]. */
+/* On entry a->dx holds d loss / d x[l+1]; on return d loss / d x[l], built
+ * in place: a residual's gradient passes through by accumulating the
+ * branch's input gradient into the buffer that holds it (gpt.c copies into
+ * separate buffers instead; the sums are the same). */
 static int layer_backward(gpt_cuda *g, int l)
 {
 	const lm_config *c = &g->host->cfg;
@@ -512,31 +516,26 @@ static int layer_backward(gpt_cuda *g, int l)
 	const bf16 *ln1w = wl(g, w->ln1w, l, C), *ln2w = wl(g, w->ln2w, l, C);
 	float *gln1w = gl(g, w->ln1w, l, C), *gln1b = gl(g, w->ln1b, l, C);
 	float *gln2w = gl(g, w->ln2w, l, C), *gln2b = gl(g, w->ln2b, l, C);
+	bf16 *dx = a->dx, *dn = a->dn, *dr = a->dr;
 	switch (c->norm) {
 	case NORM_PRE:  /* xo = r1 + mlp(n2), n2 = norm2(r1), r1 = x + attn(n1), n1 = norm1(x) */
-		return zero(g, a->dn, btc) ||
-		       mlp_block_backward(g, l, al(a->n2, l, btc), a->dx, a->dn) ||
-		       copy(g, a->dr, a->dx, btc) ||
-		       norm_backward(g, a->dr, gln2w, gln2b, a->dn, r1, ln2w, n2m, n2r) ||
-		       zero(g, a->dn, btc) ||
-		       attn_block_backward(g, l, n1, a->dr, a->dn) ||
-		       norm_backward(g, a->dr, gln1w, gln1b, a->dn, x, ln1w, n1m, n1r) ||
-		       copy(g, a->dx, a->dr, btc) ? -1 : 0;
+		return mlp_block_backward(g, l, al(a->n2, l, btc), dx, dn, false) ||  /* dn = d n2 */
+		       norm_backward(g, dx, gln2w, gln2b, dn, r1, ln2w, n2m, n2r) ||  /* dx = d r1 */
+		       attn_block_backward(g, l, n1, dx, dn, false) ||                /* dn = d n1 */
+		       norm_backward(g, dx, gln1w, gln1b, dn, x, ln1w, n1m, n1r)      /* dx = d x */
+			       ? -1 : 0;
 	case NORM_POST:  /* r1 = x + attn(x), n1 = norm1(r1), r2 = n1 + mlp(n1), xo = norm2(r2) */
-		return zero(g, a->dr, btc) ||
-		       norm_backward(g, a->dr, gln2w, gln2b, a->dx, al(a->r2, l, btc), ln2w, n2m,
-				     n2r) ||
-		       copy(g, a->dn, a->dr, btc) ||
-		       mlp_block_backward(g, l, n1, a->dr, a->dn) ||
-		       zero(g, a->dr, btc) ||
-		       norm_backward(g, a->dr, gln1w, gln1b, a->dn, r1, ln1w, n1m, n1r) ||
-		       copy(g, a->dx, a->dr, btc) ||
-		       attn_block_backward(g, l, x, a->dr, a->dx) ? -1 : 0;
+		return zero(g, dr, btc) ||
+		       norm_backward(g, dr, gln2w, gln2b, dx, al(a->r2, l, btc), ln2w, n2m,
+				     n2r) ||                                           /* dr = d r2 */
+		       mlp_block_backward(g, l, n1, dr, dr, true) ||                  /* dr = d n1 */
+		       zero(g, dx, btc) ||
+		       norm_backward(g, dx, gln1w, gln1b, dr, r1, ln1w, n1m, n1r) ||  /* dx = d r1 */
+		       attn_block_backward(g, l, x, dx, dx, true) ? -1 : 0;           /* dx = d x */
 	case NORM_NONE:  /* r1 = x + attn(x), xo = r1 + mlp(r1) */
-		return copy(g, a->dr, a->dx, btc) ||
-		       mlp_block_backward(g, l, r1, a->dx, a->dr) ||
-		       copy(g, a->dx, a->dr, btc) ||
-		       attn_block_backward(g, l, x, a->dr, a->dx) ? -1 : 0;
+		return mlp_block_backward(g, l, r1, dx, dx, true) ||  /* dx = d r1 */
+		       attn_block_backward(g, l, x, dx, dx, true)     /* dx = d x */
+			       ? -1 : 0;
 	}
 	return -1;
 }
