@@ -1025,14 +1025,15 @@ static step_result train_step(run *r)
 		run_die(r);
 	for (int a = 0; a < r->accum; a++) {
 		float loss;
+		dist_ctx *reduce = a == r->accum - 1 ? &r->dist : NULL;  /* the mean over ranks */
 		if (loader_next(r->train, r->x, r->y, NULL) < 0 ||
-		    r->be.micro_step(&r->be, r->x, r->y, r->B, r->T, 1.0f / r->accum, &loss) != 0)
+		    r->be.micro_step(&r->be, r->x, r->y, r->B, r->T, 1.0f / r->accum, reduce,
+				     &loss) != 0)
 			run_die(r);
 		sum += loss;
 	}
 	s.loss = sum / r->accum;
-	if (dist_allreduce_sum_f64(&r->dist, &s.loss, 1) != 0 ||
-	    r->be.reduce_grads(&r->be, &r->dist) != 0)
+	if (dist_allreduce_sum_f64(&r->dist, &s.loss, 1) != 0)
 		run_die(r);
 	s.loss /= r->dist.nranks;
 	if (test_nan_step() == r->step + 1)

@@ -23,6 +23,26 @@ test_expect_success 'the model runs every config and dumps its tensors' '
 	ls -d gpt2* llama* | grep -v json >dirs && test $(wc -l <dirs) = $model_config_count
 '
 
+test_expect_success 'grad stages (when the backward finishes each gradient): head, layers top-down, embeddings, every parameter once' '
+	for c in *.json; do
+		test-tool model stages $c >stages-${c%.json} || { cat stages-${c%.json}; exit 1; }
+	done &&
+	h="ln1w ln1b qkvw qkvb attprojw attprojb ln2w ln2b fcw fcb fcprojw fcprojb" &&
+	{
+		echo "stage 0: lnfw lnfb (1 spans)" &&
+		echo "stage 1:$(for t in $h; do printf " h.1.%s" $t; done) (12 spans)" &&
+		echo "stage 2:$(for t in $h; do printf " h.0.%s" $t; done) (12 spans)" &&
+		echo "stage 3: wte wpe (1 spans)"
+	} >expect &&
+	test_cmp expect stages-gpt2 &&
+	head -1 stages-gpt2-untied-nobias >actual &&
+	echo "stage 0: lnfw lm_head (1 spans)" >expect &&
+	test_cmp expect actual &&
+	tail -1 stages-llama >actual &&
+	echo "stage 3: wte (1 spans)" >expect &&
+	test_cmp expect actual
+'
+
 test_expect_success PYTHON 'logits, loss, every gradient, 3 AdamW steps match PyTorch' '
 	"$PYTHON" "$TOP/t/py/model_ref.py" --eps 1e-2 $(cat dirs) >out 2>&1 ||
 	{ cat out; false; } &&

@@ -274,7 +274,8 @@ int dist_use_gpu(dist_ctx *d)
 	return lm_fail(NO_CUDA);
 }
 
-int dist_allreduce_mean_dev(dist_ctx *d, float *dev_buf, size_t n, void *cuda_stream)
+int dist_allreduce_mean_dev(dist_ctx *d, float *dev_buf, const size_t *offset,
+			    const size_t *count, int num_spans, void *cuda_stream)
 {
 	return lm_fail(NO_CUDA);
 }

@@ -99,12 +99,14 @@ int dist_barrier(dist_ctx *d);
  * is set, NCCL's NVLink SHARP algorithms (NVLS, NVLSTree: reductions in the
  * switch, not bitwise reproducible) are left out. */
 int dist_use_gpu(dist_ctx *d);
-/* dev_buf[i] = mean over ranks, in place, n fp32 values in device memory,
- * enqueued on cuda_stream (a cudaStream_t; NULL: the legacy default
- * stream): the result is there once that stream reaches it, and the next
- * host collective waits for it on the device. The identity for one rank
- * without dist_use_gpu. */
-int dist_allreduce_mean_dev(dist_ctx *d, float *dev_buf, size_t n, void *cuda_stream);
+/* dev_buf[i] = mean over ranks, in place, for the fp32 values of device
+ * memory in spans [offset[k], offset[k] + count[k]), k < num_spans, as one
+ * grouped launch enqueued on cuda_stream (a cudaStream_t; NULL: the legacy
+ * default stream): the result is there once that stream reaches it, and
+ * the next host collective waits for it on the device. Every rank must
+ * pass the same spans. The identity for one rank without dist_use_gpu. */
+int dist_allreduce_mean_dev(dist_ctx *d, float *dev_buf, const size_t *offset,
+			    const size_t *count, int num_spans, void *cuda_stream);
 
 /* For the --gpus spawner, before it starts the ranks: the GPUs this process
  * sees (-1 with an error when there are none or no CUDA), and a fresh NCCL

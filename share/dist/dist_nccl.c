@@ -235,23 +235,29 @@ void dist_nccl_close(dist_ctx *d)
 
 /* ---- collectives ----------------------------------------------------------------- */
 
-int dist_allreduce_mean_dev(dist_ctx *d, float *dev_buf, size_t n, void *cuda_stream)
+int dist_allreduce_mean_dev(dist_ctx *d, float *dev_buf, const size_t *offset,
+			    const size_t *count, int num_spans, void *cuda_stream)
 {
 	nccl_state *s = d->nccl;
 	if (!s)
 		return d->nranks == 1 ? 0 :
 		       lm_fail("rank %d of %d: no NCCL communicator to average the gradients "
 			       "(dist_use_gpu makes it)", d->rank, d->nranks);
-	if (n == 0)
-		return 0;
 	ncclResult_t async;
 	if (NCCL_CHECK(ncclCommGetAsyncError(s->comm, &async)) != 0 ||
 	    NCCL_CHECK(async) != 0)
 		return lm_fail("rank %d of %d: %s", d->rank, d->nranks, lm_last_error());
-	if (NCCL_CHECK(ncclAllReduce(dev_buf, dev_buf, n, ncclFloat, ncclAvg, s->comm,
-				     (cudaStream_t)cuda_stream)) != 0)
+	cudaStream_t stream = (cudaStream_t)cuda_stream;
+	if (NCCL_CHECK(ncclGroupStart()) != 0)
 		return -1;
-	return CUDA_CHECK(cudaEventRecord(s->dev_done, (cudaStream_t)cuda_stream));
+	int rc = 0;
+	for (int k = 0; k < num_spans && rc == 0; k++)
+		if (count[k] > 0)
+			rc = NCCL_CHECK(ncclAllReduce(dev_buf + offset[k], dev_buf + offset[k],
+						      count[k], ncclFloat, ncclAvg, s->comm, stream));
+	if (NCCL_CHECK(ncclGroupEnd()) != 0 || rc != 0)
+		return -1;
+	return CUDA_CHECK(cudaEventRecord(s->dev_done, stream));
 }
 
 /* The host collectives' stream after the last device all-reduce. */

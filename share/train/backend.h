@@ -12,8 +12,8 @@
  *   train_backend b;
  *   backend_open(&b, "cpu", &model, hparams);   // or "cuda"; model from gpt_init or a checkpoint
  *   b.zero_grad(&b);
- *   for each micro-batch: b.micro_step(&b, x, y, B, T, 1.0f / accum, &loss);
- *   b.reduce_grads(&b, &dist);                  // mean over ranks
+ *   each micro-batch but the last: b.micro_step(&b, x, y, B, T, 1.0f / accum, NULL, &loss);
+ *   the last, + the mean over ranks: b.micro_step(&b, x, y, B, T, 1.0f / accum, &dist, &loss);
  *   norm = b.clip_grads(&b, 1.0);
  *   b.update(&b, lr);
  *   backend_close(&b);
@@ -36,11 +36,12 @@ struct train_backend {
 
 	int (*zero_grad)(train_backend *b);
 	/* Forward and backward of one micro-batch (B, T), gradients ACCUMULATED
-	 * with weight dloss; *loss gets the micro-batch's mean loss. */
+	 * with weight dloss; *loss gets the micro-batch's mean loss. With
+	 * REDUCE (the step's last micro-batch), the gradients are then
+	 * averaged over its ranks: the CUDA backend starts each layer's
+	 * all-reduce as soon as the backward has finished that layer. */
 	int (*micro_step)(train_backend *b, const int *x, const int *y, int B, int T,
-			  float dloss, float *loss);
-	/* Gradients averaged over the ranks of D. */
-	int (*reduce_grads)(train_backend *b, dist_ctx *d);
+			  float dloss, dist_ctx *reduce, float *loss);
 	/* Clip the global gradient norm to max_norm (<= 0: no clipping);
 	 * returns the norm before clipping (NaN or inf passes through). */
 	double (*clip_grads)(train_backend *b, double max_norm);

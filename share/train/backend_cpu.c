@@ -17,16 +17,12 @@ static int cpu_zero_grad(train_backend *b)
 }
 
 static int cpu_micro_step(train_backend *b, const int *x, const int *y, int B, int T,
-			  float dloss, float *loss)
+			  float dloss, dist_ctx *reduce, float *loss)
 {
-	if (gpt_forward(b->model, x, y, B, T, loss) != 0)
+	gpt_model *m = b->model;
+	if (gpt_forward(m, x, y, B, T, loss) != 0 || gpt_backward(m, dloss) != 0)
 		return -1;
-	return gpt_backward(b->model, dloss);
-}
-
-static int cpu_reduce_grads(train_backend *b, dist_ctx *d)
-{
-	return dist_allreduce_mean(d, b->model->grads, b->model->num_params);
+	return reduce ? dist_allreduce_mean(reduce, m->grads, m->num_params) : 0;
 }
 
 static double cpu_clip_grads(train_backend *b, double max_norm)
@@ -98,7 +94,6 @@ int backend_cpu_open(train_backend *b)
 	b->name = "cpu";
 	b->zero_grad = cpu_zero_grad;
 	b->micro_step = cpu_micro_step;
-	b->reduce_grads = cpu_reduce_grads;
 	b->clip_grads = cpu_clip_grads;
 	b->update = cpu_update;
 	b->eval_loss = cpu_eval_loss;

@@ -3,7 +3,8 @@
  * gpt_cuda.c, bf16 weights and activations, fp32 master weights and
  * gradients), AdamW over all parameters in one kernel with the fp32 moments
  * on the device, the gradient norm and clipping folded into that kernel,
- * and the gradients averaged over ranks by NCCL (dist/dist.h).
+ * and the gradients averaged over ranks by NCCL (dist/dist.h) stage by
+ * stage on a second stream, overlapped with the rest of the backward.
  *
  * Deterministic: every kernel sums in a fixed order (no atomics), cuBLASLt
  * keeps one algorithm per shape, and the loss is summed on the host in
@@ -13,6 +14,7 @@
  * forwarded again each call, no KV cache on the GPU yet.
  */
 #include "model/cuda/gpt_cuda.h"
+#include "model/grad_stages.h"
 #include "train/backend.h"
 #include "util/error.h"
 
@@ -27,6 +29,9 @@ typedef struct {
 	double *sumsq, *sumsq_scratch;
 	float clip_scale;      /* the last clip_grads' factor, applied by update */
 	gpt_cuda_gen gen;      /* sampling, and the logits of next_logits */
+	grad_stages stages;    /* the gradient spans each backward stage completes */
+	cudaStream_t comm;     /* the gradient all-reduces */
+	cudaEvent_t reduced;   /* the last all-reduce of a step finished */
 } cuda_state;
 
 static cuda_state *state(train_backend *b) { return b->impl; }
@@ -36,21 +41,38 @@ static int cuda_zero_grad(train_backend *b)
 	return gpt_cuda_zero_grad(&state(b)->g);
 }
 
-static int cuda_micro_step(train_backend *b, const int *x, const int *y, int B, int T,
-			   float dloss, float *loss)
+/* The gradients averaged over D's ranks, one grad stage at a time on the
+ * communication stream: each stage's all-reduce waits only for the
+ * backward to complete that stage, so it runs while the backward works on
+ * the layers below; the compute stream waits for the last one before
+ * anything reads the gradients. Through NCCL whenever there is a
+ * communicator (--gpus 1 too: the same path as N ranks, an identity on
+ * one); one rank without one: nothing to wait for. */
+static int reduce_by_stage(cuda_state *s, dist_ctx *d)
 {
-	gpt_cuda *g = &state(b)->g;
-	if (gpt_cuda_forward(g, x, y, B, T, dloss / (float)((long)B * T), loss) != 0)
+	const grad_stages *p = &s->stages;
+	for (int st = 0; st < p->num_stages; st++) {
+		int k = p->first[st];
+		if (cu_check(cudaStreamWaitEvent(s->comm, s->g.stage_done[st], 0),
+			     "cudaStreamWaitEvent") != 0 ||
+		    dist_allreduce_mean_dev(d, s->g.grads, p->offset + k, p->count + k,
+					    p->first[st + 1] - k, s->comm) != 0)
+			return -1;
+	}
+	if (cu_check(cudaEventRecord(s->reduced, s->comm), "cudaEventRecord") != 0 ||
+	    cu_check(cudaStreamWaitEvent(s->g.stream, s->reduced, 0), "cudaStreamWaitEvent") != 0)
 		return -1;
-	return gpt_cuda_backward(g);
+	return 0;
 }
 
-/* Through NCCL whenever there is a communicator (--gpus 1 too: the same
- * path as N ranks, an identity on one); one rank without one: nothing. */
-static int cuda_reduce_grads(train_backend *b, dist_ctx *d)
+static int cuda_micro_step(train_backend *b, const int *x, const int *y, int B, int T,
+			   float dloss, dist_ctx *reduce, float *loss)
 {
-	gpt_cuda *g = &state(b)->g;
-	return dist_allreduce_mean_dev(d, g->grads, g->n, g->stream);
+	cuda_state *s = state(b);
+	if (gpt_cuda_forward(&s->g, x, y, B, T, dloss / (float)((long)B * T), loss) != 0 ||
+	    gpt_cuda_backward(&s->g) != 0)
+		return -1;
+	return reduce ? reduce_by_stage(s, reduce) : 0;
 }
 
 static double cuda_clip_grads(train_backend *b, double max_norm)
@@ -141,6 +163,11 @@ static void cuda_close(train_backend *b)
 	cudaFree(s->sumsq);
 	cudaFree(s->sumsq_scratch);
 	gpt_cuda_gen_close(&s->gen);
+	grad_stages_free(&s->stages);
+	if (s->reduced)
+		cudaEventDestroy(s->reduced);
+	if (s->comm)
+		cudaStreamDestroy(s->comm);
 	free(s);
 	b->impl = NULL;
 }
@@ -171,7 +198,9 @@ static int cuda_state_open(cuda_state *s, train_backend *b)
 	    cu_check(cudaMalloc((void **)&s->sumsq, sizeof(double)), "the gradient norm") ||
 	    cu_check(cudaMalloc((void **)&s->sumsq_scratch,
 				cu_sum_squares_scratch() * sizeof(double)), "the gradient norm") ||
-	    decay_runs(s, m) != 0)
+	    decay_runs(s, m) != 0 || grad_stages_plan(&s->stages, m) != 0 ||
+	    cu_check(cudaStreamCreateWithFlags(&s->comm, cudaStreamNonBlocking), "a stream") ||
+	    cu_check(cudaEventCreateWithFlags(&s->reduced, cudaEventDisableTiming), "an event"))
 		return -1;
 	s->clip_scale = 1.0f;
 	return copy_moments(s, &b->opt, cudaMemcpyHostToDevice);
@@ -192,7 +221,6 @@ int backend_cuda_open(train_backend *b)
 	b->name = "cuda";
 	b->zero_grad = cuda_zero_grad;
 	b->micro_step = cuda_micro_step;
-	b->reduce_grads = cuda_reduce_grads;
 	b->clip_grads = cuda_clip_grads;
 	b->update = cuda_update;
 	b->eval_loss = cuda_eval_loss;

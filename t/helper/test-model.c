@@ -13,6 +13,12 @@
  * clip at 1.0, AdamW with DESIGN.md's betas and decay, constant LR, epsilon EPS; with
  * "losses" (STEPS) and "grad_norms" (STEPS)).
  *
+ *   test-tool model stages CONFIG
+ *
+ * The backward's grad stages (model/grad_stages.h): one line a stage with
+ * its tensors and spans; exits 1 unless the spans cover every parameter
+ * exactly once and every tensor lies in a span of its own stage.
+ *
  *   test-tool model accum CONFIG SEED B T
  *
  * Gradient accumulation: the gradients of one backward over a (B, T) batch
@@ -22,6 +28,7 @@
 #include "ckpt/safetensors.h"
 #include "model/config.h"
 #include "model/gpt.h"
+#include "model/grad_stages.h"
 #include "model/rng.h"
 #include "optim/adamw.h"
 #include "util/error.h"
@@ -97,10 +104,67 @@ out:
 	return rc;
 }
 
+/* Does tensor T lie inside one of stage S's spans? */
+static bool in_stage(const grad_stages *p, int s, const gpt_tensor *t)
+{
+	for (int k = p->first[s]; k < p->first[s + 1]; k++)
+		if (t->offset >= p->offset[k] && t->offset + t->numel <= p->offset[k] + p->count[k])
+			return true;
+	return false;
+}
+
+/* How many times the spans cover each parameter: 1 everywhere, or the
+ * first parameter covered otherwise. */
+static long first_miscovered(const grad_stages *p, size_t n)
+{
+	unsigned char *times = calloc(n ? n : 1, 1);
+	for (int k = 0; k < p->num_spans; k++)
+		for (size_t i = p->offset[k]; i < p->offset[k] + p->count[k] && i < n; i++)
+			times[i]++;
+	long bad = -1;
+	for (size_t i = 0; i < n && bad < 0; i++)
+		if (times[i] != 1)
+			bad = (long)i;
+	free(times);
+	return bad;
+}
+
+static int stages_main(const char *config)
+{
+	lm_config cfg;
+	gpt_model m;
+	grad_stages p;
+	if (config_load(&cfg, config) != 0 || config_finish(&cfg) != 0 ||
+	    gpt_init(&m, &cfg, 1) != 0 || grad_stages_plan(&p, &m) != 0) {
+		fprintf(stderr, "error: %s\n", lm_last_error());
+		return 1;
+	}
+	int bad = 0;
+	for (int s = 0; s < p.num_stages; s++) {
+		printf("stage %d:", s);
+		for (int i = 0; i < m.num_tensors; i++)
+			if (grad_stage_of(&m, &m.tensors[i]) == s) {
+				printf(" %s", m.tensors[i].name);
+				bad += !in_stage(&p, s, &m.tensors[i]);
+			}
+		printf(" (%d spans)\n", p.first[s + 1] - p.first[s]);
+	}
+	long miss = first_miscovered(&p, m.num_params);
+	if (miss >= 0)
+		printf("FAIL: parameter %ld is not covered exactly once\n", miss);
+	if (bad)
+		printf("FAIL: %d tensors outside their stage's spans\n", bad);
+	grad_stages_free(&p);
+	gpt_free(&m);
+	return miss >= 0 || bad ? 1 : 0;
+}
+
 int cmd__model(int argc, char **argv)
 {
 	if (argc == 6 && strcmp(argv[1], "accum") == 0)
 		return accum_main(argv + 2);
+	if (argc == 3 && strcmp(argv[1], "stages") == 0)
+		return stages_main(argv[2]);
 	if (argc != 9) {
 		fprintf(stderr, "usage: test-tool model CONFIG SEED B T STEPS LR EPS OUTDIR\n");
 		return 2;

@@ -7,6 +7,7 @@
  * sampling.
  */
 #include "model/cuda/gpt_cuda.h"
+#include "model/grad_stages.h"
 #include "util/error.h"
 
 #include <cuda_runtime_api.h>
@@ -75,6 +76,28 @@ int gpt_cuda_zero_grad(gpt_cuda *g)
 			"zeroing the gradients");
 }
 
+static void stage_events_destroy(gpt_cuda *g)
+{
+	for (int s = 0; g->stage_done && s < grad_stage_count(g->host); s++)
+		if (g->stage_done[s])
+			cudaEventDestroy(g->stage_done[s]);
+	free(g->stage_done);
+	g->stage_done = NULL;
+}
+
+static int stage_events_create(gpt_cuda *g)
+{
+	int n = grad_stage_count(g->host);
+	g->stage_done = calloc((size_t)n, sizeof *g->stage_done);
+	if (!g->stage_done)
+		return lm_fail("out of memory");
+	for (int s = 0; s < n; s++)
+		if (cu_check(cudaEventCreateWithFlags(&g->stage_done[s], cudaEventDisableTiming),
+			     "an event") != 0)
+			return -1;
+	return 0;
+}
+
 int gpt_cuda_open(gpt_cuda *g, const gpt_model *host)
 {
 	const lm_config *c = &host->cfg;
@@ -83,7 +106,8 @@ int gpt_cuda_open(gpt_cuda *g, const gpt_model *host)
 	g->n = host->num_params;
 	if (cu_check(cudaStreamCreateWithFlags(&g->stream, cudaStreamNonBlocking), "a stream") != 0)
 		return -1;
-	if (cu_check(cudaEventCreateWithFlags(&g->buckets_sent, cudaEventDisableTiming), "an event")) {
+	if (cu_check(cudaEventCreateWithFlags(&g->buckets_sent, cudaEventDisableTiming), "an event") ||
+	    stage_events_create(g) != 0) {
 		gpt_cuda_close(g);
 		return -1;
 	}
@@ -140,6 +164,7 @@ void gpt_cuda_close(gpt_cuda *g)
 	cudaFree(g->rope_sin);
 	if (g->buckets_sent)
 		cudaEventDestroy(g->buckets_sent);
+	stage_events_destroy(g);
 	if (g->stream)
 		cudaStreamDestroy(g->stream);
 	memset(g, 0, sizeof *g);
@@ -550,6 +575,12 @@ static int embedding_backward(gpt_cuda *g, const bf16 *dx)
 				     g->num_buckets, g->B, g->T, c->d_model, g->stream);
 }
 
+/* Grad stage S (model/grad_stages.h) is complete once the stream gets here. */
+static int stage_done(gpt_cuda *g, int s)
+{
+	return cu_check(cudaEventRecord(g->stage_done[s], g->stream), "cudaEventRecord");
+}
+
 int gpt_cuda_backward(gpt_cuda *g)
 {
 	const lm_config *c = &g->host->cfg;
@@ -573,10 +604,12 @@ int gpt_cuda_backward(gpt_cuda *g)
 				   false) != 0) {
 		return -1;
 	}
+	if (stage_done(g, 0) != 0)
+		return -1;
 	for (int l = L - 1; l >= 0; l--)
-		if (layer_backward(g, l) != 0)
+		if (layer_backward(g, l) != 0 || stage_done(g, 1 + (L - 1 - l)) != 0)
 			return -1;
-	if (embedding_backward(g, a->dx) != 0)
+	if (embedding_backward(g, a->dx) != 0 || stage_done(g, L + 1) != 0)
 		return -1;
 	g->has_targets = 0;  /* the logits now hold their gradient */
 	return 0;

@@ -56,6 +56,9 @@ typedef struct {
 	int num_buckets;        /* distinct tokens in the last forward */
 	cudaEvent_t buckets_sent; /* the last bucket upload finished */
 	float *host_losses;     /* pinned: (cap_rows) */
+	cudaEvent_t *stage_done;  /* (n_layer + 2) recorded on the stream as the
+				     backward completes each of model/grad_stages.h's
+				     stages: what a gradient all-reduce may wait for */
 } gpt_cuda;
 
 /* Allocate the device model for HOST (config, tensor table) on the current
@@ -78,7 +81,8 @@ int gpt_cuda_forward(gpt_cuda *g, const int *inputs, const int *targets, int B, 
 		     float grad_scale, float *loss);
 int gpt_cuda_zero_grad(gpt_cuda *g);
 /* Backward of the last forward (with targets and grad_scale != 0),
- * ACCUMULATING into g->grads. */
+ * ACCUMULATING into g->grads; stage_done[s] marks, on the stream, the end
+ * of grad stage s (model/grad_stages.h). */
 int gpt_cuda_backward(gpt_cuda *g);
 /* The Vp logits of row R (0..B*T-1) of the last forward, as fp32 into host
  * memory OUT (a host sync). */
