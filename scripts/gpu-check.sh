@@ -4,8 +4,9 @@
 # on CUDA), then the training benchmarks beside PyTorch. Each part's log
 # goes to OUT_DIR; a summary is printed last.
 #
-#   scripts/gpu-check.sh OUT_DIR [tests] [bench] [bench-xl] [bench-llama]
-#       (no part named: tests and bench)
+#   scripts/gpu-check.sh OUT_DIR [tests] [bench] [bench-xl] [bench-llama] [kernels]
+#       (no part named: tests and bench; kernels: bench/cuda-kernel-times.sh,
+#       where a gpt2 step's GPU time goes, by kernel)
 #
 # Each test script gets GPU_TEST_TIMEOUT seconds (300); GPU_TESTS picks
 # scripts (default t7*.sh).
@@ -13,7 +14,7 @@
 # ../shared or LMPIPE_SHARED, and python3 (LMPIPE_PYTHON) for torch.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-out=${1:?usage: scripts/gpu-check.sh OUT_DIR [tests] [bench] [bench-xl] [bench-llama]}
+out=${1:?usage: scripts/gpu-check.sh OUT_DIR [tests] [bench] [bench-xl] [bench-llama] [kernels]}
 shift
 parts=${*:-tests bench}
 mkdir -p "$out"
@@ -51,6 +52,9 @@ for p in $parts; do
 	bench) run_bench bench-gpt2 gpt2 64 gpt2 30 ;;
 	bench-llama) run_bench bench-llama gpt2 64 llama 30 ;;
 	bench-xl) run_bench bench-xl gpt2-xl 12 gpt2 12 8 ;;   # ~61 GB for ours at 12 (28 GB state)
+	kernels) "$top/bench/cuda-kernel-times.sh" >"$out/kernels.log" 2>&1
+		echo "== kernels: bench/cuda-kernel-times.sh (rc=$?)" | tee -a "$summary"
+		head -25 "$out/kernels.log" | tee -a "$summary" ;;
 	*) echo "scripts/gpu-check.sh: unknown part '$p'" >&2; exit 2 ;;
 	esac
 done
