@@ -886,19 +886,17 @@ static double evaluate(run *r)
 	return sum[1] > 0 ? sum[0] / sum[1] : NAN;
 }
 
-/* acc_norm over the HellaSwag items, scored by lm-eval's code on the host
- * weights (root only); *ms gets the time taken. */
+/* acc_norm over the HellaSwag items, scored by lm-eval's code on the
+ * training device (root only); *ms gets the time taken. */
 static double hellaswag_score(run *r, double *ms)
 {
 	double t0 = now_ms();
 	hs_total tot = {0};
-	if (r->be.sync_host(&r->be) != 0)
-		run_die(r);
-	score_model host;
-	score_model_cpu(&host, r->be.model);
+	score_model model;
+	r->be.scorer(&r->be, &model);
 	for (size_t i = 0; i < r->hs.n; i++) {
 		hs_result res;
-		if (hellaswag_eval_item(&host, &r->etok, &r->hs.items[i], r->hs.style, &res) != 0)
+		if (hellaswag_eval_item(&model, &r->etok, &r->hs.items[i], r->hs.style, &res) != 0)
 			run_die(r);
 		hellaswag_total_add(&tot, &res);
 	}

@@ -106,10 +106,9 @@ loop_sample_hellaswag_tests() {
 		test_cmp theirs ours
 	'
 
-	# lm-train scores HellaSwag with the host weights on every device
 	test_expect_success "$(loop_prereq SHARED)" "the HellaSwag figure is lm-eval's on the same checkpoint" '
 		lm-eval hellaswag run/ckpt_00000006.safetensors --data hs.jsonl --limit 4 --json \
-			--device cpu >eval.json &&
+			--device $DEVICE >eval.json &&
 		grep -o "\"acc_norm\": *[0-9.e-]*" eval.json | sed "s/.*: *//" >theirs &&
 		grep "\"step\":6,.*\"hellaswag\":" run/log.jsonl |
 			sed "s/.*\"hellaswag\":\([0-9.e-]*\).*/\1/" >ours &&

@@ -22,6 +22,7 @@
 #define LMPIPE_TRAIN_BACKEND_H
 
 #include "dist/dist.h"
+#include "eval/score.h"
 #include "model/gpt.h"
 #include "optim/adamw.h"
 #include "sample/generate.h"
@@ -57,6 +58,9 @@ struct train_backend {
 	 * call). Neither touches the weights, the moments or the gradients. */
 	int (*gen_reset)(train_backend *b);
 	const float *(*gen_append)(train_backend *b, const int *tokens, int n);
+	/* The model on the device as eval/score.h's score_model (lm-train's
+	 * HellaSwag), valid while B is open; the weights are not changed. */
+	void (*scorer)(train_backend *b, score_model *out);
 	/* Make model->params and opt (m, v, step) current on the host. */
 	int (*sync_host)(train_backend *b);
 	/* Push model->params and opt from the host (after loading a checkpoint). */

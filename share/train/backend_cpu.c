@@ -42,6 +42,11 @@ static int cpu_eval_loss(train_backend *b, const int *x, const int *y, int B, in
 	return gpt_forward(b->model, x, y, B, T, loss);
 }
 
+static void cpu_scorer(train_backend *b, score_model *out)
+{
+	score_model_cpu(out, b->model);
+}
+
 static const float *cpu_next_logits(train_backend *b, const int *x, int T)
 {
 	gpt_model *m = b->model;
@@ -94,6 +99,7 @@ int backend_cpu_open(train_backend *b)
 	b->name = "cpu";
 	b->zero_grad = cpu_zero_grad;
 	b->micro_step = cpu_micro_step;
+	b->scorer = cpu_scorer;
 	b->clip_grads = cpu_clip_grads;
 	b->update = cpu_update;
 	b->eval_loss = cpu_eval_loss;

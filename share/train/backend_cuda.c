@@ -13,6 +13,7 @@
  * Sampling (gen_reset/gen_append) is gpt_cuda.h's: the whole sequence
  * forwarded again each call, no KV cache on the GPU yet.
  */
+#include "eval/score_cuda.h"
 #include "model/cuda/gpt_cuda.h"
 #include "model/grad_stages.h"
 #include "train/backend.h"
@@ -106,6 +107,11 @@ static int cuda_update(train_backend *b, double lr)
 static int cuda_eval_loss(train_backend *b, const int *x, const int *y, int B, int T, float *loss)
 {
 	return gpt_cuda_forward(&state(b)->g, x, y, B, T, 0.0f, loss);
+}
+
+static void cuda_scorer(train_backend *b, score_model *out)
+{
+	score_model_cuda(out, &state(b)->g);
 }
 
 static const float *cuda_next_logits(train_backend *b, const int *x, int T)
@@ -221,6 +227,7 @@ int backend_cuda_open(train_backend *b)
 	b->name = "cuda";
 	b->zero_grad = cuda_zero_grad;
 	b->micro_step = cuda_micro_step;
+	b->scorer = cuda_scorer;
 	b->clip_grads = cuda_clip_grads;
 	b->update = cuda_update;
 	b->eval_loss = cuda_eval_loss;
