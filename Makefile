@@ -7,15 +7,16 @@
 #   make deps       install missing Debian packages and the Python test oracles
 #   make install    tools, man pages and the tokenizer data under $(PREFIX)
 #
-# Knobs: CUDA=auto|0|1  CUDA_ARCH=90 (the GPU's; default: the one nvidia-smi
+# Knobs: CUDA=auto|0|1|emu  CUDA_ARCH=90 (the GPU's; default: the one nvidia-smi
 #        sees, else sm_80 + sm_90 + PTX)  SAN=0|1  PREFIX=/usr/local  CC  CFLAGS
 #        NVCC  MPICC= (build without MPI)  RSVG_PKGS=none (no PNG plots)
-#        BUILD=build (where objects and binaries go)  T=t1000-x.sh (one test)
+#        BUILD=build (where objects and binaries go; build/emu for CUDA=emu)
+#        T=t1000-x.sh (one test)
 
 PREFIX   ?= /usr/local
 CUDA     ?= auto
 SAN      ?= 0
-BUILD    ?= build
+BUILD    ?= $(if $(filter emu,$(CUDA)),build/emu,build)
 CC       ?= cc
 NVCC     ?= $(firstword $(shell command -v nvcc 2>/dev/null) $(wildcard /usr/local/cuda/bin/nvcc))
 
@@ -63,6 +64,18 @@ ifeq ($(CUDA),1)
   CU_OBJ     := $(CU_SRC:%.cu=$(BUILD)/cuda/%.o)
 endif
 
+# CUDA=emu: no GPU code and no nvcc. The C files that call CUDA build
+# against t/cuda-emu, a test double found first through -I: a CUDA runtime,
+# NCCL for one rank, and kernels.h run by the kernels' CPU twins, on the
+# host. The tools then run --device cuda (and --gpus 1) on any machine, so
+# the tests check the GPU model's wiring; the kernels stay t7000-t7002's,
+# on a GPU. For tests only: never installed.
+EMU_DIR := t/cuda-emu
+ifeq ($(CUDA),emu)
+  CPPFLAGS += -DLMPIPE_CUDA=1 -I$(EMU_DIR)
+  EMU_OBJ  := $(patsubst %.c,$(O)/%.o,$(wildcard $(EMU_DIR)/*.c))
+endif
+
 # ---- MPI: share/dist, lm-train and test-tool, where mpicc is found -------
 # Without it share/dist builds single-rank (a multi-rank launch is an error).
 MPICC ?= $(shell command -v mpicc 2>/dev/null)
@@ -81,16 +94,17 @@ $(O)/bin/lm-stat: LDLIBS += $(shell pkg-config --libs $(RSVG_PKGS))
 endif
 
 # ---- the shared library ---------------------------------------------------
-LIB_SRC := $(filter-out $(if $(filter 1,$(CUDA)),,$(CUDA_C_SRC)),$(shell find share -name '*.c' | sort))
-LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o) $(CU_OBJ)
+LIB_SRC := $(filter-out $(if $(filter 1 emu,$(CUDA)),,$(CUDA_C_SRC)),$(shell find share -name '*.c' | sort))
+LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o) $(CU_OBJ) $(EMU_OBJ)
 LIB     := $(O)/liblmpipe.a
 
 BIN      := $(TOOLS:%=$(O)/bin/%)
 HELPER_SRC := $(sort $(wildcard t/helper/test-*.c))
 HELPER   := $(O)/bin/test-tool
 
-.PHONY: all check demo deps install clean bench
-all: $(BIN) $(HELPER)
+.PHONY: all tools check demo deps install clean bench
+all: tools
+tools: $(BIN) $(HELPER)
 	@echo "built: $(TOOLS) (CUDA=$(CUDA)) in $(O)/bin"
 
 # ---- GPT-2's merges (bpe-encode's default): fetched from PyPI, never committed
@@ -146,6 +160,7 @@ demo: deps all
 	@scripts/demo.sh
 
 install: all
+	$(if $(filter emu,$(CUDA)),$(error make install: CUDA=emu builds test tools, not ones to install))
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/lmpipe
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin
 	for t in $(TOOLS); do install -m 644 $$t/$$t.1 $(DESTDIR)$(PREFIX)/share/man/man1; done

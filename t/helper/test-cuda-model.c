@@ -5,7 +5,9 @@
  * backward run twice giving the same bits.
  *
  *   test-tool cuda-model CONFIG SEED B T
- *   test-tool cuda-model probe     exit 0 in a CUDA build (2 without)
+ *   test-tool cuda-model probe     exit 0 in a CUDA build (2 without), printing
+ *                                  "gpu", or "emulated" when the CUDA layer
+ *                                  is the host emulation (make CUDA=emu)
  *
  * Both start from the same weights, rounded to bf16 (the GPU's matmuls read
  * bf16 weights; rounding the CPU's too leaves only the activations'
@@ -145,8 +147,14 @@ static int check_model(const char *config, uint64_t seed, int B, int T)
 
 int cmd__cuda_model(int argc, char **argv)
 {
-	if (argc == 2 && strcmp(argv[1], "probe") == 0)
+	if (argc == 2 && strcmp(argv[1], "probe") == 0) {
+#ifdef LMPIPE_CUDA_EMU
+		puts("emulated");  /* t/cuda-emu's cuda_runtime_api.h defines it */
+#else
+		puts("gpu");
+#endif
 		return 0;
+	}
 	if (argc != 5) {
 		fprintf(stderr, "usage: test-tool cuda-model CONFIG SEED B T\n");
 		return 2;
