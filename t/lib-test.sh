@@ -17,8 +17,11 @@
 # Prerequisites set here (a script may set its own, e.g. RSVG): PYTHON (the oracles in .venv: tiktoken, HF
 # tokenizers, transformers, torch, numpy; LMPIPE_PYTHON names another
 # Python that has them), SHARED (../shared/data, or $LMPIPE_SHARED/data), MPI,
-# GPU (nvidia-smi sees one), CUDA (the tools were built with CUDA). A missing
-# prerequisite skips the tests that need it, with the reason.
+# GPU (nvidia-smi sees one), CUDA (the tools were built with CUDA, real or
+# emulated), CUDA_EMU (the CUDA layer is t/cuda-emu, the host emulation of
+# make CUDA=emu: the GPU model's wiring runs, none of our kernels), CUDA_RUN
+# (the CUDA model can run here: the real layer on a GPU, or the emulation).
+# A missing prerequisite skips the tests that need it, with the reason.
 #
 # Environment: LMPIPE_BIN (tools under test; default build/rel/bin),
 # LMPIPE_REL_BIN (optimized tools, for the heavier tests), -v or
@@ -69,6 +72,7 @@ test_have_prereq() {
 }
 prereq_reason() {
 	case $1 in
+	!CUDA_EMU) echo "the CUDA layer is the host emulation: its kernels are their CPU twins" ;;
 	!*) echo "${1#!} is present, so the test of its absence does not apply" ;;
 	RSVG) echo "lm-stat built without librsvg and cairo (librsvg2-dev)" ;;
 	PYTHON) echo "no Python oracles in $TOP/.venv (run make deps)" ;;
@@ -76,6 +80,8 @@ prereq_reason() {
 	MPI) echo "no mpirun (OpenMPI)" ;;
 	GPU) echo "no NVIDIA GPU on this machine" ;;
 	CUDA) echo "the tools were built without CUDA (no nvcc at build time)" ;;
+	CUDA_EMU) echo "the CUDA layer is not the host emulation (make CUDA=emu)" ;;
+	CUDA_RUN) echo "no GPU, and the CUDA layer is not the host emulation (make CUDA=emu)" ;;
 	*) echo "missing prerequisite $1" ;;
 	esac
 }
@@ -85,7 +91,11 @@ prereq_reason() {
 [ -d "$SHARED_DATA" ] && test_set_prereq SHARED
 command -v mpirun >/dev/null 2>&1 && test_set_prereq MPI
 command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && test_set_prereq GPU
-test-tool cuda-model probe >/dev/null 2>&1 && test_set_prereq CUDA
+if cuda_layer=$(test-tool cuda-model probe 2>/dev/null); then
+	test_set_prereq CUDA
+	[ "$cuda_layer" = emulated ] && test_set_prereq CUDA_EMU
+fi
+{ test_have_prereq GPU,CUDA || test_have_prereq CUDA_EMU; } && test_set_prereq CUDA_RUN
 
 # ---- running tests -----------------------------------------------------------
 

@@ -4,9 +4,11 @@ test_description='lm-train --gpus: ranks from the environment, the spawner, NCCL
 
 # Without a GPU: the launchers' environment (test-tool dist env), the
 # option's errors and the spawner's handling of failing ranks. With one
-# GPU: every collective through a one-rank NCCL communicator, and a short
-# --gpus 1 run. With two or more (GPUS2): --gpus 2 against one GPU with
-# twice the accumulation, a signal to the spawner, a rank that dies.
+# GPU, or on the CUDA emulation (make CUDA=emu: one emulated GPU, NCCL for
+# one rank): every collective through a one-rank NCCL communicator, and a
+# short --gpus 1 run. With two or more real GPUs (GPUS2): --gpus 2 against
+# one GPU with twice the accumulation, a signal to the spawner, a rank that
+# dies.
 
 # Whoever runs the tests, no launcher started them.
 unset LMPIPE_RANK LMPIPE_WORLD_SIZE LMPIPE_LOCAL_RANK LMPIPE_NCCL_ID \
@@ -14,9 +16,11 @@ unset LMPIPE_RANK LMPIPE_WORLD_SIZE LMPIPE_LOCAL_RANK LMPIPE_NCCL_ID \
 	PMI_RANK PMI_SIZE MPI_LOCALRANKID PMIX_RANK PMIX_SIZE SLURM_PROCID SLURM_NTASKS SLURM_LOCALID
 
 # NCCL: this build has NCCL (it makes an id without a GPU). GPUS2: two GPUs.
+# The emulation has one GPU, whatever nvidia-smi sees.
 test-tool dist id >/dev/null 2>&1 && test_set_prereq NCCL
 GPUS=0
 test_have_prereq GPU && GPUS=$(nvidia-smi -L | grep -c '^GPU')
+test_have_prereq CUDA_EMU && GPUS=1
 [ "$GPUS" -ge 2 ] && test_set_prereq GPUS2
 
 MODEL="--model d1 --vocab 64 --ctx 16"
@@ -87,13 +91,13 @@ test_expect_success !NCCL '--gpus 2 in a build without CUDA names the cause' '
 	test_error_mentions err "without CUDA"
 '
 
-test_expect_success NCCL,!GPU '--gpus 2 without a GPU names the cause' '
+test_expect_success NCCL,!GPU,!CUDA_EMU '--gpus 2 without a GPU names the cause' '
 	test_must_fail lm-train data $RUN --steps 1 --gpus 2 -o nogpu 2>err &&
 	test_error_mentions err "lm-train: --gpus 2:" "GPU" &&
 	test ! -e nogpu/log.jsonl
 '
 
-test_expect_success NCCL,GPU 'more ranks than GPUs: the spawner stops at once, saying why' '
+test_expect_success NCCL,CUDA_RUN 'more ranks than GPUs: the spawner stops at once, saying why' '
 	test_must_fail lm-train data $RUN --steps 1 --gpus $((GPUS + 1)) -o many 2>err &&
 	test_error_mentions err "lm-train: --gpus $((GPUS + 1)):" "GPU" &&
 	test ! -e many/log.jsonl
@@ -101,7 +105,7 @@ test_expect_success NCCL,GPU 'more ranks than GPUs: the spawner stops at once, s
 
 # LM_TRAIN_TEST_GPUS makes the spawner believe in more GPUs than there
 # are: it starts every rank, and they fail at their GPU (none here, or two
-# ranks on one: NCCL refuses that).
+# ranks on one: NCCL refuses that, and the emulation's NCCL any second rank).
 test_expect_success NCCL 'a failing rank stops the others; the spawner exits with its status' '
 	n=$((GPUS + 1)) && { [ $n -ge 2 ] || n=2; } &&
 	{ LM_TRAIN_TEST_GPUS=$n timeout 120 lm-train data $RUN --steps 2 --gpus $n -o fail 2>err
@@ -112,7 +116,7 @@ test_expect_success NCCL 'a failing rank stops the others; the spawner exits wit
 	test $(grep -c "stopping the other ranks" err) = 1
 '
 
-test_expect_success NCCL,GPU 'one GPU: every collective through a one-rank NCCL communicator' '
+test_expect_success NCCL,CUDA_RUN 'one GPU: every collective through a one-rank NCCL communicator' '
 	test-tool dist nccl >out 2>&1 &&
 	cat out &&
 	grep "^NCCL .* over 1 rank; rank 0 on GPU 0" out &&
@@ -120,7 +124,7 @@ test_expect_success NCCL,GPU 'one GPU: every collective through a one-rank NCCL 
 	! grep FAIL out
 '
 
-test_expect_success NCCL,GPU 'lm-train --gpus 1 trains through NCCL' '
+test_expect_success NCCL,CUDA_RUN 'lm-train --gpus 1 trains through NCCL' '
 	lm-train data $RUN --steps 8 --gpus 1 -o one 2>err &&
 	cat err &&
 	grep "^ranks: NCCL .* over 1 rank; rank 0 on GPU 0" err &&
