@@ -359,6 +359,7 @@ static char *opts_to_json(const train_opts *o, int ctx)
 			      "peak", o->peak);
 	if (!j)
 		return NULL;
+	json_object_set_new(j, "device", json_string(o->device));
 	if (o->merges)
 		json_object_set_new(j, "merges", json_string(o->merges));
 	if (o->sample_prompt)
@@ -443,6 +444,10 @@ static int opts_from_state(train_opts *o, const char *json, const char *path)
 		o->merges = strdup(json_string_value(v));
 	if (!o->sample_prompt && json_is_string(v = json_object_get(j, "sample_prompt")))
 		o->sample_prompt = strdup(json_string_value(v));
+	/* the run's device, unless --device or --gpus (which implies cuda) says */
+	if (!o->given[OPT_DEVICE] && !o->given[OPT_GPUS] &&
+	    json_is_string(v = json_object_get(j, "device")))
+		o->device = strcmp(json_string_value(v), "cuda") == 0 ? "cuda" : "cpu";
 	if (!o->hellaswag && json_is_string(v = json_object_get(j, "hellaswag")))
 		o->hellaswag = strdup(json_string_value(v));
 	if (!o->given[OPT_HELLASWAG_LIMIT] && json_is_integer(v = json_object_get(j, "hellaswag_limit")))
@@ -826,6 +831,21 @@ static int resume_apply(run *r, const train_state *st)
 	return r->be.sync_device(&r->be);
 }
 
+/* After dist_init and the resumed run's options (its device): cuda gives
+ * this rank its GPU and NCCL before the backend allocates anything. Under mpirun or srun their ranks count.
+ * One rank without --gpus trains on the current GPU with no NCCL at all;
+ * --gpus 1 takes the NCCL path (a 1-rank communicator), as N ranks would. */
+static void gpu_setup(run *r)
+{
+	if (r->o.given[OPT_GPUS] && r->o.gpus != r->dist.nranks && is_root(r))
+		lm_warn("--gpus %d ignored: %s started %d rank%s, one GPU each", r->o.gpus,
+			r->dist.launcher, r->dist.nranks, r->dist.nranks == 1 ? "" : "s");
+	if (r->dist.nranks == 1 && !r->o.given[OPT_GPUS])
+		return;
+	if (!strcmp(r->o.device, "cuda") && dist_use_gpu(&r->dist) != 0)
+		run_die(r);
+}
+
 static void run_setup(run *r)
 {
 	train_state st = {0};
@@ -838,6 +858,7 @@ static void run_setup(run *r)
 		if (resume_setup(r, &st, &ckpt) != 0)
 			run_die(r);
 	}
+	gpu_setup(r);
 	if (!r->o.run_dir)
 		r->o.run_dir = DEFAULT_RUN_DIR;
 	if (model_setup(r, ckpt) != 0 || tokenizer_setup(r) != 0)
@@ -1120,21 +1141,6 @@ static void ranks_start(const train_opts *o, char **argv)
 		ranks_run(o->gpus, argv);
 }
 
-/* After dist_init: --device cuda gives this rank its GPU and NCCL before
- * the backend allocates anything. Under mpirun or srun their ranks count.
- * One rank without --gpus trains on the current GPU with no NCCL at all;
- * --gpus 1 takes the NCCL path (a 1-rank communicator), as N ranks would. */
-static void gpu_setup(run *r)
-{
-	if (r->o.given[OPT_GPUS] && r->o.gpus != r->dist.nranks && is_root(r))
-		lm_warn("--gpus %d ignored: %s started %d rank%s, one GPU each", r->o.gpus,
-			r->dist.launcher, r->dist.nranks, r->dist.nranks == 1 ? "" : "s");
-	if (r->dist.nranks == 1 && !r->o.given[OPT_GPUS])
-		return;
-	if (!strcmp(r->o.device, "cuda") && dist_use_gpu(&r->dist) != 0)
-		run_die(r);
-}
-
 /* ---- main ---------------------------------------------------------------------------------- */
 
 static void run_free(run *r)
@@ -1185,7 +1191,6 @@ int main(int argc, char **argv)
 	ranks_start(&r.o, argv);
 	if (dist_init(&r.dist) != 0)
 		lm_die_last();
-	gpu_setup(&r);
 	signals_install();
 	run_setup(&r);
 	say_start(&r);
