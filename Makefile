@@ -2,7 +2,8 @@
 # test helper, and (where nvcc is found) the CUDA parts.
 #
 #   make            optimized tools in build/rel/bin
-#   make check      set-up, then the test suite on a sanitized build (ASan+UBSan)
+#   make check      set-up, then the test suite on a sanitized build (ASan+UBSan);
+#                   without a GPU, the CUDA model's tests again on its emulation
 #   make demo       set-up, then the whole pipeline on a small corpus
 #   make deps       install missing Debian packages and the Python test oracles
 #   make install    tools, man pages and the tokenizer data under $(PREFIX)
@@ -11,7 +12,7 @@
 #        sees, else sm_80 + sm_90 + PTX)  SAN=0|1  PREFIX=/usr/local  CC  CFLAGS
 #        NVCC  MPICC= (build without MPI)  RSVG_PKGS=none (no PNG plots)
 #        BUILD=build (where objects and binaries go; build/emu for CUDA=emu)
-#        T=t1000-x.sh (one test)
+#        T=t1000-x.sh (one test)  CHECK_EMU=auto|0|1 (make check's emulated run)
 
 PREFIX   ?= /usr/local
 CUDA     ?= auto
@@ -150,11 +151,31 @@ $(HELPER): $(HELPER_SRC:%.c=$(O)/%.o) $(LIB)
 deps:
 	@scripts/setup-deps.sh
 
+# Where no GPU runs the CUDA model's tests (family 7), make check runs them
+# a second time on the CUDA emulation (CUDA=emu, in $(BUILD)/emu: sanitized,
+# and optimized for their long runs); with a GPU they have just run for
+# real, with our kernels. CHECK_EMU=1 runs them on the emulation anyway, 0
+# never.
+CHECK_EMU ?= auto
+ifeq ($(CHECK_EMU),auto)
+  CHECK_EMU := $(if $(filter emu,$(CUDA))$(shell nvidia-smi -L 2>/dev/null | grep '^GPU'),0,1)
+endif
+EMU_T := $(if $(filter 1,$(CHECK_EMU)),$(filter t7%,$(or $(T),$(notdir $(wildcard t/t7[0-9]*.sh)))))
+
 check: deps
 	@$(MAKE) --no-print-directory SAN=1 all
 	@$(MAKE) --no-print-directory all
+ifneq ($(EMU_T),)
+	@$(MAKE) --no-print-directory CUDA=emu BUILD=$(BUILD)/emu SAN=1 tools
+	@$(MAKE) --no-print-directory CUDA=emu BUILD=$(BUILD)/emu tools
+endif
 	@cd t && LMPIPE_BIN=$(CURDIR)/$(BUILD)/san/bin LMPIPE_REL_BIN=$(CURDIR)/$(BUILD)/rel/bin \
 	  prove -j2 --timer $(PROVE_FLAGS) $(or $(T),t[0-9]*.sh)
+ifneq ($(EMU_T),)
+	@echo "make check: the CUDA model's tests again, on the CUDA emulation (t/cuda-emu)"
+	@cd t && LMPIPE_BIN=$(CURDIR)/$(BUILD)/emu/san/bin LMPIPE_REL_BIN=$(CURDIR)/$(BUILD)/emu/rel/bin \
+	  prove -j2 --timer $(PROVE_FLAGS) $(EMU_T)
+endif
 
 demo: deps all
 	@scripts/demo.sh

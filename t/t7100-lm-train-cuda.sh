@@ -45,9 +45,10 @@ test_expect_success CUDA_RUN,SHARED 'set up Shakespeare shards' '
 
 RUN="--model d2 --vocab 1024 --merges shakes.merges --ctx 128 -b 2 --batch-tokens 512 --lr 1e-3
 	--warmup 20 --eval-every 50 --eval-tokens 4096 --sample-every 0"
-# The 200-step runs, and the 30 steps that repeat them, use the optimized
-# tools (the sanitized ones run the rest); on the CUDA emulation every
-# kernel is its CPU twin, and under the sanitizers they take minutes.
+# The 200-step runs, the 30 steps that repeat them and the CPU's side of
+# the comparisons use the optimized tools, the sanitized ones the rest of
+# --device cuda: on the CUDA emulation every kernel is its CPU twin, and
+# under the sanitizers those runs would take minutes.
 REL=$LMPIPE_REL_BIN
 
 test_expect_success CUDA_RUN,SHARED '200 steps of d2 on Shakespeare: the CUDA loss curve follows the CPU one within bf16 noise' '
@@ -74,14 +75,14 @@ test_expect_success CUDA_RUN,SHARED 'lm-sample --device cuda: greedy starts as o
 
 test_expect_success CUDA_RUN,SHARED 'lm-eval --device cuda: the loss and the HellaSwag choices of the CPU' '
 	lm-eval loss cuda/ckpt.safetensors --json --device cuda shakes/*val* >gpu.json &&
-	lm-eval loss cuda/ckpt.safetensors --json --device cpu shakes/*val* >cpu.json &&
+	"$REL/lm-eval" loss cuda/ckpt.safetensors --json --device cpu shakes/*val* >cpu.json &&
 	cat gpu.json cpu.json &&
 	g=$(sed "s/.*\"loss\": \([^,]*\),.*/\1/" gpu.json) &&
 	c=$(sed "s/.*\"loss\": \([^,]*\),.*/\1/" cpu.json) &&
 	awk -v g=$g -v c=$c "BEGIN {d = g - c; if (d < 0) d = -d; exit !(d < 0.02)}" &&
 	bzip2 -dc "$SHARED_DATA/hellaswag/hellaswag_val_full.txt.bz2" | head -n 600 >hs.txt &&
 	lm-eval hellaswag cuda/ckpt.safetensors --data hs.txt -v --device cuda >gpu.hs &&
-	lm-eval hellaswag cuda/ckpt.safetensors --data hs.txt -v --device cpu >cpu.hs &&
+	"$REL/lm-eval" hellaswag cuda/ckpt.safetensors --data hs.txt -v --device cpu >cpu.hs &&
 	tail -n 2 gpu.hs cpu.hs &&
 	paste -d" " gpu.hs cpu.hs | awk "/^[0-9]+ label/ {n++; same += \$5 == \$(NF/2 + 5)} END {print same, n; exit !(n == 100 && same >= 95)}"
 '
@@ -104,11 +105,11 @@ test_expect_success CUDA_RUN,SHARED 'a resume continues bit for bit' '
 
 test_expect_success CUDA_RUN,SHARED 'a CUDA checkpoint resumes on the CPU, and a CPU one on CUDA' '
 	cp -r part tocpu && cp -r part tocuda &&
-	lm-train --resume tocpu --steps 20 --device cpu 2>err &&
+	"$REL/lm-train" --resume tocpu --steps 20 --device cpu 2>err &&
 	losses tocpu/log.jsonl >tocpu.losses &&
 	compare_losses full.losses tocpu.losses >diff && cat diff &&
 	awk "{exit !(\$4 < 0.02)}" diff &&
-	lm-train shakes $RUN --steps 10 --cosine-steps 20 --ckpt-every 10 --device cpu -o cpu10 2>err &&
+	"$REL/lm-train" shakes $RUN --steps 10 --cosine-steps 20 --ckpt-every 10 --device cpu -o cpu10 2>err &&
 	lm-train --resume cpu10 --steps 20 --device cuda 2>err &&
 	losses cpu10/log.jsonl >cpu10.losses &&
 	compare_losses full.losses cpu10.losses >diff && cat diff &&
