@@ -163,6 +163,8 @@ static void cuda_close(train_backend *b)
 	cuda_state *s = state(b);
 	if (!s)
 		return;
+	if (s->comm)  /* an all-reduce may still read the gradients */
+		cudaStreamSynchronize(s->comm);
 	gpt_cuda_close(&s->g);
 	cudaFree(s->m);
 	cudaFree(s->v);
