@@ -2,6 +2,7 @@
  * config.c — presets, JSON configs (ours, transformers', CS336's), checks.
  */
 #include "model/config.h"
+#include "ckpt/safetensors.h"
 #include "util/error.h"
 #include "util/io.h"
 
@@ -337,46 +338,19 @@ char *config_to_json(const lm_config *c)
 
 /* ---- loading from a file ------------------------------------------------ */
 
-/* A safetensors file: 8-byte little-endian header length, then JSON whose
- * "__metadata__" maps strings to strings; ours stores the config as
- * "config". */
+/* A safetensors checkpoint: ours stores the config as the "config" value of
+ * the header's "__metadata__". The header is read and checked whole by the
+ * safetensors reader, so a broken file says what is broken. */
 static int config_from_safetensors(lm_config *c, const char *path)
 {
-	FILE *fp = fopen(path, "rb");
-	if (!fp)
-		return lm_fail_errno("cannot open '%s'", path);
-	unsigned char len8[8];
-	uint64_t n = 0;
-	int rc = -1;
-	char *header = NULL;
-	if (fread(len8, 1, 8, fp) != 8) {
-		lm_fail("'%s': truncated safetensors header", path);
-		goto out;
-	}
-	for (int i = 7; i >= 0; i--)
-		n = (n << 8) | len8[i];
-	if (n == 0 || n > (100u << 20)) {
-		lm_fail("'%s': implausible safetensors header length %llu", path, (unsigned long long)n);
-		goto out;
-	}
-	header = malloc(n + 1);
-	if (!header || fread(header, 1, n, fp) != n) {
-		lm_fail("'%s': truncated safetensors header", path);
-		goto out;
-	}
-	header[n] = '\0';
-	json_t *root = json_loads(header, 0, NULL);
-	json_t *meta = json_object_get(root, "__metadata__");
-	json_t *cfg = json_object_get(meta, "config");
-	if (!json_is_string(cfg))
-		lm_fail("'%s': no model config in the checkpoint's metadata (a transformers "
-			"checkpoint: pass its directory, which holds config.json)", path);
-	else
-		rc = config_from_json(c, json_string_value(cfg), path);
-	json_decref(root);
-out:
-	free(header);
-	fclose(fp);
+	st_file *f = st_open(path);
+	if (!f)
+		return -1;
+	const char *cfg = st_metadata(f, "config");
+	int rc = cfg ? config_from_json(c, cfg, path)
+		     : lm_fail("'%s': no model config in the checkpoint's metadata (a transformers "
+			       "checkpoint: pass its directory, which holds config.json)", path);
+	st_close(f);
 	return rc;
 }
 
