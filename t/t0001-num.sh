@@ -45,4 +45,41 @@ test_expect_success 'formatting: thousands, SI, bytes, durations' '
 	test_cmp expect actual
 '
 
+test_expect_success 'counts above 2^53: exact as digits, refused as too large with an exponent' '
+	test-tool num count 9007199254740993 18446744073709551615 18_446_744_073_709_551_615 >actual &&
+	printf "%s\n" 9007199254740993 18446744073709551615 18446744073709551615 >expect &&
+	test_cmp expect actual &&
+	test_must_fail test-tool num count 18446744073709551616 >actual &&
+	grep -q "^error: .18446744073709551616. is too large (at most 18446744073709551615)" actual &&
+	test_must_fail test-tool num count 1e20 20000P >actual &&
+	test $(grep -c "is too large to count exactly" actual) = 2 &&
+	! grep -q "not a whole non-negative number" actual
+'
+
+test_expect_success 'an option integer out of range says so (and is not cast first)' '
+	for v in 1e30 -1e30 1e300 4294967297 2147483648; do
+		lm-stat --flops gpt2 --batch $v 2>err
+		test $? = 2 && grep -qF -- "lm-stat: --batch: $v is out of range [1, 1073741824]" err ||
+			{ cat err; exit 1; }
+	done &&
+	{ lm-stat --flops gpt2 --batch 2.5 2>err; test $? = 2; } &&
+	grep -q "invalid integer .2\.5." err
+'
+
+test_expect_success 'huge numbers print as exponents, not as 40 digits or a zero' '
+	{
+		test-tool num si 2.83e28 FLOP &&
+		test-tool num size 1e39 &&
+		test-tool num size 1e21 &&
+		test-tool num duration 2.8e16
+	} >actual &&
+	cat >expect <<-\EOT &&
+	2.83e+04 YFLOP
+	1e+15 YB
+	1.00 ZB
+	8.87e+08 years
+	EOT
+	test_cmp expect actual
+'
+
 test_done
