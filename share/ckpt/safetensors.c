@@ -97,8 +97,11 @@ const char *st_path(const st_file *f) { return f->path; }
 int st_count(const st_file *f) { return f->count; }
 const char *st_name(const st_file *f, int i) { return f->names[i]; }
 
-/* Every dtype of the format, with its size: the reader checks each entry's
- * bytes against its shape whatever the dtype, and reads the float ones. */
+/* The dtypes of the format (as of safetensors 0.4), with their sizes: the
+ * reader checks each entry's bytes against its shape, and reads the float
+ * ones. A dtype newer than this list (sub-byte ones among them) is taken on
+ * its offsets alone: the layout check needs no size, and st_read refuses
+ * to read it. */
 static const struct {
 	const char *name;
 	int size;
@@ -108,7 +111,7 @@ static const struct {
 	{"I32", 4}, {"U32", 4}, {"F32", 4}, {"I64", 8}, {"U64", 8}, {"F64", 8},
 };
 
-/* Bytes an element of DTYPE takes; 0 for a name the format lacks. */
+/* Bytes an element of DTYPE takes; 0 for a name not in the list. */
 static int dtype_bytes(const char *dtype)
 {
 	for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
@@ -142,9 +145,6 @@ static int check_entry(const st_file *f, const char *name, json_t *e, uint64_t d
 	    json_array_size(shape) > ST_MAX_DIMS)
 		return lm_fail("'%s': tensor '%s': malformed header entry", f->path, name);
 	int size = dtype_bytes(json_string_value(dtype));
-	if (!size)
-		return lm_fail("'%s': tensor '%s': unknown dtype '%s'", f->path, name,
-			       json_string_value(dtype));
 	uint64_t numel = 1;
 	for (size_t d = 0; d < json_array_size(shape); d++) {
 		json_t *v = json_array_get(shape, d);
@@ -161,7 +161,7 @@ static int check_entry(const st_file *f, const char *name, json_t *e, uint64_t d
 		return lm_fail("'%s': tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] beyond "
 			       "the end of the file (truncated?)", f->path, name, begin, end);
 	uint64_t bytes;
-	if (__builtin_mul_overflow(numel, (uint64_t)size, &bytes) || end - begin != bytes)
+	if (size && (__builtin_mul_overflow(numel, (uint64_t)size, &bytes) || end - begin != bytes))
 		return lm_fail("'%s': tensor '%s': %" PRIu64 " bytes for %" PRIu64 " elements of %s",
 			       f->path, name, end - begin, numel, json_string_value(dtype));
 	*x = (st_extent){name, begin, end};
