@@ -68,7 +68,18 @@ int num_parse_real(const char *s, double *out)
 	return parse_scaled(s, NULL, out);
 }
 
-/* Digits only (after the separators): parsed exactly, up to UINT64_MAX. */
+/* The largest count: every count is exact in a double, and a tool may add
+ * to one (a shard index, a step) without wrapping around. */
+#define COUNT_MAX 9007199254740992ULL  /* 2^53 */
+
+static int count_too_large(const char *s)
+{
+	return lm_fail("'%s' is too large (at most %llu, 2^53)", s, COUNT_MAX);
+}
+
+/* Digits only (after the separators): parsed as an integer, so that one
+ * just past 2^53 is not rounded down to it by a double. 1 when S is not
+ * digits only. */
 static int parse_digits(const char *s, uint64_t *out)
 {
 	char buf[128];
@@ -79,8 +90,8 @@ static int parse_digits(const char *s, uint64_t *out)
 			return 1;
 	errno = 0;
 	unsigned long long v = strtoull(buf, NULL, 10);
-	if (errno == ERANGE)
-		return lm_fail("'%s' is too large (at most %llu)", s, (unsigned long long)UINT64_MAX);
+	if (errno == ERANGE || v > COUNT_MAX)
+		return count_too_large(s);
 	*out = v;
 	return 0;
 }
@@ -95,9 +106,8 @@ int num_parse_count(const char *s, uint64_t *out)
 		return -1;
 	if (v < 0 || v != floor(v))
 		return lm_fail("'%s' is not a whole non-negative number", s);
-	if (v > NUM_EXACT_MAX)  /* an exponent or suffix went through a double */
-		return lm_fail("'%s' is too large to count exactly with an exponent or suffix "
-			       "(at most 2^53; write the digits out)", s);
+	if (v > (double)COUNT_MAX)
+		return count_too_large(s);
 	*out = (uint64_t)v;
 	return 0;
 }

@@ -18,7 +18,8 @@
 
 /* A finite real number, SI suffix allowed ("19.5T", "0.5", "6e-4"). */
 int num_parse_real(const char *s, double *out);
-/* A non-negative integer, SI suffix allowed if the result is integral. */
+/* A non-negative integer up to 2^53, SI suffix allowed if the result is
+ * integral; a larger one is an error that says so. */
 int num_parse_count(const char *s, uint64_t *out);
 /* A byte size: "80GB" = 80e9, "80GiB" = 80*2^30, "512M" = 512e6. */
 int num_parse_bytes(const char *s, double *out);
