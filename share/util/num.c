@@ -70,7 +70,7 @@ int num_parse_real(const char *s, double *out)
 
 /* The largest count: every count is exact in a double, and a tool may add
  * to one (a shard index, a step) without wrapping around. */
-#define COUNT_MAX 9007199254740992ULL  /* 2^53 */
+#define COUNT_MAX ((unsigned long long)NUM_EXACT_MAX)
 
 static int count_too_large(const char *s)
 {
