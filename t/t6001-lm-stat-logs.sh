@@ -100,4 +100,25 @@ test_expect_success 'errors: not a log, a missing file, --plot without -o, nothi
 	test ! -e none.svg
 '
 
+test_expect_success 'a directory or an empty log is an error, not a row of zeros' '
+	write_log a &&
+	test_must_fail lm-stat a >out 2>err &&
+	test_error_mentions err "lm-stat: cannot read" "Is a directory" &&
+	! test -s out &&
+	: >empty.jsonl &&
+	test_must_fail lm-stat empty.jsonl >out 2>err &&
+	test_error_mentions err "lm-stat: " "empty.jsonl" "an empty log" &&
+	! test -s out &&
+	printf "\n  \n" >blank.jsonl &&
+	test_must_fail lm-stat --plot -o blank.svg blank.jsonl 2>err &&
+	test_error_mentions err "an empty log" &&
+	! test -e blank.svg
+'
+
+test_expect_success 'a log with only its run line is a run of 0 steps' '
+	head -n 1 a/log.jsonl >started.jsonl &&
+	lm-stat started.jsonl >out &&
+	grep -q "^tiny  *0 " out
+'
+
 test_done

@@ -171,11 +171,12 @@ int run_log_read(run_log *run, const char *path)
 	char *line = NULL;
 	size_t line_cap = 0, cap = 0;
 	long lineno = 0;
-	int rc = 0;
+	int rc = 0, lines = 0;
 	while (rc == 0 && getline(&line, &line_cap, fp) != -1) {
 		lineno++;
 		if (line[strspn(line, " \t\r\n")] == '\0')
 			continue;
+		lines++;
 		json_t *o = json_loads(line, 0, NULL);
 		log_record r;
 		if (!json_is_object(o))
@@ -189,6 +190,10 @@ int run_log_read(run_log *run, const char *path)
 		json_decref(o);
 	}
 	free(line);
+	if (rc == 0 && ferror(fp))  /* a directory reads as EISDIR */
+		rc = lm_fail_errno("cannot read '%s'", path);
+	else if (rc == 0 && lines == 0)
+		rc = lm_fail("'%s': an empty log (no run line, no records)", path);
 	fclose(fp);
 	if (rc != 0)
 		run_log_free(run);

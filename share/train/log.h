@@ -57,7 +57,8 @@ typedef struct {
 	size_t n_records;
 } run_log;
 
-/* Read PATH; lines that are not JSON objects are an error naming the line.
+/* Read PATH; lines that are not JSON objects are an error naming the line,
+ * and so is an empty file or one that cannot be read (a directory).
  * A run that was resumed has several run lines: later ones are skipped, and
  * records that repeat an earlier step replace it (the resumed run redid it). */
 int run_log_read(run_log *run, const char *path);

@@ -5,6 +5,7 @@
 #include "util/error.h"
 #include "util/num.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -34,9 +35,9 @@ uint64_t cli_count(const char *option, const char *arg)
 int cli_int(const char *option, const char *arg, int lo, int hi)
 {
 	double v;
-	if (num_parse_real(arg, &v) != 0 || v != (double)(long long)v)
+	if (num_parse_real(arg, &v) != 0 || v != floor(v))
 		lm_usage_error("%s: invalid integer '%s'", option, arg);
-	if (v < lo || v > hi)
+	if (v < lo || v > hi)  /* before the cast: an int cannot hold it */
 		lm_usage_error("%s: %s is out of range [%d, %d]", option, arg, lo, hi);
 	return (int)v;
 }
