@@ -484,7 +484,7 @@ static int state_number_text(json_t *v, const char *key, char *buf, size_t cap)
 	else if (json_is_real(v))
 		snprintf(buf, cap, "%.17g", json_real_value(v));
 	else
-		return lm_fail("\"%s\" is %s, not a number", key, v ? "another type" : "missing");
+		return v ? lm_fail("\"%s\" is not a number", key) : lm_fail("no \"%s\"", key);
 	return 0;
 }
 
