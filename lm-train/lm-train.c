@@ -162,7 +162,7 @@ static void usage(void)
 	       "      --ckpt-every N       a checkpoint; also at the end and on SIGINT/SIGTERM (1000)\n"
 	       "      --keep K             keep the last K checkpoints; 0 = all (3)\n"
 	       "Tokenizer (for samples, and stored in the checkpoints):\n"
-	       "      --merges FILE        the merges file the shards were encoded with\n"
+	       "      --merges FILE        the merges file (or .tiktoken) the shards were encoded with\n"
 	       "  -s, --special TOKEN      a special token after the merges (repeatable)\n"
 	       "      --peak FLOPS         peak FLOP/s for the MFU figure (1T)\n"
 	       "  -f, --force              start a fresh run in a RUN_DIR that has one\n"
@@ -939,8 +939,8 @@ static int rundir_check_fresh(const run *r)
 	int used = rundir_in_use(r->o.run_dir);
 	if (r->o.resume || r->o.force || used == RUNDIR_EMPTY)
 		return 0;
-	if (used == RUNDIR_LOG_ONLY)
-		return lm_fail("'%s' holds the log of a run that wrote no checkpoint: nothing to "
+	if (used == RUNDIR_NO_CHECKPOINT)
+		return lm_fail("'%s' holds a run that wrote no whole checkpoint: nothing to "
 			       "resume; -f to start over", r->o.run_dir);
 	return lm_fail("'%s' already holds a run: --resume it, or -f to start over", r->o.run_dir);
 }
@@ -1012,9 +1012,9 @@ static int pair_read(const char *dir, long step, train_state *st, char **ckpt)
 /* No pair to resume from: why, and what to do. */
 static int no_checkpoint(const char *dir)
 {
-	if (rundir_in_use(dir) == RUNDIR_LOG_ONLY)
+	if (rundir_in_use(dir) == RUNDIR_NO_CHECKPOINT)
 		return lm_fail("'%s' has no checkpoint to resume: its run stopped before it wrote "
-			       "one (start it again with -f)", dir);
+			       "a whole one (start it again with -f)", dir);
 	return lm_fail("'%s' has no checkpoint to resume", dir);
 }
 

@@ -91,19 +91,23 @@ test_expect_success 'a resume cuts the torn line off, saying so, and appends who
 
 # ---- a lost or damaged checkpoint -------------------------------------------------
 
-test_expect_success 'a checkpoint lost to a full disk: the error, then what to do' '
-	(trap "" XFSZ; ulimit -f 64; exec lm-train data $SMALL --steps 2 -o disk 2>disk.err);
-	test $? = 1 &&
-	test_error_mentions disk.err "lm-train:" "File too large" &&
-	! ls disk/ckpt* 2>/dev/null &&
-	test_must_fail lm-train data $SMALL --steps 2 -o disk 2>err &&
-	test_error_mentions err "disk" "no checkpoint" "-f" &&
-	! grep -e "--resume" err &&
-	test_must_fail lm-train --resume disk 2>err &&
-	test_error_mentions err "disk" "no checkpoint" "-f" &&
-	lm-train data $SMALL --steps 2 -f -o disk 2>err &&
-	test "$(readlink disk/ckpt.safetensors)" = ckpt_00000002.safetensors
-'
+# the first checkpoint lost to a full disk (a file size limit: 64 KiB lets
+# no file of the pair through, 400 KiB the weights but not the state)
+for limit in 64 400; do
+	test_expect_success "a first checkpoint lost to a full disk ($limit KiB): the error, then what to do" '
+		(trap "" XFSZ; ulimit -f '$limit'; exec lm-train data $SMALL --steps 2 -o disk'$limit' 2>disk.err);
+		test $? = 1 &&
+		test_error_mentions disk.err "lm-train:" "File too large" &&
+		! ls disk'$limit'/ckpt*.state disk'$limit'/ckpt.safetensors 2>/dev/null &&
+		test_must_fail lm-train data $SMALL --steps 2 -o disk'$limit' 2>err &&
+		test_error_mentions err "disk'$limit'" "no whole checkpoint" "-f" &&
+		! grep -e "--resume" err &&
+		test_must_fail lm-train --resume disk'$limit' 2>err &&
+		test_error_mentions err "disk'$limit'" "no checkpoint" "-f" &&
+		lm-train data $SMALL --steps 2 -f -o disk'$limit' 2>err &&
+		test "$(readlink disk'$limit'/ckpt.safetensors)" = ckpt_00000002.safetensors
+	'
+done
 
 test_expect_success 'a missing checkpoint is said to be missing, not an unknown model' '
 	test_must_fail lm-train data --model full/ckpt_00000099.safetensors --steps 1 -o m1 2>err &&

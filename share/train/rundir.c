@@ -146,6 +146,18 @@ int rundir_latest(const char *dir, long *step)
 	return rc;
 }
 
+/* Both files of step's pair are there. */
+static bool pair_present(const char *dir, long step)
+{
+	bool yes = true;
+	for (int e = 0; e < 2 && yes; e++) {
+		char *p = rundir_ckpt_path(dir, step, e ? "state" : "safetensors");
+		yes = p && access(p, F_OK) == 0;
+		free(p);
+	}
+	return yes;
+}
+
 int rundir_in_use(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -153,10 +165,11 @@ int rundir_in_use(const char *dir)
 		return RUNDIR_EMPTY;
 	int used = RUNDIR_EMPTY;
 	for (struct dirent *e; used != RUNDIR_CHECKPOINTED && (e = readdir(d));) {
-		if (name_step(e->d_name, NULL) >= 0 || !strcmp(e->d_name, RUNDIR_LATEST))
+		long step = name_step(e->d_name, NULL);
+		if ((step >= 0 && pair_present(dir, step)) || !strcmp(e->d_name, RUNDIR_LATEST))
 			used = RUNDIR_CHECKPOINTED;
-		else if (!strcmp(e->d_name, RUNDIR_LOG))
-			used = RUNDIR_LOG_ONLY;
+		else if (step >= 0 || !strcmp(e->d_name, RUNDIR_LOG))
+			used = RUNDIR_NO_CHECKPOINT;
 	}
 	closedir(d);
 	return used;
@@ -253,18 +266,6 @@ static long *list_steps(const char *dir, size_t *n)
 			steps[k++] = steps[i];
 	*n = k;
 	return steps;
-}
-
-/* Both files of step's pair are there. */
-static bool pair_present(const char *dir, long step)
-{
-	bool yes = true;
-	for (int e = 0; e < 2 && yes; e++) {
-		char *p = rundir_ckpt_path(dir, step, e ? "state" : "safetensors");
-		yes = p && access(p, F_OK) == 0;
-		free(p);
-	}
-	return yes;
 }
 
 int rundir_previous(const char *dir, long before, long *step)

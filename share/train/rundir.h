@@ -28,7 +28,7 @@
 #define RUNDIR_LOCK "lock"
 
 /* What rundir_in_use finds. */
-enum { RUNDIR_EMPTY = 0, RUNDIR_LOG_ONLY = 1, RUNDIR_CHECKPOINTED = 2 };
+enum { RUNDIR_EMPTY = 0, RUNDIR_NO_CHECKPOINT = 1, RUNDIR_CHECKPOINTED = 2 };
 
 /* Make DIR (and its parents) if missing. */
 int rundir_make(const char *dir);
@@ -42,8 +42,9 @@ int rundir_point_latest(const char *dir, long step);
  * -1 with an error for a pointer that is not ours. */
 int rundir_latest(const char *dir, long *step);
 /* What DIR holds of a run (a fresh run must not reuse it): RUNDIR_EMPTY,
- * RUNDIR_LOG_ONLY (a log, no checkpoint nor pointer: a run that never
- * wrote one), RUNDIR_CHECKPOINTED (a checkpoint or the pointer). */
+ * RUNDIR_NO_CHECKPOINT (a log or a lone file of a pair, but no whole pair
+ * nor pointer: a run that never wrote a whole checkpoint, a full disk say),
+ * RUNDIR_CHECKPOINTED (a whole pair or the pointer). */
 int rundir_in_use(const char *dir);
 /* The newest step below BEFORE whose pair is both there: 1 and *step, 0
  * when there is none, -1 on error. Temp files of a killed writer go. */
