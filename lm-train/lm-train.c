@@ -159,7 +159,7 @@ static void usage(void)
 	       "      --hellaswag FILE     HellaSwag items scored at each eval (llmc style; default:\n"
 	       "                           " HELLASWAG_FILE " where lm-eval finds it, if there)\n"
 	       "      --hellaswag-limit N  the first N items; 0 = all (200)\n"
-	       "      --ckpt-every N       a checkpoint; also at the end and on SIGINT/SIGTERM (1000)\n"
+	       "      --ckpt-every N       a checkpoint; also at the end and on SIGINT/TERM/HUP (1000)\n"
 	       "      --keep K             keep the last K checkpoints; 0 = all (3)\n"
 	       "Tokenizer (for samples, and stored in the checkpoints):\n"
 	       "      --merges FILE        the merges file (or .tiktoken) the shards were encoded with\n"
@@ -570,10 +570,12 @@ static int opts_from_state(train_opts *o, const char *json, const char *path, ui
 		return lm_fail("'%s': bad options in the training state: %s", path, err.text);
 	char text[64];
 	int rc = opts_numbers_from_state(o, j, path);
-	if (rc == 0 && (opts_strings_from_state(o, j) != 0 ||
-			state_number_text(json_object_get(j, "ctx"), "ctx", text, sizeof text) != 0 ||
-			num_parse_count(text, ctx) != 0))
+	if (rc == 0 && opts_strings_from_state(o, j) != 0)
 		rc = lm_fail("'%s': %s", path, lm_last_error());
+	if (rc == 0 && state_number_text(json_object_get(j, "ctx"), "ctx", text, sizeof text) != 0)
+		rc = lm_fail("'%s': %s", path, lm_last_error());
+	else if (rc == 0 && num_parse_count(text, ctx) != 0)
+		rc = lm_fail("'%s': \"ctx\": %s", path, lm_last_error());
 	json_decref(j);
 	return rc;
 }
