@@ -951,8 +951,10 @@ static int rundir_check_fresh(const run *r)
 static int log_repair(const run *r, const char *path)
 {
 	long dropped;
-	if (!r->o.resume || train_log_repair(path, &dropped) != 0)
-		return r->o.resume ? -1 : 0;
+	if (!r->o.resume)
+		return 0;
+	if (train_log_repair(path, &dropped) != 0)
+		return -1;
 	if (dropped)
 		lm_warn("'%s': its last line was torn (%ld bytes, a crash mid-write): cut off",
 			path, dropped);
