@@ -23,7 +23,7 @@ test_expect_success 'set up shards and the uninterrupted run' '
 # ---- the lock ------------------------------------------------------------------
 
 test_expect_success 'a second lm-train on a directory in use is refused, naming the holder' '
-	LM_TRAIN_TEST_STEP_MS=200 lm-train data $SMALL --steps 20 --warmup 3 --ckpt-every 1 \
+	LM_TRAIN_TEST_STEP_MS=200 lm-train data $SMALL --steps 100000 --ckpt-every 1 \
 		-o busy 2>busy.err &
 	pid=$! &&
 	wait_step busy 2 &&
@@ -138,6 +138,14 @@ test_expect_success 'the latest state torn: the same' '
 		"resuming from step 16" &&
 	losses part2/log.jsonl >part2.losses &&
 	cmp full.losses part2.losses
+'
+
+test_expect_success 'no pointer at all: --resume takes the newest whole pair, saying so' '
+	cp -r full part3 && rm part3/ckpt.safetensors part3/ckpt_00000020.state &&
+	lm-train --resume part3 --steps 20 2>err &&
+	test_error_mentions err "lm-train:" "part3" "has no ckpt.safetensors" "resuming from step 18" &&
+	losses part3/log.jsonl >part3.losses &&
+	cmp full.losses part3.losses
 '
 
 test_expect_success 'no whole pair at all: an error naming why the latest failed' '
