@@ -376,9 +376,13 @@ static const char *run_label(const run_log *run)
 
 static void read_logs(const stat_options *o, run_log *runs)
 {
-	for (int i = 0; i < o->n_logs; i++)
+	for (int i = 0; i < o->n_logs; i++) {
 		if (run_log_read(&runs[i], o->logs[i]) != 0)
 			lm_die_last();
+		if (runs[i].torn_line)
+			lm_warn("'%s' line %ld: torn (a crash mid-write): left out", o->logs[i],
+				runs[i].torn_line);
+	}
 }
 
 static void format_or_dash(char *buf, const char *fmt, double v)

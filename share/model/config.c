@@ -371,11 +371,21 @@ static int config_from_json_file(lm_config *c, const char *path)
 	return rc;
 }
 
+/* A name that can only be a file or a directory: no preset has a '/' or
+ * these endings. */
+static int names_a_file(const char *model)
+{
+	size_t n = strlen(model);
+	return strchr(model, '/') || is_safetensors(model) ||
+	       (n > 5 && strcmp(model + n - 5, ".json") == 0);
+}
+
 int config_load(lm_config *c, const char *model)
 {
 	struct stat st;
 	if (stat(model, &st) != 0)
-		return config_preset(c, model);
+		return names_a_file(model) ? lm_fail_errno("cannot open '%s'", model)
+					   : config_preset(c, model);
 	if (S_ISDIR(st.st_mode)) {
 		/* a transformers save_pretrained directory */
 		char path[4096];
