@@ -1,6 +1,6 @@
 #!/bin/bash
 test_description='bench/torch_loss_curve.py reproduces lm-train on the CPU: the model of
-../shared/bench/torch_gpt2_bench.py from the same weights on the same batches gives the
+bench/torch_gpt2_bench.py from the same weights on the same batches gives the
 same losses (fp32 both), so on a GPU (t7101) only the arithmetic differs'
 . ./lib-test.sh
 

@@ -1,6 +1,6 @@
 #!/bin/bash
 test_description='lm-train --device cuda against PyTorch: GPT-2 124M from the same weights on the
-same batches follows the loss curve of the model of ../shared/bench/torch_gpt2_bench.py
+same batches follows the loss curve of the model of bench/torch_gpt2_bench.py
 (bench/torch_loss_curve.py: bf16 autocast, the same AdamW, clipping and schedule)'
 . ./lib-test.sh
 
