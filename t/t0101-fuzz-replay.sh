@@ -4,11 +4,16 @@ test_description='the fuzz targets, replayed: seed corpora and every input that 
 Each fuzz/fuzz_NAME.c is also built with a plain main (fuzz/replay.c) into
 $(O)/fuzz/bin/replay-NAME against the library under test, sanitized in make
 check: it runs the target once on each file of fuzz/corpus/NAME and
-fuzz/regressions/NAME. A crash that make fuzz finds is saved in
-fuzz/regressions/NAME once fixed, and stays fixed here.'
+fuzz/regressions/NAME, leaks and oversized allocations included (as
+under libFuzzer). A crash that
+make fuzz finds is saved in fuzz/regressions/NAME once fixed, and stays
+fixed here.'
 . ./lib-test.sh
 
 FUZZ=$TOP/fuzz
+# As under make fuzz: a leak is a finding, and so is an allocation above
+# its memory limit (scripts/fuzz.sh's -rss_limit_mb) that an input asks for.
+REPLAY_ASAN=detect_leaks=1:abort_on_error=0:max_allocation_size_mb=2048
 REPLAY=$LMPIPE_BIN/../fuzz/bin
 
 test_expect_success 'every fuzz target has its replay, its seeds and its dictionary' '
@@ -26,7 +31,7 @@ for src in "$FUZZ"/fuzz_*.c; do
 	test_expect_success "$n: the seed corpus and the saved crashes run clean" "
 		dirs=\"$FUZZ/corpus/$n\" &&
 		if test -d \"$FUZZ/regressions/$n\"; then dirs=\"\$dirs $FUZZ/regressions/$n\"; fi &&
-		\"$REPLAY/replay-$n\" \$dirs >out &&
+		ASAN_OPTIONS=\$REPLAY_ASAN \"$REPLAY/replay-$n\" \$dirs >out &&
 		grep '^replayed [1-9][0-9]* inputs\$' out
 	"
 done
