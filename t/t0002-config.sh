@@ -42,11 +42,11 @@ test_expect_success 'a transformers Llama config.json loads, GQA refused' '
 	test_must_fail test-tool config gqa.json 2>err && grep -q "grouped-query" err
 '
 
-test_expect_success SHARED 'the CS336 model_config.json loads with its ablation keys' '
-	test-tool config "$SHARED_DATA/cs336/ts_tests/model_config.json" >out &&
+test_expect_success 'the CS336 model_config.json loads with its ablation keys' '
+	test-tool config "$TEST_DATA/cs336/ts_tests/model_config.json" >out &&
 	grep -q "\"n_layer\":3,\"d_model\":64,\"n_head\":4,\"d_ff\":128,\"vocab_size\":10000,\"ctx\":16" out &&
 	sed "s/\"use_post_norm\": false/\"use_post_norm\": true/; s/\"remove_rope\": false/\"remove_rope\": true/" \
-		"$SHARED_DATA/cs336/ts_tests/model_config.json" >post.json &&
+		"$TEST_DATA/cs336/ts_tests/model_config.json" >post.json &&
 	test-tool config post.json >out &&
 	grep -q "\"norm\":\"post\",\"positions\":\"none\"" out
 '

@@ -69,7 +69,6 @@ assert \"tiny train\" in texts and \"tiny val\" in texts and \"tokens\" in texts
 "
 '
 
-pkg-config --exists librsvg-2.0 cairo 2>/dev/null && test_set_prereq RSVG
 
 # With librsvg (make deps installs it) a .png is rendered; without, it is a
 # clear error and no file. Whichever this build is, it is checked.

@@ -261,24 +261,36 @@ static int open_bin(shard_file *s, const char *path)
 	return rc;
 }
 
+/* The buffer of a .bin.zst grows as its tokens arrive, doubling up to the
+ * header's count from this many: a small file whose header claims 2^31
+ * tokens costs what it holds, not 4 GiB. (glibc's realloc moves a large
+ * block by remapping its pages, not by copying them.) */
+enum { ZST_FIRST_TOKENS = 1 << 20 };
+
 static int open_zst(shard_file *s, const char *path)
 {
 	shard_reader *r = shard_reader_open(path);
 	if (!r)
 		return -1;
 	s->ntok = shard_reader_count(r);
-	s->map_len_ = 2 * s->ntok;
-	s->map_ = malloc(s->map_len_ ? s->map_len_ : 1);
-	if (!s->map_) {
-		shard_reader_close(r);
-		return lm_fail("out of memory for '%s' (%llu tokens)", path,
-			       (unsigned long long)s->ntok);
-	}
-	uint16_t *buf = s->map_;
-	uint64_t have = 0;
+	uint64_t cap = s->ntok < ZST_FIRST_TOKENS ? s->ntok : ZST_FIRST_TOKENS, have = 0;
+	uint16_t *buf = malloc(cap ? 2 * cap : 1);
 	for (;;) {
-		long long got = shard_reader_read(r, buf + have, (size_t)(s->ntok - have));
+		if (buf && have == cap && cap < s->ntok) {
+			cap = 2 * cap < s->ntok ? 2 * cap : s->ntok;
+			uint16_t *more = realloc(buf, 2 * cap);
+			if (!more)
+				free(buf);
+			buf = more;
+		}
+		if (!buf) {
+			shard_reader_close(r);
+			return lm_fail("out of memory for '%s' (%llu tokens)", path,
+				       (unsigned long long)s->ntok);
+		}
+		long long got = shard_reader_read(r, buf + have, (size_t)(cap - have));
 		if (got < 0) {
+			free(buf);
 			shard_reader_close(r);
 			return -1;
 		}
@@ -287,6 +299,8 @@ static int open_zst(shard_file *s, const char *path)
 		have += (uint64_t)got;
 	}
 	shard_reader_close(r);
+	s->map_ = buf;
+	s->map_len_ = 2 * s->ntok;
 	s->tok = buf;
 	return 0;
 }

@@ -83,6 +83,13 @@ static long b64_decode(const char *s, size_t n, uint8_t *out)
 	return k;
 }
 
+static void ranked_free(ranked *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(r[i].bytes);
+	free(r);
+}
+
 /* Parse the table: entries[rank] for ranks 0..n-1, each once. */
 static int parse(const char *path, char *text, size_t len, ranked **out, size_t *out_n)
 {
@@ -101,7 +108,7 @@ static int parse(const char *path, char *text, size_t len, ranked **out, size_t 
 		if (!sp || num_end == sp + 1 || (num_end != eol && !(num_end + 1 == eol && *num_end == '\r')))
 			goto bad;
 		if (rank != n) {
-			free(r);
+			ranked_free(r, n);
 			return lm_fail("%s:%zu: rank %lu out of order (expected %zu)", path, line, rank, n);
 		}
 		if (n == cap) {
@@ -125,18 +132,14 @@ static int parse(const char *path, char *text, size_t len, ranked **out, size_t 
 		p = eol + 1;
 		continue;
 bad:
-		for (size_t i = 0; i < n; i++)
-			free(r[i].bytes);
-		free(r);
+		ranked_free(r, n);
 		return lm_fail("%s:%zu: not a line of a rank table (BASE64 RANK)", path, line);
 	}
 	*out = r;
 	*out_n = n;
 	return 0;
 oom:
-	for (size_t i = 0; i < n; i++)
-		free(r[i].bytes);
-	free(r);
+	ranked_free(r, n);
 	return lm_fail("out of memory");
 }
 
@@ -224,9 +227,7 @@ int tiktoken_ranks_read(bpe_merges *m, const char *path)
 out:
 	if (rc != 0)
 		merges_free(m);
-	for (size_t i = 0; i < n; i++)
-		free(r[i].bytes);
-	free(r);
+	ranked_free(r, n);
 	free(sorted);
 	return rc;
 }

@@ -4,6 +4,7 @@
 #include "util/cli.h"
 #include "util/error.h"
 #include "util/num.h"
+#include "util/version.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -16,7 +17,7 @@ void cli_common(int opt, void (*usage)(void))
 		usage();
 		exit(0);
 	case OPT_VERSION:
-		printf("%s (lmpipe) %s\n", lm_progname, LMPIPE_VERSION);
+		version_print(stdout, lm_progname);
 		exit(0);
 	default:
 		fprintf(stderr, "Try '%s --help' for more information.\n", lm_progname);
