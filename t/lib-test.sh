@@ -95,6 +95,8 @@ prereq_reason() {
 	CUDA) echo "the tools were built without CUDA (no nvcc at build time)" ;;
 	CUDA_EMU) echo "the CUDA layer is not the host emulation (make CUDA=emu)" ;;
 	CUDA_RUN) echo "no GPU, and the CUDA layer is not the host emulation (make CUDA=emu)" ;;
+	NCCL) echo "the tools were built without NCCL (no CUDA)" ;;
+	GPUS2) echo "fewer than two GPUs here" ;;
 	*) echo "missing prerequisite $1" ;;
 	esac
 }
@@ -150,9 +152,11 @@ test_not_ok_() {
 	echo "not ok $test_count - $1"
 	printf '%s\n' "$2" | sed 's/^/#	/'
 }
-# A line for make check's list of skips: "SCRIPT N: TITLE: REASON".
+# A line for make check's list of skips: "SCRIPT N (TOOLS): TITLE: REASON",
+# TOOLS the build under test (make check runs family 7 on two).
 skip_log_() {
-	[ -n "${LMPIPE_SKIP_LOG:-}" ] && printf '%s %s: %s: %s\n' "$SCRIPT_NAME" "$test_count" "$1" "$2" >>"$LMPIPE_SKIP_LOG"
+	[ -n "${LMPIPE_SKIP_LOG:-}" ] && printf '%s %s (%s): %s: %s\n' "$SCRIPT_NAME" "$test_count" \
+		"${LMPIPE_BIN#"$TOP"/}" "$1" "$2" >>"$LMPIPE_SKIP_LOG"
 	return 0
 }
 test_skip_() {

@@ -56,11 +56,11 @@ test_expect_success 'a build without MPI: the GPU test skips, the MPI and Python
 test_expect_success 'check-skips.sh lists the skip and the failures, and fails' '
 	test_must_fail "$TOP/scripts/check-skips.sh" h/skips >list &&
 	cat >expect <<-\EOF &&
-	make check: 1 skipped, each needing a GPU (script, test: title: reason):
-	  t9999-kinds 2: needs a GPU: no NVIDIA GPU on this machine
+	make check: 1 skipped, each needing a GPU (script, test (tools): title: reason):
+	  t9999-kinds 2 (bin): needs a GPU: no NVIDIA GPU on this machine
 	make check: 2 FAILED for a missing prerequisite that is not a GPU'"'"'s:
-	  t9999-kinds 3: needs MPI: FAILED, missing MPI: lm-train was built without MPI (its --version: -cuda -emu -mpi -png)
-	  t9999-kinds 4: needs the oracles and a GPU: FAILED, missing PYTHON: no Python oracles in TOPDIR/.venv (run make deps)
+	  t9999-kinds 3 (bin): needs MPI: FAILED, missing MPI: lm-train was built without MPI (its --version: -cuda -emu -mpi -png)
+	  t9999-kinds 4 (bin): needs the oracles and a GPU: FAILED, missing PYTHON: no Python oracles in TOPDIR/.venv (run make deps)
 	EOF
 	sed "s|$PWD/h|TOPDIR|" list >got &&
 	test_cmp expect got
@@ -73,7 +73,7 @@ test_expect_success 'lm-train built with MPI, mpirun here: the MPI test runs' '
 '
 
 test_expect_success 'only GPU skips: check-skips.sh lists them and succeeds' '
-	printf "t7000-x 1: a kernel: no NVIDIA GPU on this machine\n" >gpu-skips &&
+	printf "t7000-x 1 (build/san/bin): a kernel: no NVIDIA GPU on this machine\n" >gpu-skips &&
 	"$TOP/scripts/check-skips.sh" gpu-skips >list &&
 	grep "1 skipped, each needing a GPU" list &&
 	: >none && "$TOP/scripts/check-skips.sh" none >list && grep "no test skipped" list

@@ -11,7 +11,8 @@ TRAIN="-b 16 --batch-tokens 16384 --steps $STEPS --lr 6e-4 --warmup 10 --eval-ev
 . "$TEST_DIRECTORY/lib-train.sh"
 
 test_expect_success GPU,CUDA,!CUDA_EMU,PYTHON 'set up: GPT-2 tokens of Shakespeare, the initial weights' '
-	bpe-encode <"$TEST_DATA/corpus/tinyshakespeare_head.txt" | shard -o shakes --val-tokens 65536 &&
+	cat "$TEST_DATA/corpus/tinyshakespeare_head.txt" "$TEST_DATA/corpus/tinystories_val_head.txt" |
+		bpe-encode | shard -o shakes --val-tokens 8192 &&
 	lm-train shakes --model gpt2 --ctx 1024 -b 1 --batch-tokens 1024 --steps 1 --lr 0 \
 		--lr-min 0 --eval-every 0 --sample-every 0 --device cuda -o init 2>err &&
 	test-tool loader -B 16 -T 1024 --seed 1337 --batches $STEPS --dump batches.bin shakes train >/dev/null
