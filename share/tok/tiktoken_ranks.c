@@ -83,61 +83,64 @@ static long b64_decode(const char *s, size_t n, uint8_t *out)
 	return k;
 }
 
+static void ranked_free(ranked *r, size_t n)
+{
+	for (size_t i = 0; r && i < n; i++)
+		free(r[i].bytes);
+	free(r);
+}
+
+/* One line "BASE64 RANK" into *e, which must be rank `want`: 0, or -1. */
+static int parse_line(const char *path, size_t line, const char *p, const char *eol, size_t want,
+		      ranked *e)
+{
+	const char *sp = memchr(p, ' ', eol - p);
+	char *num_end;
+	unsigned long rank = sp ? strtoul(sp + 1, &num_end, 10) : 0;
+	if (!sp || num_end == sp + 1 || (num_end != eol && !(num_end + 1 == eol && *num_end == '\r')))
+		return lm_fail("%s:%zu: not a line of a rank table (BASE64 RANK)", path, line);
+	if (rank != want)
+		return lm_fail("%s:%zu: rank %lu out of order (expected %zu)", path, line, rank, want);
+	uint8_t *bytes = malloc(sp - p + 1);
+	if (!bytes)
+		return lm_fail("out of memory");
+	long bl = b64_decode(p, sp - p, bytes);
+	if (bl <= 0) {
+		free(bytes);
+		return lm_fail("%s:%zu: not a line of a rank table (BASE64 RANK)", path, line);
+	}
+	*e = (ranked){bytes, (uint32_t)bl, (uint32_t)want};
+	return 0;
+}
+
 /* Parse the table: entries[rank] for ranks 0..n-1, each once. */
 static int parse(const char *path, char *text, size_t len, ranked **out, size_t *out_n)
 {
 	size_t cap = 1024, n = 0, line = 0;
-	ranked *r = calloc(cap, sizeof *r);
+	ranked *r = malloc(cap * sizeof *r);
 	if (!r)
 		return lm_fail("out of memory");
-	for (char *p = text, *end = text + len; p < end;) {
+	for (char *p = text, *end = text + len; p < end; n++) {
 		char *eol = memchr(p, '\n', end - p);
 		if (!eol)
 			eol = end;
-		line++;
-		char *sp = memchr(p, ' ', eol - p);
-		char *num_end;
-		unsigned long rank = sp ? strtoul(sp + 1, &num_end, 10) : 0;
-		if (!sp || num_end == sp + 1 || (num_end != eol && !(num_end + 1 == eol && *num_end == '\r')))
-			goto bad;
-		if (rank != n) {
-			free(r);
-			return lm_fail("%s:%zu: rank %lu out of order (expected %zu)", path, line, rank, n);
-		}
 		if (n == cap) {
 			ranked *g = realloc(r, (cap *= 2) * sizeof *r);
-			if (!g)
-				goto oom;
+			if (!g) {
+				ranked_free(r, n);
+				return lm_fail("out of memory");
+			}
 			r = g;
 		}
-		uint8_t *bytes = malloc(sp - p + 1);
-		long bl = bytes ? b64_decode(p, sp - p, bytes) : -1;
-		if (bl <= 0) {
-			free(bytes);
-			if (!bytes)
-				goto oom;
-			goto bad;
+		if (parse_line(path, ++line, p, eol, n, &r[n]) != 0) {
+			ranked_free(r, n);
+			return -1;
 		}
-		r[n].bytes = bytes;
-		r[n].len = bl;
-		r[n].rank = n;
-		n++;
 		p = eol + 1;
-		continue;
-bad:
-		for (size_t i = 0; i < n; i++)
-			free(r[i].bytes);
-		free(r);
-		return lm_fail("%s:%zu: not a line of a rank table (BASE64 RANK)", path, line);
 	}
 	*out = r;
 	*out_n = n;
 	return 0;
-oom:
-	for (size_t i = 0; i < n; i++)
-		free(r[i].bytes);
-	free(r);
-	return lm_fail("out of memory");
 }
 
 /* BPE of token t's bytes with the ranks below t: the two parts left. */
@@ -224,9 +227,7 @@ int tiktoken_ranks_read(bpe_merges *m, const char *path)
 out:
 	if (rc != 0)
 		merges_free(m);
-	for (size_t i = 0; i < n; i++)
-		free(r[i].bytes);
-	free(r);
+	ranked_free(r, n);
 	free(sorted);
 	return rc;
 }
