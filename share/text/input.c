@@ -83,7 +83,7 @@ static la_ssize_t source_read(struct archive *a, void *ctx, const void **buf)
 		n = gunzip_read(in->gz, in->gz_out, READ_BLOCK);
 		*buf = in->gz_out;
 	} else {
-		const uint8_t *b;
+		const uint8_t *b = NULL;
 		n = source_pull(in, &b);
 		*buf = b;
 	}

@@ -187,31 +187,143 @@ static void pair_insert(bpe_encoder *e, uint32_t a, uint32_t b, uint32_t id)
 	e->pair_val[i] = id;
 }
 
+/* A trie of the ordinary tokens' bytes, read forwards or backwards: one
+ * walk along a token finds every token that is a prefix (suffix) of it, so
+ * finding the pairs costs the tokens' total length, not its square (hashing
+ * each of a token's n prefixes anew costs n^2: a 256 KiB token took 22 s).
+ * Children in one hash table keyed by (node, byte). */
+typedef struct {
+	uint64_t *key;           /* [mask + 1]: node << 8 | byte, or UINT64_MAX */
+	uint32_t *child;         /* [mask + 1] */
+	uint64_t mask;
+	uint32_t *id;            /* [n_nodes]: the token that ends there, or NONE */
+	uint32_t n_nodes;
+} trie;
+
+static void trie_free(trie *t)
+{
+	free(t->key);
+	free(t->child);
+	free(t->id);
+}
+
+static uint32_t trie_child(const trie *t, uint32_t node, uint8_t byte)
+{
+	uint64_t key = (uint64_t)node << 8 | byte;
+	for (uint64_t i = mix(key) & t->mask;; i = (i + 1) & t->mask) {
+		if (t->key[i] == key)
+			return t->child[i];
+		if (t->key[i] == UINT64_MAX)
+			return NONE;
+	}
+}
+
+static uint32_t trie_add_child(trie *t, uint32_t node, uint8_t byte)
+{
+	uint64_t key = (uint64_t)node << 8 | byte;
+	uint64_t i = mix(key) & t->mask;
+	for (; t->key[i] != UINT64_MAX; i = (i + 1) & t->mask)
+		if (t->key[i] == key)
+			return t->child[i];
+	t->key[i] = key;
+	t->child[i] = t->n_nodes;
+	t->id[t->n_nodes] = NONE;
+	return t->n_nodes++;
+}
+
+/* The byte at step k of a walk along s[0..n): s[k], or s[n-1-k] backwards. */
+static inline uint8_t walk_byte(const uint8_t *s, size_t n, size_t k, bool backwards)
+{
+	return backwards ? s[n - 1 - k] : s[k];
+}
+
+/* The trie of tokens 0..n_tokens-1 (the lowest id for bytes that repeat);
+ * nodes is at least one more than their total length. */
+static int trie_build(trie *t, const bpe_encoder *e, uint64_t nodes, bool backwards)
+{
+	memset(t, 0, sizeof *t);
+	if (nodes >= NONE)
+		return lm_fail("the tokens are too long (%llu bytes in all)", (unsigned long long)nodes);
+	t->mask = pow2_at_least(2 * nodes) - 1;
+	t->key = malloc((t->mask + 1) * sizeof *t->key);
+	t->child = malloc((t->mask + 1) * sizeof *t->child);
+	t->id = malloc(nodes * sizeof *t->id);
+	if (!t->key || !t->child || !t->id) {
+		trie_free(t);
+		return lm_fail("out of memory");
+	}
+	memset(t->key, 0xff, (t->mask + 1) * sizeof *t->key);
+	t->id[0] = NONE;
+	t->n_nodes = 1;
+	for (uint32_t id = 0; id < e->n_tokens; id++) {
+		const uint8_t *s = e->m->token_bytes[id];
+		size_t n = e->m->token_len[id];
+		uint32_t node = 0;
+		for (size_t k = 0; k < n; k++)
+			node = trie_add_child(t, node, walk_byte(s, n, k, backwards));
+		if (t->id[node] == NONE)
+			t->id[node] = id;
+	}
+	return 0;
+}
+
+/* ids[k] for k in 1..n-1: the token whose bytes are s[0..k) (forwards) or
+ * s[k..n) (backwards), or NONE. */
+static void trie_walk(const trie *t, const uint8_t *s, size_t n, bool backwards, uint32_t *ids)
+{
+	for (size_t k = 1; k < n; k++)
+		ids[k] = NONE;
+	uint32_t node = 0;
+	for (size_t k = 0; k + 1 < n; k++) {
+		node = trie_child(t, node, walk_byte(s, n, k, backwards));
+		if (node == NONE)
+			break;
+		ids[backwards ? n - 1 - k : k + 1] = t->id[node];
+	}
+}
+
 /* Every (a, b) whose bytes concatenate to token t's, for every t. */
 static int build_pairs(bpe_encoder *e)
 {
 	const bpe_merges *m = e->m;
-	uint64_t splits = 0;
-	for (uint32_t t = 256; t < e->n_tokens; t++)
-		splits += m->token_len[t] - 1;
+	uint64_t splits = 0, total = 0;
+	for (uint32_t t = 0; t < e->n_tokens; t++) {
+		uint64_t n = m->token_len[t];
+		total += n;
+		if (t >= 256)  /* at most one pair a cut, one a prefix token */
+			splits += n - 1 < e->n_tokens ? n - 1 : e->n_tokens;
+	}
 	e->pair_mask = pow2_at_least(2 * splits + 16) - 1;
 	e->pair_key = malloc((e->pair_mask + 1) * sizeof *e->pair_key);
 	e->pair_val = malloc((e->pair_mask + 1) * sizeof *e->pair_val);
-	if (!e->pair_key || !e->pair_val)
-		return lm_fail("out of memory");
-	memset(e->pair_key, 0xff, (e->pair_mask + 1) * sizeof *e->pair_key);
-	for (uint32_t t = 256; t < e->n_tokens; t++) {
-		const uint8_t *s = m->token_bytes[t];
-		size_t n = m->token_len[t];
-		uint32_t rank = token_lookup_h(e, s, n, hash_bytes(s, n));
-		for (size_t k = 1; k < n; k++) {
-			uint32_t a = token_lookup_h(e, s, k, hash_bytes(s, k));
-			uint32_t b = token_lookup_h(e, s + k, n - k, hash_bytes(s + k, n - k));
-			if (a != NONE && b != NONE)
-				pair_insert(e, a, b, rank);
+	uint32_t *pre = malloc((e->max_len + 1) * sizeof *pre);
+	uint32_t *suf = malloc((e->max_len + 1) * sizeof *suf);
+	trie fwd, bwd;
+	int rc = 0;
+	if (!e->pair_key || !e->pair_val || !pre || !suf)
+		rc = lm_fail("out of memory");
+	if (rc == 0)
+		rc = trie_build(&fwd, e, total + 1, false);
+	if (rc == 0 && (rc = trie_build(&bwd, e, total + 1, true)) != 0)
+		trie_free(&fwd);
+	if (rc == 0) {
+		memset(e->pair_key, 0xff, (e->pair_mask + 1) * sizeof *e->pair_key);
+		for (uint32_t t = 256; t < e->n_tokens; t++) {
+			const uint8_t *s = m->token_bytes[t];
+			size_t n = m->token_len[t];
+			uint32_t rank = token_lookup_h(e, s, n, hash_bytes(s, n));
+			trie_walk(&fwd, s, n, false, pre);
+			trie_walk(&bwd, s, n, true, suf);
+			for (size_t k = 1; k < n; k++)
+				if (pre[k] != NONE && suf[k] != NONE)
+					pair_insert(e, pre[k], suf[k], rank);
 		}
+		trie_free(&fwd);
+		trie_free(&bwd);
 	}
-	return 0;
+	free(pre);
+	free(suf);
+	return rc;
 }
 
 bpe_encoder *encoder_new(const bpe_merges *m)
@@ -330,12 +442,20 @@ static int scratch_reserve(encode_state *st, size_t n)
 	return 0;
 }
 
+/* The rank of merging a and b, NONE when their bytes are no token below
+ * limit. */
+static inline uint32_t pair_rank(const bpe_encoder *e, uint32_t a, uint32_t b, uint32_t limit)
+{
+	uint32_t r = pair_lookup(e, a, b);
+	return r < limit ? r : NONE;
+}
+
 /* Short piece: find the lowest rank by scanning; ids[] shrinks in place. */
-static size_t merge_small(const bpe_encoder *e, uint32_t *ids, size_t n)
+static size_t merge_small(const bpe_encoder *e, uint32_t *ids, size_t n, uint32_t limit)
 {
 	uint32_t rank[SMALL_PIECE];
 	for (size_t i = 0; i + 1 < n; i++)
-		rank[i] = pair_lookup(e, ids[i], ids[i + 1]);
+		rank[i] = pair_rank(e, ids[i], ids[i + 1], limit);
 	while (n > 1) {
 		size_t best = 0;
 		for (size_t i = 1; i + 1 < n; i++)
@@ -349,9 +469,9 @@ static size_t merge_small(const bpe_encoder *e, uint32_t *ids, size_t n)
 			memmove(rank + best + 1, rank + best + 2, (n - best - 3) * sizeof *rank);
 		n--;
 		if (best > 0)
-			rank[best - 1] = pair_lookup(e, ids[best - 1], ids[best]);
+			rank[best - 1] = pair_rank(e, ids[best - 1], ids[best], limit);
 		if (best + 1 < n)
-			rank[best] = pair_lookup(e, ids[best], ids[best + 1]);
+			rank[best] = pair_rank(e, ids[best], ids[best + 1], limit);
 	}
 	return n;
 }
@@ -388,7 +508,7 @@ static uint64_t heap_pop(uint64_t *h, size_t *n)
 
 /* Long piece: parts in a linked list over the byte positions, candidate
  * merges in a heap checked when popped (stale entries are skipped). */
-static size_t merge_large(encode_state *st, uint32_t *ids, size_t n)
+static size_t merge_large(encode_state *st, uint32_t *ids, size_t n, uint32_t limit)
 {
 	const bpe_encoder *e = st->e;
 	uint32_t *next = st->next, *prev = st->prev;
@@ -399,14 +519,14 @@ static size_t merge_large(encode_state *st, uint32_t *ids, size_t n)
 		prev[i] = i > 0 ? i - 1 : NONE;
 	}
 	for (size_t i = 0; i + 1 < n; i++) {
-		uint32_t r = pair_lookup(e, ids[i], ids[i + 1]);
+		uint32_t r = pair_rank(e, ids[i], ids[i + 1], limit);
 		if (r != NONE)
 			heap_push(heap, &hn, (uint64_t)r << 32 | i);
 	}
 	while (hn > 0) {
 		uint64_t top = heap_pop(heap, &hn);
 		uint32_t r = top >> 32, i = (uint32_t)top, j = next[i];
-		if (ids[i] == NONE || j == NONE || pair_lookup(e, ids[i], ids[j]) != r)
+		if (ids[i] == NONE || j == NONE || pair_rank(e, ids[i], ids[j], limit) != r)
 			continue;
 		ids[i] = r;
 		ids[j] = NONE;
@@ -414,12 +534,12 @@ static size_t merge_large(encode_state *st, uint32_t *ids, size_t n)
 		if (next[j] != NONE)
 			prev[next[j]] = i;
 		if (prev[i] != NONE) {
-			uint32_t q = pair_lookup(e, ids[prev[i]], r);
+			uint32_t q = pair_rank(e, ids[prev[i]], r, limit);
 			if (q != NONE)
 				heap_push(heap, &hn, (uint64_t)q << 32 | prev[i]);
 		}
 		if (next[i] != NONE) {
-			uint32_t q = pair_lookup(e, r, ids[next[i]]);
+			uint32_t q = pair_rank(e, r, ids[next[i]], limit);
 			if (q != NONE)
 				heap_push(heap, &hn, (uint64_t)q << 32 | i);
 		}
@@ -430,14 +550,25 @@ static size_t merge_large(encode_state *st, uint32_t *ids, size_t n)
 	return k;
 }
 
-static int bpe_piece(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
+/* BPE of s[0..n) with the tokens below limit: their ids in st->ids, their
+ * count in *k. */
+static int bpe_merge(encode_state *st, const uint8_t *s, size_t n, uint32_t limit, size_t *k)
 {
 	if (scratch_reserve(st, n) != 0)
 		return -1;
 	uint32_t *ids = st->ids;
 	for (size_t i = 0; i < n; i++)
 		ids[i] = st->e->byte_id[s[i]];
-	size_t k = n <= SMALL_PIECE ? merge_small(st->e, ids, n) : merge_large(st, ids, n);
+	*k = n <= SMALL_PIECE ? merge_small(st->e, ids, n, limit) : merge_large(st, ids, n, limit);
+	return 0;
+}
+
+static int bpe_piece(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
+{
+	size_t k;
+	if (bpe_merge(st, s, n, NONE, &k) != 0)
+		return -1;
+	const uint32_t *ids = st->ids;
 	if (token_buf_reserve(out, k) != 0)
 		return -1;
 	memcpy(out->ids + out->n, ids, k * sizeof *ids);
@@ -536,6 +667,19 @@ int encoder_encode(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
 		s += at + len;
 		n -= at + len;
 	}
+	return 0;
+}
+
+int encoder_split(encode_state *st, uint32_t t, uint32_t *left, uint32_t *right)
+{
+	const bpe_merges *m = st->e->m;
+	size_t k;
+	if (bpe_merge(st, m->token_bytes[t], m->token_len[t], t, &k) != 0)
+		return -1;
+	if (k != 2)
+		return 1;
+	*left = st->ids[0];
+	*right = st->ids[1];
 	return 0;
 }
 

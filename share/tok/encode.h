@@ -41,6 +41,10 @@ void encode_state_free(encode_state *st);
 int encoder_encode(encode_state *st, const uint8_t *s, size_t n, token_buf *out);
 /* Append the ids of one piece (no pre-tokenization, no specials). */
 int encoder_encode_piece(encode_state *st, const uint8_t *s, size_t n, token_buf *out);
+/* BPE of ordinary token t's bytes with only the tokens below t (no whole-
+ * piece shortcut): 0 with the two parts left, 1 when not two are left, -1
+ * on out of memory. Linear-logarithmic in the token's length. */
+int encoder_split(encode_state *st, uint32_t t, uint32_t *left, uint32_t *right);
 /* Largest p <= n such that encoding s[0..p) then the rest equals encoding
  * the whole, whatever follows s[n-1]: a cut right after a special token, or
  * a safe pre-token cut (pretok_safe_cut) no special can straddle. 0 if none. */
