@@ -19,6 +19,7 @@
 
 enum {
 	SMALL_PIECE = 48,       /* pieces up to this many bytes merge by scanning */
+	LEAN_PIECE = 1 << 20,   /* pieces longer than this merge in rounds (merge_lean) */
 	CACHE_SLOTS = 1 << 13,  /* direct-mapped cache of recent pieces */
 	CACHE_KEY = 30,         /* longest piece cached */
 	CACHE_IDS = 10,         /* most tokens of a cached piece */
@@ -46,6 +47,7 @@ struct bpe_encoder {
 	uint32_t *pair_val;
 	specials *sp;
 	uint32_t special_base;
+	size_t lean_piece;       /* longer pieces merge in rounds */
 };
 
 typedef struct {
@@ -58,9 +60,10 @@ typedef struct {
 struct encode_state {
 	const bpe_encoder *e;
 	cache_entry *cache;      /* [CACHE_SLOTS] */
-	uint32_t *ids, *next, *prev;    /* scratch of cap */
-	uint64_t *heap;
+	uint32_t *next, *prev;   /* merge_large's scratch of cap */
+	uint64_t *heap;          /* [2 * cap] */
 	size_t cap;
+	token_buf split;         /* encoder_split's parts */
 };
 
 /* ---- hashing ----------------------------------------------------------- */
@@ -336,6 +339,7 @@ bpe_encoder *encoder_new(const bpe_merges *m)
 	e->m = m;
 	e->n_tokens = 256 + m->n_merges;
 	e->special_base = e->n_tokens;
+	e->lean_piece = LEAN_PIECE;
 	if (build_tokens(e) != 0 || build_pairs(e) != 0 ||
 	    !(e->sp = specials_new((const char *const *)m->specials, (int)m->n_specials))) {
 		encoder_free(e);
@@ -377,7 +381,7 @@ void encode_state_free(encode_state *st)
 	if (!st)
 		return;
 	free(st->cache);
-	free(st->ids);
+	token_buf_free(&st->split);
 	free(st->next);
 	free(st->prev);
 	free(st->heap);
@@ -424,9 +428,6 @@ static int scratch_reserve(encode_state *st, size_t n)
 	size_t cap = st->cap ? st->cap : 256;
 	while (cap < n)
 		cap *= 2;
-	uint32_t *ids = realloc(st->ids, cap * sizeof *ids);
-	if (ids)
-		st->ids = ids;
 	uint32_t *next = realloc(st->next, cap * sizeof *next);
 	if (next)
 		st->next = next;
@@ -436,7 +437,7 @@ static int scratch_reserve(encode_state *st, size_t n)
 	uint64_t *heap = realloc(st->heap, 2 * cap * sizeof *heap);
 	if (heap)
 		st->heap = heap;
-	if (!ids || !next || !prev || !heap)
+	if (!next || !prev || !heap)
 		return lm_fail("out of memory");
 	st->cap = cap;
 	return 0;
@@ -550,29 +551,86 @@ static size_t merge_large(encode_state *st, uint32_t *ids, size_t n, uint32_t li
 	return k;
 }
 
-/* BPE of s[0..n) with the tokens below limit: their ids in st->ids, their
- * count in *k. */
-static int bpe_merge(encode_state *st, const uint8_t *s, size_t n, uint32_t limit, size_t *k)
+/* Giant piece: merge_large's list and heap cost some 20 bytes a byte of
+ * the piece (a 200 MB run of one letter took 4.6 GB), so above lean_piece
+ * bytes the merges go in rounds over the ids alone, compacted in place (4
+ * bytes a byte). Round lo is the lowest rank any pair has: one sweep left
+ * to right merges every pair of rank lo, the leftmost first, and at once
+ * every pair of rank <= lo that a merge makes beside the new part (only
+ * the two pairs next to the newest part can be such: all others rank above
+ * lo), lowest first, the left one on a tie. That is the order of the
+ * one-merge-at-a-time definition: the lowest rank, then the leftmost.
+ * ids[0..w) are the parts settled so far this round (every pair among them
+ * ranks above lo), ids[i..n) the parts the sweep has not reached. A round
+ * costs O(n) and the rounds are as many as the ranks the merges use: slower
+ * than the heap, the same result (t1062 compares them). */
+static size_t merge_lean(const bpe_encoder *e, uint32_t *ids, size_t n, uint32_t limit)
 {
+	uint32_t lo = NONE;
+	for (size_t i = 0; i + 1 < n; i++) {
+		uint32_t r = pair_rank(e, ids[i], ids[i + 1], limit);
+		if (r < lo)
+			lo = r;
+	}
+	while (lo != NONE && n > 1) {
+		uint32_t next_lo = NONE;   /* at most the lowest rank left: the next round */
+		size_t w = 1, i = 1;
+		while (i < n) {
+			uint32_t r = pair_rank(e, ids[w - 1], ids[i], limit);
+			if (r > lo) {
+				if (r < next_lo)
+					next_lo = r;
+				ids[w++] = ids[i++];
+				continue;
+			}
+			ids[w - 1] = r;
+			i++;
+			for (;;) {  /* the pairs beside the new part */
+				uint32_t a = w >= 2 ? pair_rank(e, ids[w - 2], ids[w - 1], limit) : NONE;
+				uint32_t b = i < n ? pair_rank(e, ids[w - 1], ids[i], limit) : NONE;
+				if (a <= lo && a <= b) {
+					ids[w - 2] = a;
+					w--;
+				} else if (b <= lo) {
+					ids[w - 1] = b;
+					i++;
+				} else {
+					if (a < next_lo)
+						next_lo = a;
+					break;
+				}
+			}
+		}
+		n = w;
+		lo = next_lo;
+	}
+	return n;
+}
+
+/* BPE of s[0..n) with the tokens below limit into ids (room for n): the
+ * count of parts left. -1 on out of memory. */
+static long bpe_merge(encode_state *st, const uint8_t *s, size_t n, uint32_t limit, uint32_t *ids)
+{
+	const bpe_encoder *e = st->e;
+	for (size_t i = 0; i < n; i++)
+		ids[i] = e->byte_id[s[i]];
+	if (n > e->lean_piece)
+		return (long)merge_lean(e, ids, n, limit);
+	if (n <= SMALL_PIECE)
+		return (long)merge_small(e, ids, n, limit);
 	if (scratch_reserve(st, n) != 0)
 		return -1;
-	uint32_t *ids = st->ids;
-	for (size_t i = 0; i < n; i++)
-		ids[i] = st->e->byte_id[s[i]];
-	*k = n <= SMALL_PIECE ? merge_small(st->e, ids, n, limit) : merge_large(st, ids, n, limit);
-	return 0;
+	return (long)merge_large(st, ids, n, limit);
 }
 
 static int bpe_piece(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
 {
-	size_t k;
-	if (bpe_merge(st, s, n, NONE, &k) != 0)
+	if (token_buf_reserve(out, n) != 0)
 		return -1;
-	const uint32_t *ids = st->ids;
-	if (token_buf_reserve(out, k) != 0)
+	long k = bpe_merge(st, s, n, NONE, out->ids + out->n);
+	if (k < 0)
 		return -1;
-	memcpy(out->ids + out->n, ids, k * sizeof *ids);
-	out->n += k;
+	out->n += (size_t)k;
 	return 0;
 }
 
@@ -673,14 +731,23 @@ int encoder_encode(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
 int encoder_split(encode_state *st, uint32_t t, uint32_t *left, uint32_t *right)
 {
 	const bpe_merges *m = st->e->m;
-	size_t k;
-	if (bpe_merge(st, m->token_bytes[t], m->token_len[t], t, &k) != 0)
+	token_buf *b = &st->split;
+	b->n = 0;
+	if (token_buf_reserve(b, m->token_len[t]) != 0)
+		return -1;
+	long k = bpe_merge(st, m->token_bytes[t], m->token_len[t], t, b->ids);
+	if (k < 0)
 		return -1;
 	if (k != 2)
 		return 1;
-	*left = st->ids[0];
-	*right = st->ids[1];
+	*left = b->ids[0];
+	*right = b->ids[1];
 	return 0;
+}
+
+void encoder_set_lean_piece(bpe_encoder *e, size_t n)
+{
+	e->lean_piece = n;
 }
 
 size_t encoder_safe_cut(const bpe_encoder *e, const uint8_t *s, size_t n)
