@@ -2,12 +2,13 @@
 test_description='a giant pre-token: little memory, the same ids
 
 A pre-token over 1 MiB (a run of one letter, say) merges in rounds over its
-ids alone (4 bytes a byte) rather than through the heap and linked list (some
-20 bytes a byte: 200 MB of one letter took 4.6 GB). The rounds must give the
-heap'\''s ids exactly: test-tool bpe --lean merges every piece so, --heap none,
-over GPT-2, learned vocabularies and one built so that a merge makes a pair of
-lower rank beside it. The memory test runs the optimized bpe-encode under
-ulimit -v (ASan reserves terabytes of address space).'
+ids alone (4 bytes a byte, and a heap of an eighth of the pairs) rather than
+through the heap and linked list (some 20 bytes a byte: 200 MB of one letter
+took 4.6 GB). The rounds must give the heap'\''s ids exactly: test-tool bpe
+--lean merges every piece so, --heap none, over GPT-2, learned vocabularies
+and one built so that a merge makes pairs of lower rank beside it. The
+memory test runs the optimized bpe-encode under ulimit -v (ASan reserves
+terabytes of address space).'
 . ./lib-test.sh
 
 G="$SHARED_DATA/gpt2"
@@ -39,13 +40,16 @@ test_expect_success 'set up random texts over small alphabets and vocabularies l
 # lower.merges: cd 256, bc 257, abc 258, abcd 259, de 260, bcde 261, bcd 262.
 # In "abcde", cd merges first, then b + cd = bcd (262), which leaves two
 # pairs of lower rank beside it: a + bcd = abcd (259) and bcd + e = bcde
-# (261); the lower goes first: abcd, e (68).
+# (261); the lower goes first: abcd, e (68). Repeated, each rank is the
+# most of the pairs, which the rounds merge by sweeping rather than by heap.
 test_expect_success 'a merge that makes pairs of lower rank beside it: the lowest goes first' '
 	printf abcde >one.txt &&
 	test-tool bpe --lean --piece lower.merges one.txt >got &&
 	printf "259\n68\n" >expect && test_cmp expect got &&
 	test-tool bpe --heap --piece lower.merges one.txt >got && test_cmp expect got &&
-	same lower.merges abcde.txt --piece
+	same lower.merges abcde.txt --piece &&
+	python3 -c "print(\"abcde\" * 20000, end=\"\")" >rep.txt &&
+	same lower.merges rep.txt --piece && sort -u lean.ids >got && test_cmp expect got
 '
 
 test_expect_success 'learned vocabularies: rounds and heap agree, texts and whole pieces' '

@@ -64,6 +64,9 @@ struct encode_state {
 	uint64_t *heap;          /* [2 * cap] */
 	size_t cap;
 	token_buf split;         /* encoder_split's parts */
+	uint32_t *hist;          /* merge_lean: [n_tokens] pairs of each rank */
+	uint64_t *band;          /* merge_lean: its heap ... */
+	size_t band_cap;         /* ... and its room */
 };
 
 /* ---- hashing ----------------------------------------------------------- */
@@ -382,6 +385,8 @@ void encode_state_free(encode_state *st)
 		return;
 	free(st->cache);
 	token_buf_free(&st->split);
+	free(st->hist);
+	free(st->band);
 	free(st->next);
 	free(st->prev);
 	free(st->heap);
@@ -551,60 +556,163 @@ static size_t merge_large(encode_state *st, uint32_t *ids, size_t n, uint32_t li
 	return k;
 }
 
-/* Giant piece: merge_large's list and heap cost some 20 bytes a byte of
- * the piece (a 200 MB run of one letter took 4.6 GB), so above lean_piece
- * bytes the merges go in rounds over the ids alone, compacted in place (4
- * bytes a byte). Round lo is the lowest rank any pair has: one sweep left
- * to right merges every pair of rank lo, the leftmost first, and at once
- * every pair of rank <= lo that a merge makes beside the new part (only
- * the two pairs next to the newest part can be such: all others rank above
- * lo), lowest first, the left one on a tie. That is the order of the
- * one-merge-at-a-time definition: the lowest rank, then the leftmost.
- * ids[0..w) are the parts settled so far this round (every pair among them
- * ranks above lo), ids[i..n) the parts the sweep has not reached. A round
- * costs O(n) and the rounds are as many as the ranks the merges use: slower
- * than the heap, the same result (t1062 compares them). */
-static size_t merge_lean(const bpe_encoder *e, uint32_t *ids, size_t n, uint32_t limit)
+/* ---- giant pieces ------------------------------------------------------
+ *
+ * merge_large's list and heap cost some 20 bytes a byte of the piece (a
+ * 200 MB run of one letter took 4.6 GB), so above lean_piece bytes the
+ * merges go in rounds over the ids alone, compacted in place between rounds
+ * (4 bytes a byte), with a heap of at most about n/8 entries. Each round
+ * counts the pairs of each rank, then:
+ *   - when the lowest rank lo present has more pairs than the heap may hold
+ *     (a run of one letter), a sweep left to right merges every pair of rank
+ *     lo, the leftmost first, and at once each pair of lower rank a merge
+ *     makes beside the new part (only the two pairs next to the newest part
+ *     can be such, every other ranking lo or above), the lower first, the
+ *     left one on a tie;
+ *   - else the heap takes every pair of the lowest ranks up to hi, as many
+ *     as it may hold, and merges as merge_large does, pushing the new pairs
+ *     of rank <= hi; merged-away places hold NONE until the compaction.
+ * Either way every merge is the one-merge-at-a-time definition's: the
+ * lowest rank present, then the leftmost (every pair of rank <= hi is in
+ * the heap, every other ranks above). t1062 ties the rounds to the heap. */
+
+enum { LEAN_HEAP_SHARE = 8 };   /* the heap holds up to n / 8 pairs */
+
+/* The next part after i (n at the end), and the one before i (i > 0), over
+ * the NONE a round's merges leave. */
+static inline size_t part_after(const uint32_t *ids, size_t n, size_t i)
 {
-	uint32_t lo = NONE;
-	for (size_t i = 0; i + 1 < n; i++) {
-		uint32_t r = pair_rank(e, ids[i], ids[i + 1], limit);
-		if (r < lo)
-			lo = r;
-	}
-	while (lo != NONE && n > 1) {
-		uint32_t next_lo = NONE;   /* at most the lowest rank left: the next round */
-		size_t w = 1, i = 1;
-		while (i < n) {
-			uint32_t r = pair_rank(e, ids[w - 1], ids[i], limit);
-			if (r > lo) {
-				if (r < next_lo)
-					next_lo = r;
-				ids[w++] = ids[i++];
-				continue;
-			}
-			ids[w - 1] = r;
-			i++;
-			for (;;) {  /* the pairs beside the new part */
-				uint32_t a = w >= 2 ? pair_rank(e, ids[w - 2], ids[w - 1], limit) : NONE;
-				uint32_t b = i < n ? pair_rank(e, ids[w - 1], ids[i], limit) : NONE;
-				if (a <= lo && a <= b) {
-					ids[w - 2] = a;
-					w--;
-				} else if (b <= lo) {
-					ids[w - 1] = b;
-					i++;
-				} else {
-					if (a < next_lo)
-						next_lo = a;
-					break;
-				}
+	do
+		i++;
+	while (i < n && ids[i] == NONE);
+	return i;
+}
+
+static inline size_t part_before(const uint32_t *ids, size_t i)
+{
+	do
+		i--;
+	while (ids[i] == NONE);
+	return i;
+}
+
+/* One sweep merging every pair of rank lo (see above); the parts left. */
+static size_t lean_sweep(const bpe_encoder *e, uint32_t *ids, size_t n, uint32_t lo, uint32_t limit)
+{
+	size_t w = 1, i = 1;    /* ids[0..w): settled this round, ids[i..n): not reached */
+	while (i < n) {
+		uint32_t r = pair_rank(e, ids[w - 1], ids[i], limit);
+		if (r > lo) {
+			ids[w++] = ids[i++];
+			continue;
+		}
+		ids[w - 1] = r;
+		i++;
+		for (;;) {
+			uint32_t a = w >= 2 ? pair_rank(e, ids[w - 2], ids[w - 1], limit) : NONE;
+			uint32_t b = i < n ? pair_rank(e, ids[w - 1], ids[i], limit) : NONE;
+			if (a <= lo && a <= b) {
+				ids[w - 2] = a;
+				w--;
+			} else if (b <= lo) {
+				ids[w - 1] = b;
+				i++;
+			} else {
+				break;
 			}
 		}
-		n = w;
-		lo = next_lo;
 	}
-	return n;
+	return w;
+}
+
+static int band_push(encode_state *st, size_t *hn, uint64_t v)
+{
+	if (*hn == st->band_cap) {
+		size_t cap = st->band_cap ? 2 * st->band_cap : 1024;
+		uint64_t *h = realloc(st->band, cap * sizeof *h);
+		if (!h)
+			return lm_fail("out of memory");
+		st->band = h;
+		st->band_cap = cap;
+	}
+	heap_push(st->band, hn, v);
+	return 0;
+}
+
+/* Merge every pair of rank <= hi through the heap (see above), then compact:
+ * the parts left, or -1 on out of memory. */
+static long lean_band(encode_state *st, uint32_t *ids, size_t n, uint32_t hi, uint32_t limit)
+{
+	const bpe_encoder *e = st->e;
+	size_t hn = 0;
+	for (size_t i = 0; i + 1 < n; i++) {
+		uint32_t r = pair_rank(e, ids[i], ids[i + 1], limit);
+		if (r <= hi && band_push(st, &hn, (uint64_t)r << 32 | i) != 0)
+			return -1;
+	}
+	while (hn > 0) {
+		uint64_t top = heap_pop(st->band, &hn);
+		uint32_t r = top >> 32;
+		size_t i = (uint32_t)top, j;
+		if (ids[i] == NONE || (j = part_after(ids, n, i)) >= n ||
+		    pair_rank(e, ids[i], ids[j], limit) != r)
+			continue;    /* stale */
+		ids[i] = r;
+		ids[j] = NONE;
+		if (i > 0) {
+			size_t h = part_before(ids, i);
+			uint32_t q = pair_rank(e, ids[h], r, limit);
+			if (q <= hi && band_push(st, &hn, (uint64_t)q << 32 | h) != 0)
+				return -1;
+		}
+		size_t k = part_after(ids, n, i);
+		if (k < n) {
+			uint32_t q = pair_rank(e, r, ids[k], limit);
+			if (q <= hi && band_push(st, &hn, (uint64_t)q << 32 | i) != 0)
+				return -1;
+		}
+	}
+	size_t w = 0;
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] != NONE)
+			ids[w++] = ids[i];
+	return (long)w;
+}
+
+/* The parts left of ids[0..n), or -1 on out of memory. */
+static long merge_lean(encode_state *st, uint32_t *ids, size_t n, uint32_t limit)
+{
+	const bpe_encoder *e = st->e;
+	if (!st->hist && !(st->hist = calloc(e->n_tokens, sizeof *st->hist)))
+		return lm_fail("out of memory");
+	uint32_t *hist = st->hist;
+	size_t budget = n / LEAN_HEAP_SHARE > 1024 ? n / LEAN_HEAP_SHARE : 1024;
+	for (;;) {
+		uint32_t lo = NONE, hi;
+		for (size_t i = 0; i + 1 < n; i++) {
+			uint32_t r = pair_rank(e, ids[i], ids[i + 1], limit);
+			if (r != NONE) {
+				hist[r]++;
+				if (r < lo)
+					lo = r;
+			}
+		}
+		if (lo == NONE)
+			return (long)n;
+		bool sweep = hist[lo] > budget;
+		size_t in_band = hist[lo];
+		for (hi = lo; hi + 1 < e->n_tokens && in_band + hist[hi + 1] <= budget; hi++)
+			in_band += hist[hi + 1];
+		memset(hist + lo, 0, (e->n_tokens - lo) * sizeof *hist);
+		if (sweep) {
+			n = lean_sweep(e, ids, n, lo, limit);
+		} else {
+			long k = lean_band(st, ids, n, hi, limit);
+			if (k < 0)
+				return -1;
+			n = (size_t)k;
+		}
+	}
 }
 
 /* BPE of s[0..n) with the tokens below limit into ids (room for n): the
@@ -615,7 +723,7 @@ static long bpe_merge(encode_state *st, const uint8_t *s, size_t n, uint32_t lim
 	for (size_t i = 0; i < n; i++)
 		ids[i] = e->byte_id[s[i]];
 	if (n > e->lean_piece)
-		return (long)merge_lean(e, ids, n, limit);
+		return merge_lean(st, ids, n, limit);
 	if (n <= SMALL_PIECE)
 		return (long)merge_small(e, ids, n, limit);
 	if (scratch_reserve(st, n) != 0)

@@ -8,7 +8,7 @@
  * whose concatenated bytes form the token of lowest id (ties: the leftmost).
  * Short pieces merge by scanning; long ones with a heap over a linked list,
  * O(m log m), so no input is pathological; giant ones (over 1 MiB, a run of
- * one letter say) in rounds over their ids alone, so memory stays near 4
+ * one letter say) in rounds over their ids alone, so memory stays near 5
  * bytes a byte of the longest piece (plus the text itself).
  *
  * A bpe_encoder is read-only once built and shared by threads; each thread
@@ -35,7 +35,7 @@ typedef struct {
 bpe_encoder *encoder_new(const bpe_merges *m);
 void encoder_free(bpe_encoder *e);
 /* Pieces longer than n bytes (default 1 MiB) merge in rounds over their
- * ids alone: 4 bytes a byte instead of about 20, slower, the same ids.
+ * ids alone: about 5 bytes a byte instead of 20, the same ids.
  * For tests (0: every piece); set before the encoder is shared. */
 void encoder_set_lean_piece(bpe_encoder *e, size_t n);
 /* Per-thread state. */
