@@ -78,6 +78,11 @@ test_expect_success 'a tar whose first header is damaged: error, not read as tex
 	fails_with "bpe-encode: '\''first.tar'\'': a tar archive whose first header is damaged" bpe-encode first.tar
 '
 
+test_expect_success 'a text with "ustar" where a tar has its magic is still text' '
+	{ head -c 256 /dev/zero | tr "\0" x && echo "mustard and custard"; } >mustard.txt &&
+	test-tool input mustard.txt | cmp - mustard.txt
+'
+
 test_expect_success 'a tar whose second header is damaged: error after the first member' '
 	off=$(grep -abo "d/b.txt" ok.tar | head -n 1 | cut -d: -f1) &&
 	flip ok.tar $((off + 100)) second.tar &&

@@ -24,7 +24,7 @@ struct gunzip {
 
 bool gunzip_sniff(const uint8_t *s, size_t n)
 {
-	return n >= 3 && s[0] == 0x1f && s[1] == 0x8b && s[2] == 8;
+	return n >= GUNZIP_SNIFF_BYTES && s[0] == 0x1f && s[1] == 0x8b && s[2] == 8;
 }
 
 gunzip *gunzip_new(gunzip_pull pull, void *ctx)

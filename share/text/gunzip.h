@@ -21,6 +21,8 @@ typedef struct gunzip gunzip;
  * call), its length, 0 at the end, -1 on error (lm_fail set). */
 typedef long (*gunzip_pull)(void *ctx, const uint8_t **buf);
 
+enum { GUNZIP_SNIFF_BYTES = 3 };  /* what gunzip_sniff needs to see */
+
 /* True when s[0..n) begins like a gzip stream (magic and deflate). */
 bool gunzip_sniff(const uint8_t *s, size_t n);
 /* NULL + lm_fail when out of memory. */

@@ -17,7 +17,6 @@
 #include "text/input.h"
 #include "text/gunzip.h"
 #include "util/error.h"
-#include "util/io.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -59,16 +58,31 @@ struct text_input {
 
 /* ---- the file's bytes ----------------------------------------------------------- */
 
+/* Read into rbuf at least min bytes (fewer only at the end of the file), as
+ * many as one read gives beyond: a pipe's text goes on as it comes. */
+static long source_fill(text_input *in, size_t min)
+{
+	size_t got = 0;
+	while (got < min) {
+		ssize_t r = read(in->fd, in->rbuf + got, READ_BLOCK - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return lm_fail_errno("cannot read '%s'", in->name);
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	in->rbuf_len = (long)got;
+	return (long)got;
+}
+
 /* The next block of the file as it is on disk. */
 static long source_pull(void *ctx, const uint8_t **buf)
 {
 	text_input *in = ctx;
-	if (!in->rbuf_fresh) {
-		long long n = read_full(in->fd, in->rbuf, READ_BLOCK, in->name);
-		if (n < 0)
-			return -1;
-		in->rbuf_len = (long)n;
-	}
+	if (!in->rbuf_fresh && source_fill(in, 1) < 0)
+		return -1;
 	in->rbuf_fresh = false;
 	*buf = in->rbuf;
 	return in->rbuf_len;
@@ -119,10 +133,9 @@ static int source_open(text_input *in, const char *path)
 		return lm_fail_errno("cannot open '%s'", in->name);
 	if (!(in->rbuf = malloc(READ_BLOCK)))
 		return lm_fail("out of memory");
-	long long n = read_full(in->fd, in->rbuf, READ_BLOCK, in->name);
+	long n = source_fill(in, GUNZIP_SNIFF_BYTES);
 	if (n < 0)
-		return lm_fail("cannot read '%s': %s", in->name, lm_last_error());
-	in->rbuf_len = (long)n;
+		return -1;
 	in->rbuf_fresh = true;
 	if (gunzip_sniff(in->rbuf, (size_t)n) &&
 	    (!(in->gz_out = malloc(READ_BLOCK)) || !(in->gz = gunzip_new(source_pull, in))))
@@ -278,8 +291,12 @@ static const char *compressed_kind(const uint8_t *s, size_t n)
  * feed binary bytes to the tokenizer with no word. */
 static int check_first_block(text_input *in, const uint8_t *s, size_t n)
 {
+	/* POSIX "ustar\0" and GNU "ustar  \0", NULs included: text may well hold
+	 * "mustard" at byte 256 */
 	enum { TAR_MAGIC_AT = 257 };
-	if (in->raw && n >= TAR_MAGIC_AT + 5 && memcmp(s + TAR_MAGIC_AT, "ustar", 5) == 0)
+	const char *m = (const char *)s + TAR_MAGIC_AT;
+	if (in->raw && n >= TAR_MAGIC_AT + 8 &&
+	    (memcmp(m, "ustar", 6) == 0 || memcmp(m, "ustar  ", 8) == 0))
 		return lm_fail("'%s': a tar archive whose first header is damaged", in->name);
 	const char *kind = in->raw ? NULL : compressed_kind(s, n);
 	if (kind)
