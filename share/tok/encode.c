@@ -250,7 +250,7 @@ static int trie_build(trie *t, const bpe_encoder *e, uint64_t nodes, bool backwa
 	memset(t, 0, sizeof *t);
 	if (nodes >= NONE)
 		return lm_fail("the tokens are too long (%llu bytes in all)", (unsigned long long)nodes);
-	t->mask = pow2_at_least(2 * nodes) - 1;
+	t->mask = pow2_at_least(nodes + nodes / 4) - 1;  /* nodes is a bound: the load stays below 0.8 */
 	t->key = malloc((t->mask + 1) * sizeof *t->key);
 	t->child = malloc((t->mask + 1) * sizeof *t->child);
 	t->id = malloc(nodes * sizeof *t->id);
