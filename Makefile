@@ -41,7 +41,7 @@ WARN     := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
 CPPFLAGS += -Ishare -D_GNU_SOURCE -DLMPIPE_DATADIR='"$(PREFIX)/share/lmpipe"'
 CFLAGS   ?=
 ALLCFLAGS = -std=c11 $(OPTFLAGS) -fopenmp $(WARN) $(CFLAGS)
-LDLIBS   += -lm -lzstd -larchive -ljansson -lpthread
+LDLIBS   += -lm -lzstd -lz -larchive -ljansson -lpthread
 LDFLAGS  += $(OPTFLAGS) -fopenmp
 
 # ---- CUDA: only where nvcc is found --------------------------------------

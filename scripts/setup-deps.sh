@@ -17,7 +17,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 venv="$top/.venv"
 
 # Build and runtime libraries, test tools, MPI, the CPU PyTorch reference, clang.
-debian_packages="build-essential pkg-config libzstd-dev zstd libarchive-dev
+debian_packages="build-essential pkg-config libzstd-dev zstd zlib1g-dev libarchive-dev
 libjansson-dev libopenmpi-dev openmpi-bin perl bzip2 xz-utils time zip librsvg2-dev
 python3 python3-venv python3-pip python3-numpy python3-torch libopenblas0-pthread
 clang libclang-rt-dev"

@@ -8,6 +8,7 @@
 #   test_expect_code CODE 'title' 'command'    exact exit status
 #   test_cmp EXPECTED ACTUAL                    diff -u, shown on failure
 #   test_must_fail CMD...                       exit 1..125 (not a crash)
+#   test_exit_is CODE CMD...                    exit exactly CODE
 #   test_set_prereq NAME / test_have_prereq NAME
 #   skip_all 'reason'                           skip the whole script
 #
@@ -235,6 +236,15 @@ test_must_fail() {
 		return 1
 	fi
 	return 0
+}
+
+# A command must exit with exactly CODE (a sanitizer's finding, such as
+# LeakSanitizer's 23, is not the 1 of a clean error).
+test_exit_is() {
+	local want=$1; shift
+	"$@"
+	local rc=$?
+	[ $rc -eq "$want" ] || { echo "test_exit_is: exit $rc, wanted $want: $*"; return 1; }
 }
 
 # stderr of a failing command must name the tool and mention WORDS.

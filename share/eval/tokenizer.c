@@ -37,20 +37,13 @@ static int read_table(bpe_merges *m, const char *path)
 	return tiktoken_ranks_sniff(path) ? tiktoken_ranks_read(m, path) : merges_read(m, path);
 }
 
-/* The merges text from the metadata, read through an anonymous memory file
- * (merges_read takes a path). */
+/* The merges text from the metadata; its errors name the checkpoint and
+ * the metadata key. */
 static int read_merges_text(bpe_merges *m, const char *text, const char *ckpt)
 {
-	int fd = memfd_create("tokenizer_merges", 0);
-	if (fd < 0)
-		return lm_fail_errno("'%s': cannot read its tokenizer", ckpt);
-	char path[64];
-	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-	int rc = write_all(fd, text, strlen(text), "tokenizer_merges");
-	if (rc == 0 && merges_read(m, path) != 0)
-		rc = lm_fail("'%s': its tokenizer_merges: %s", ckpt, lm_last_error());
-	close(fd);
-	return rc;
+	if (merges_read_text(m, "tokenizer_merges", text, strlen(text)) != 0)
+		return lm_fail("'%s': %s", ckpt, lm_last_error());
+	return 0;
 }
 
 static int add_metadata_specials(bpe_merges *m, const char *json, const char *ckpt)
@@ -91,7 +84,7 @@ static int from_checkpoint(bpe_merges *m, const char *ckpt, char *src, size_t ca
 		if (rc == 0 && specials)
 			rc = add_metadata_specials(m, specials, path);
 		rc = rc == 0 ? 1 : -1;
-		snprintf(src, cap, "the tokenizer in '%.400s'", path);
+		snprintf(src, cap, "in '%.400s'", path);  /* "the tokenizer in ..." */
 	}
 	st_close(f);
 	return rc;

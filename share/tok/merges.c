@@ -280,20 +280,25 @@ int merges_check_unique(const bpe_merges *m)
 	return rc;
 }
 
-int merges_read(bpe_merges *m, const char *path)
+int merges_read_text(bpe_merges *m, const char *name, const char *text, size_t len)
 {
 	if (merges_init_bytes(m) != 0)
 		return -1;
-	size_t len;
-	char *text = read_whole_file(path, &len);
-	if (!text) {
-		merges_free(m);
-		return -1;
-	}
-	int rc = parse_text(m, path, text, len);
-	free(text);
+	int rc = parse_text(m, name, text, len);
 	if (rc != 0)
 		merges_free(m);
+	return rc;
+}
+
+int merges_read(bpe_merges *m, const char *path)
+{
+	memset(m, 0, sizeof *m);
+	size_t len;
+	char *text = read_whole_file(path, &len);
+	if (!text)
+		return -1;
+	int rc = merges_read_text(m, path, text, len);
+	free(text);
 	return rc;
 }
 
