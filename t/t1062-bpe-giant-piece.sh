@@ -11,7 +11,7 @@ memory test runs the optimized bpe-encode under ulimit -v (ASan reserves
 terabytes of address space).'
 . ./lib-test.sh
 
-G="$SHARED_DATA/gpt2"
+G="$GPT2_DATA"
 TABLE="$LMPIPE_BIN/../../data/gpt2.tiktoken"
 REL="$LMPIPE_REL_BIN"
 
@@ -60,7 +60,7 @@ test_expect_success 'learned vocabularies: rounds and heap agree, texts and whol
 	done
 '
 
-test_expect_success SHARED 'GPT-2: rounds and heap agree' '
+test_expect_success 'GPT-2: rounds and heap agree' '
 	for f in ab abcd dna letters sp; do
 		same "$G/vocab.bpe" $f.txt && same "$G/vocab.bpe" $f.txt --piece || return 1
 	done
