@@ -2,6 +2,8 @@
  * config.c — presets, JSON configs (ours, transformers', CS336's), checks.
  */
 #include "model/config.h"
+#include "ckpt/format.h"
+#include "ckpt/llmc.h"
 #include "util/error.h"
 #include "util/io.h"
 
@@ -10,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define GPT2_VOCAB 50257
 #define GPT2_CTX 1024
@@ -340,7 +343,9 @@ char *config_to_json(const lm_config *c)
 /* A safetensors file: 8-byte little-endian header length, then JSON whose
  * "__metadata__" maps strings to strings; ours stores the config as
  * "config". */
-static int config_from_safetensors(lm_config *c, const char *path)
+/* 1 when the file has no config in its metadata (an error only if
+ * required), 0 when read, -1 on an error. */
+static int config_from_safetensors(lm_config *c, const char *path, bool required)
 {
 	FILE *fp = fopen(path, "rb");
 	if (!fp)
@@ -369,8 +374,9 @@ static int config_from_safetensors(lm_config *c, const char *path)
 	json_t *meta = json_object_get(root, "__metadata__");
 	json_t *cfg = json_object_get(meta, "config");
 	if (!json_is_string(cfg))
-		lm_fail("'%s': no model config in the checkpoint's metadata (a transformers "
-			"checkpoint: pass its directory, which holds config.json)", path);
+		rc = !required ? 1 : lm_fail("'%s': no model config in the checkpoint's metadata (a "
+					     "transformers checkpoint: pass its directory, which "
+					     "holds config.json)", path);
 	else
 		rc = config_from_json(c, json_string_value(cfg), path);
 	json_decref(root);
@@ -378,12 +384,6 @@ out:
 	free(header);
 	fclose(fp);
 	return rc;
-}
-
-static int is_safetensors(const char *path)
-{
-	size_t n = strlen(path);
-	return n > 12 && strcmp(path + n - 12, ".safetensors") == 0;
 }
 
 static int config_from_json_file(lm_config *c, const char *path)
@@ -396,20 +396,38 @@ static int config_from_json_file(lm_config *c, const char *path)
 	return rc;
 }
 
+/* A directory: our config in model.safetensors' metadata (exact, ablations
+ * included: a run directory), else transformers' config.json. */
+static int config_from_dir(lm_config *c, const char *dir)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/model.safetensors", dir);
+	if (access(path, R_OK) == 0) {
+		int rc = config_from_safetensors(c, path, false);
+		if (rc <= 0)
+			return rc;
+	}
+	snprintf(path, sizeof path, "%s/config.json", dir);
+	return config_from_json_file(c, path);
+}
+
 int config_load(lm_config *c, const char *model)
 {
 	struct stat st;
+	ckpt_format fmt;
 	if (stat(model, &st) != 0)
 		return config_preset(c, model);
-	if (S_ISDIR(st.st_mode)) {
-		/* a transformers save_pretrained directory */
-		char path[4096];
-		snprintf(path, sizeof path, "%s/config.json", model);
-		return config_from_json_file(c, path);
+	if (ckpt_sniff(model, &fmt) != 0)
+		return -1;
+	switch (fmt) {
+	case FMT_HF_DIR: return config_from_dir(c, model);
+	case FMT_SAFETENSORS: return config_from_safetensors(c, model, true);
+	case FMT_LLMC: return llmc_config(c, model);
+	case FMT_UNKNOWN: return config_from_json_file(c, model);
+	default:
+		return lm_fail("'%s': a file of format %s holds no model config we read", model,
+			       ckpt_format_name(fmt));
 	}
-	if (is_safetensors(model))
-		return config_from_safetensors(c, model);
-	return config_from_json_file(c, model);
 }
 
 /* ---- derived values and checks ----------------------------------------- */

@@ -421,6 +421,25 @@ int merges_write(const bpe_merges *m, const char *path)
 	return write_atomically(m, path, write_merges_to);
 }
 
+char *merges_to_text(const bpe_merges *m)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&text, &len);
+	if (!fp) {
+		lm_fail("out of memory");
+		return NULL;
+	}
+	int rc = write_merges_to(m, fp);
+	if (fclose(fp) != 0 || rc != 0) {
+		free(text);
+		if (rc == 0)
+			lm_fail("out of memory");
+		return NULL;
+	}
+	return text;
+}
+
 int merges_write_encoder_json(const bpe_merges *m, const char *path)
 {
 	return write_atomically(m, path, write_encoder_to);

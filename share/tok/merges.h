@@ -49,6 +49,8 @@ int merges_add_merge(bpe_merges *m, uint32_t left, uint32_t right);
 int merges_add_specials(bpe_merges *m, const char *const *specials, int n);
 /* The merges file; atomic, replaces PATH; "-" = stdout. */
 int merges_write(const bpe_merges *m, const char *path);
+/* The merges file's text (caller frees); NULL with an error. */
+char *merges_to_text(const bpe_merges *m);
 /* encoder.json (token in the alphabet -> id, specials as their text),
  * written as GPT-2's own is (Python's json.dumps); atomic; "-" = stdout. */
 int merges_write_encoder_json(const bpe_merges *m, const char *path);

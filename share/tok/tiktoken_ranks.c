@@ -176,26 +176,19 @@ static int split_token(const ranked *sorted, size_t n, const ranked *t, uint32_t
 	return rc;
 }
 
-int tiktoken_ranks_read(bpe_merges *m, const char *path)
+/* The merges of n ranked tokens r (r[i].rank == i); ORIGIN names them in errors. */
+static int build(bpe_merges *m, const char *origin, const ranked *r, size_t n)
 {
-	size_t len, n = 0;
-	ranked *r = NULL, *sorted = NULL;
-	memset(m, 0, sizeof *m);
-	char *text = read_whole_file(path, &len);
-	if (!text)
-		return -1;
-	int rc = parse(path, text, len, &r, &n);
-	free(text);
-	if (rc != 0)
-		return -1;
-	rc = -1;
+	ranked *sorted = NULL;
+	int rc = -1;
 	if (n < 256) {
-		lm_fail("%s: %zu ranks, fewer than the 256 bytes", path, n);
+		lm_fail("%s: %zu ranks, fewer than the 256 bytes", origin, n);
 		goto out;
 	}
 	for (int i = 0; i < 256; i++)
 		if (r[i].len != 1 || alphabet_byte_id(r[i].bytes[0]) != i) {
-			lm_fail("%s:%d: ranks 0..255 are not the single bytes in GPT-2's order", path, i + 1);
+			lm_fail("%s: rank %d: ranks 0..255 are not the single bytes in GPT-2's order",
+				origin, i);
 			goto out;
 		}
 	if (!(sorted = malloc(n * sizeof *sorted))) {
@@ -206,7 +199,8 @@ int tiktoken_ranks_read(bpe_merges *m, const char *path)
 	qsort(sorted, n, sizeof *sorted, cmp_ranked);
 	for (size_t i = 1; i < n; i++)
 		if (cmp_ranked(&sorted[i - 1], &sorted[i]) == 0) {
-			lm_fail("%s: token of rank %u repeats rank %u", path, sorted[i].rank, sorted[i - 1].rank);
+			lm_fail("%s: token of rank %u repeats rank %u", origin, sorted[i].rank,
+				sorted[i - 1].rank);
 			goto out;
 		}
 	if (merges_init_bytes(m) != 0)
@@ -214,7 +208,7 @@ int tiktoken_ranks_read(bpe_merges *m, const char *path)
 	for (size_t t = 256; t < n; t++) {
 		uint32_t a = 0, b = 0;
 		if (split_token(sorted, n, &r[t], &a, &b) != 0) {
-			lm_fail("%s:%zu: token of rank %zu is not a merge of two lower ranks", path, t + 1, t);
+			lm_fail("%s: token of rank %zu is not a merge of two lower ranks", origin, t);
 			goto out;
 		}
 		if (merges_add_merge(m, a, b) != 0)
@@ -224,10 +218,40 @@ int tiktoken_ranks_read(bpe_merges *m, const char *path)
 out:
 	if (rc != 0)
 		merges_free(m);
+	free(sorted);
+	return rc;
+}
+
+int tiktoken_ranks_read(bpe_merges *m, const char *path)
+{
+	size_t len, n = 0;
+	ranked *r = NULL;
+	memset(m, 0, sizeof *m);
+	char *text = read_whole_file(path, &len);
+	if (!text)
+		return -1;
+	int rc = parse(path, text, len, &r, &n);
+	free(text);
+	if (rc != 0)
+		return -1;
+	rc = build(m, path, r, n);
 	for (size_t i = 0; i < n; i++)
 		free(r[i].bytes);
 	free(r);
-	free(sorted);
+	return rc;
+}
+
+int tiktoken_ranks_build(bpe_merges *m, const char *origin, uint8_t *const *bytes,
+			 const uint32_t *len, size_t n)
+{
+	memset(m, 0, sizeof *m);
+	ranked *r = malloc((n ? n : 1) * sizeof *r);
+	if (!r)
+		return lm_fail("out of memory");
+	for (size_t i = 0; i < n; i++)
+		r[i] = (ranked){.bytes = bytes[i], .len = len[i], .rank = (uint32_t)i};
+	int rc = build(m, origin, r, n);
+	free(r);
 	return rc;
 }
 
