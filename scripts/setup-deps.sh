@@ -25,7 +25,7 @@ python3 python3-venv python3-pip python3-numpy python3-torch libopenblas0-pthrea
 
 # Python oracles, pinned to versions that work with Debian's torch 1.13.
 python_packages="tiktoken==0.8.0 tokenizers==0.20.3 safetensors==0.4.5
-transformers==4.46.3 unicodedata2==16.0.0"
+transformers==4.46.3 unicodedata2==16.0.0 gguf==0.19.0"
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 
@@ -49,7 +49,7 @@ install_debian_packages() {
 
 python_oracles_ready() {
 	[ -x "$venv/bin/python" ] &&
-		"$venv/bin/python" -c 'import tiktoken, tokenizers, transformers, safetensors, torch, numpy, unicodedata2' 2>/dev/null
+		"$venv/bin/python" -c 'import tiktoken, tokenizers, transformers, safetensors, torch, numpy, unicodedata2, gguf' 2>/dev/null
 }
 
 install_python_oracles() {
