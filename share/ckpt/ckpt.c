@@ -307,9 +307,10 @@ int ckpt_open_model(gpt_model *m, const char *path)
 	if (fmt == FMT_LLMC)
 		return llmc_open_model(m, path);
 	if (fmt != FMT_SAFETENSORS && fmt != FMT_HF_DIR)
-		return lm_fail("'%s'%s%s is not a checkpoint we read (safetensors, a transformers "
-			       "directory, or llm.c's .bin)", path, fmt == FMT_UNKNOWN ? "" : ", a ",
-			       fmt == FMT_UNKNOWN ? "" : ckpt_format_name(fmt));
+		return lm_fail("'%s'%s%s%s is not a checkpoint we read (safetensors, a transformers "
+			       "directory, or llm.c's .bin)", path, fmt == FMT_UNKNOWN ? "" : " (",
+			       fmt == FMT_UNKNOWN ? "" : ckpt_format_name(fmt),
+			       fmt == FMT_UNKNOWN ? "" : ")");
 	if (config_load(&cfg, path) != 0 || config_finish(&cfg) != 0 || gpt_alloc(m, &cfg) != 0)
 		return -1;
 	if (ckpt_load(m, path) != 0) {
