@@ -5,7 +5,9 @@ PyPI'"'"'s gguf (llama.cpp'"'"'s own gguf-py reader) reads what lm-convert
 writes; t/py/gguf_check.py checks every key, token, merge and tensor against
 the transformers directory of the same run, mapped as llama.cpp'"'"'s
 convert_hf_to_gguf maps it (values exact after numpy'"'"'s own rounding).
-Running it in llama.cpp itself is bench/llama-cpp.sh (it builds llama.cpp).'
+Our tools read GGUF back by its content: the f32 file gives the run'"'"'s
+logits bit for bit and its tokenizer from the metadata. Running it in
+llama.cpp itself is bench/llama-cpp.sh (it builds llama.cpp).'
 . ./lib-test.sh
 
 SQ="'"
@@ -36,6 +38,31 @@ test_expect_success 'the file begins GGUF, version 3, aligned data' '
 	echo " 47 47 55 46 03 00 00 00" >want &&
 	test_cmp want got &&
 	test $(($(wc -c <gpt2-f32.gguf) % 32)) = 0
+'
+
+test_expect_success 'our tools read it back: f32 bit for bit, the tokenizer from its metadata' '
+	for fam in gpt2 llama; do
+		lm-convert $fam $fam.gguf &&
+		test-tool ckpt logits $fam 2 8 a.out && test-tool ckpt logits $fam.gguf 2 8 b.out &&
+		cmp a.out b.out &&
+		lm-sample $fam -p "The model" -t 0 -n 8 --ids --device cpu >a &&
+		lm-sample $fam.gguf -p "The model" -t 0 -n 8 --ids --device cpu >b &&
+		test_cmp a b &&
+		lm-convert $fam-bf16.gguf $fam-bf16.safetensors &&
+		lm-convert $fam-bf16.safetensors again.gguf -f -t bf16 &&
+		cmp $fam-bf16.gguf again.gguf || exit 1
+	done &&
+	lm-stat --flops llama.gguf >stat && grep -q "llama family" stat
+'
+
+test_expect_success 'a truncated or foreign GGUF: a clear error, nothing written' '
+	head -c 3000 gpt2.gguf >short.gguf &&
+	test_must_fail lm-convert short.gguf out.safetensors 2>err &&
+	test_error_mentions err "lm-convert:" "${SQ}short.gguf${SQ}" &&
+	head -c $(($(wc -c <gpt2.gguf) - 64)) gpt2.gguf >cut.gguf &&
+	test_must_fail lm-sample cut.gguf -p x 2>err &&
+	test_error_mentions err "past the end" &&
+	! test -e out.safetensors
 '
 
 test_expect_success 'no GGUF for what llama.cpp cannot express, or without a tokenizer; nothing written' '

@@ -8,6 +8,7 @@
  */
 #include "ckpt/ckpt.h"
 #include "ckpt/format.h"
+#include "ckpt/gguf.h"
 #include "ckpt/llmc.h"
 #include "ckpt/safetensors.h"
 #include "util/error.h"
@@ -306,9 +307,11 @@ int ckpt_open_model(gpt_model *m, const char *path)
 		return -1;
 	if (fmt == FMT_LLMC)
 		return llmc_open_model(m, path);
+	if (fmt == FMT_GGUF)
+		return gguf_open_model(m, path);
 	if (fmt != FMT_SAFETENSORS && fmt != FMT_HF_DIR)
 		return lm_fail("'%s'%s%s%s is not a checkpoint we read (safetensors, a transformers "
-			       "directory, or llm.c's .bin)", path, fmt == FMT_UNKNOWN ? "" : " (",
+			       "directory, llm.c's .bin, or GGUF)", path, fmt == FMT_UNKNOWN ? "" : " (",
 			       fmt == FMT_UNKNOWN ? "" : ckpt_format_name(fmt),
 			       fmt == FMT_UNKNOWN ? "" : ")");
 	if (config_load(&cfg, path) != 0 || config_finish(&cfg) != 0 || gpt_alloc(m, &cfg) != 0)

@@ -40,7 +40,7 @@ int ckpt_save(const gpt_model *m, const char *path, const char *const *meta, int
 int ckpt_load(gpt_model *m, const char *path);
 /* A model from any checkpoint we read, told by its content: ours or a
  * transformers directory (config_load + config_finish + gpt_alloc +
- * ckpt_load), or llm.c's .bin (ckpt/llmc.h). */
+ * ckpt_load), llm.c's .bin (ckpt/llmc.h), or GGUF (ckpt/gguf.h). */
 int ckpt_open_model(gpt_model *m, const char *path);
 
 /* The tokenizer as checkpoint metadata (eval/tokenizer.h reads it back):

@@ -23,6 +23,10 @@
  * the tokens in GPT-2's byte alphabet (specials as their text, type
  * control), the merges "a b", <|endoftext|> as bos and eos, no bos added.
  * Vocabulary rows the tokenizer does not fill are "[PADn]", type unused.
+ *
+ * The reader takes the same back: every tensor checked against the
+ * header's sizes and the file's length before one is read; a tied head is
+ * an output.weight equal to token_embd (or none).
  */
 #ifndef LMPIPE_CKPT_GGUF_H
 #define LMPIPE_CKPT_GGUF_H
@@ -42,5 +46,18 @@ int gguf_check(const lm_config *c);
  * written, for a model no architecture expresses. */
 int gguf_save(const gpt_model *m, const bpe_merges *tok, const char *path, ckpt_dtype dt,
 	      bool overwrite);
+
+/* Read a GGUF file of llama.cpp's gpt2 or llama architecture in f32, f16
+ * or bf16 (what gguf_save writes, and llama.cpp's converters for such
+ * models): the model, allocated here. Quantized tensors, other
+ * architectures and grouped-query attention are errors. */
+int gguf_open_model(gpt_model *m, const char *path);
+/* The config of the GGUF model at PATH (finished). */
+int gguf_config(lm_config *c, const char *path);
+/* The tokenizer of a GGUF file as checkpoint metadata (ckpt.h's
+ * ckpt_tokenizer_meta form): the merges file's text and the control tokens
+ * after the merges as a JSON array; 0 and both allocated, 1 when the file
+ * holds no GPT-2-style BPE tokenizer, -1 on an error. */
+int gguf_tokenizer_meta(const char *path, char **merges, char **specials);
 
 #endif

@@ -4,6 +4,7 @@
 #include "eval/tokenizer.h"
 
 #include "ckpt/format.h"
+#include "ckpt/gguf.h"
 #include "ckpt/llmc.h"
 #include "ckpt/safetensors.h"
 #include "tok/tiktoken_ranks.h"
@@ -134,6 +135,22 @@ static int from_hf_files(bpe_merges *m, const char *dir, char *src, size_t cap)
 	return 1;
 }
 
+/* A GGUF file's BPE tokenizer: 1 when there. */
+static int from_gguf(bpe_merges *m, const char *path, char *src, size_t cap)
+{
+	char *merges, *specials;
+	int rc = gguf_tokenizer_meta(path, &merges, &specials);
+	if (rc != 0)
+		return rc;
+	rc = read_merges_text(m, merges, path);
+	if (rc == 0)
+		rc = add_metadata_specials(m, specials, path);
+	free(merges);
+	free(specials);
+	snprintf(src, cap, "the tokenizer in '%.400s'", path);
+	return rc == 0 ? 1 : -1;
+}
+
 /* 1 when the checkpoint carries a tokenizer (read into m), 0 when not, -1 on error. */
 static int from_checkpoint(bpe_merges *m, const char *ckpt, char *src, size_t cap)
 {
@@ -145,6 +162,8 @@ static int from_checkpoint(bpe_merges *m, const char *ckpt, char *src, size_t ca
 		snprintf(path, sizeof path, "%s/model.safetensors", ckpt);
 	else if (fmt == FMT_SAFETENSORS)
 		snprintf(path, sizeof path, "%s", ckpt);
+	else if (fmt == FMT_GGUF)
+		return from_gguf(m, ckpt, src, cap);
 	else
 		return 0;   /* llm.c's checkpoint: its tokenizer is a file of its own */
 	st_file *f = st_open(path);

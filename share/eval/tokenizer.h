@@ -10,7 +10,8 @@
  *     "tokenizer_merges" (the merges file's text) and "tokenizer_specials"
  *     (a JSON array of strings);
  *  3. a transformers directory's merges.txt, with vocab.json's tokens past
- *     the merges as the specials, in id order;
+ *     the merges as the specials, in id order; a GGUF file's merges, with
+ *     its control tokens past the merges;
  *  4. GPT-2's (llm.c's checkpoint, or one trained without a tokenizer):
  *     gpt2.tiktoken in $LMPIPE_DATA_DIR, the build tree's data/, or the
  *     install's share directory, with <|endoftext|> (id 50256).

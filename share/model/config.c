@@ -3,6 +3,7 @@
  */
 #include "model/config.h"
 #include "ckpt/format.h"
+#include "ckpt/gguf.h"
 #include "ckpt/llmc.h"
 #include "util/error.h"
 #include "util/io.h"
@@ -423,6 +424,7 @@ int config_load(lm_config *c, const char *model)
 	case FMT_HF_DIR: return config_from_dir(c, model);
 	case FMT_SAFETENSORS: return config_from_safetensors(c, model, true);
 	case FMT_LLMC: return llmc_config(c, model);
+	case FMT_GGUF: return gguf_config(c, model);
 	case FMT_UNKNOWN: return config_from_json_file(c, model);
 	default:
 		return lm_fail("'%s': a file of format %s holds no model config we read", model,
