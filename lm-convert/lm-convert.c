@@ -6,7 +6,7 @@
  *   lm-convert [-f] [-t f32|f16|bf16] [--tokenizer FILE] IN OUT
  *
  * IN is told by its content: our safetensors, a transformers directory,
- * llm.c's .bin; for OUT "*tokenizer.bin", also a tokenizer file (merges,
+ * llm.c's .bin, GGUF; for OUT "*tokenizer.bin", also a tokenizer file (merges,
  * .tiktoken, llm.c's). OUT by its name (ckpt/format.h): .safetensors, .gguf,
  * *tokenizer.bin (llm.c's tokenizer), .bin (llm.c's model), anything else a
  * transformers directory. Every check comes before the first byte is
@@ -41,8 +41,8 @@ static void usage(void)
 {
 	printf("usage: lm-convert [-f] [-t f32|f16|bf16] [--tokenizer FILE] IN OUT\n"
 	       "\n"
-	       "Convert the model IN (safetensors, a transformers directory or llm.c's .bin,\n"
-	       "told by content) into OUT, whose name chooses the format:\n"
+	       "Convert the model IN (safetensors, a transformers directory, llm.c's .bin or\n"
+	       "GGUF, told by content) into OUT, whose name chooses the format:\n"
 	       "  DIR                  a transformers directory (config.json, model.safetensors,\n"
 	       "                       the tokenizer, generation_config.json)\n"
 	       "  NAME.safetensors     lmpipe's checkpoint (transformers' names, fp32)\n"
