@@ -14,15 +14,16 @@ gets no config.json and one line saying why; our tools still read it.'
 SQ="'"
 TRAIN="$LMPIPE_REL_BIN/lm-train"
 RUN="--model d1 --vocab 320 --ctx 32 --batch-tokens 256 -b 8 --eval-every 0 --lr 3e-3
-	--merges merges -s <|endoftext|>"
+	--merges merges -s <|endoftext|> -s <|sep|>"
 
 test_expect_success 'set up a tokenizer, shards and test texts' '
 	cat "$TOP/README.md" "$TOP"/*/*.1 >text &&
 	printf "%s\n" "naïve café — 東京タワー 123,456.78 it'"'"'s   spaced\ttabs" \
 		"<|endoftext|>Ünïcödé ĞğİıŞş ✓ emoji 🚀🚀 end<|endoftext|>" \
+		"question<|sep|> answer <|sep|><|endoftext|>" \
 		"  leading and trailing  " >unicode.txt &&
-	bpe-learn -v 320 -s "<|endoftext|>" -o merges text &&
-	bpe-encode -m merges -s "<|endoftext|>" text | shard -o sdata --val-tokens 2000
+	bpe-learn -v 320 -s "<|endoftext|>" -s "<|sep|>" -o merges text &&
+	bpe-encode -m merges -s "<|endoftext|>" -s "<|sep|>" text | shard -o sdata --val-tokens 2000
 '
 
 test_expect_success 'a gpt2 run directory holds transformers'"'"' files' '
@@ -34,7 +35,8 @@ test_expect_success 'a gpt2 run directory holds transformers'"'"' files' '
 	test "$(readlink gpt2/model.safetensors)" = ckpt.safetensors &&
 	test "$(readlink gpt2/ckpt.safetensors)" = ckpt_00000040.safetensors &&
 	cmp merges gpt2/merges.txt &&
-	grep -q "\"eos_token_id\": 319" gpt2/generation_config.json &&
+	grep -q "\"eos_token_id\": 318" gpt2/generation_config.json &&
+	grep -q "<|sep|>" gpt2/special_tokens_map.json &&
 	! grep "config.json" err
 '
 
@@ -65,7 +67,7 @@ done
 
 test_expect_success PYTHON 'AutoTokenizer encodes as bpe-encode -m does' '
 	for f in text unicode.txt; do
-		bpe-encode -m merges -s "<|endoftext|>" $f | od -An -tu2 -v | tr -s " " "\n" |
+		bpe-encode -m merges -s "<|endoftext|>" -s "<|sep|>" $f | od -An -tu2 -v | tr -s " " "\n" |
 			sed "/^\$/d" >ours &&
 		"$PYTHON" "$TOP/t/py/hf_run.py" encode gpt2 $f >theirs &&
 		test_cmp ours theirs || exit 1
