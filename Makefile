@@ -23,7 +23,7 @@ BUILD    ?= $(if $(filter emu,$(CUDA)),build/emu,build)
 CC       ?= cc
 NVCC     ?= $(firstword $(shell command -v nvcc 2>/dev/null) $(wildcard /usr/local/cuda/bin/nvcc))
 
-ALL_TOOLS := bpe-learn bpe-encode shard lm-train lm-eval lm-sample lm-stat
+ALL_TOOLS := bpe-learn bpe-encode shard lm-train lm-eval lm-sample lm-stat lm-convert
 TOOLS     := $(foreach t,$(ALL_TOOLS),$(if $(wildcard $(t)/$(t).c),$(t)))
 
 ifeq ($(SAN),1)

@@ -19,6 +19,8 @@
  * partitions, fixed summation order).
  */
 #include "ckpt/ckpt.h"
+#include "ckpt/format.h"
+#include "ckpt/hf_dir.h"
 #include "ckpt/safetensors.h"
 #include "data/loader.h"
 #include "dist/dist.h"
@@ -686,6 +688,18 @@ static int save_state(run *r, const char *path)
 	return rc;
 }
 
+/* The run directory as a transformers model directory (ckpt/hf_dir.h); a
+ * model transformers cannot express is said once, and is no error. */
+static int run_dir_for_transformers(run *r)
+{
+	static bool said;
+	int rc = hf_dir_update(r->o.run_dir, &r->model, r->have_etok ? &r->etok.m : NULL);
+	if (rc > 0 && !said)
+		lm_warn("%s", lm_last_error());
+	said = said || rc > 0;
+	return rc < 0 ? -1 : 0;
+}
+
 /* The pair for this step, then the pointer, then pruning (see rundir.h). */
 static int checkpoint(run *r)
 {
@@ -704,6 +718,8 @@ static int checkpoint(run *r)
 	if (rc == 0)
 		rc = rundir_point_latest(r->o.run_dir, r->step);
 	if (rc == 0)
+		rc = run_dir_for_transformers(r);
+	if (rc == 0)
 		rc = rundir_prune(r->o.run_dir, (int)r->o.keep);
 	free(w);
 	free(s);
@@ -716,16 +732,7 @@ static int checkpoint(run *r)
  * fresh weights from the seed, or an existing checkpoint to continue from. */
 static bool has_weights(const char *model)
 {
-	size_t n = strlen(model);
-	struct stat st;
-	if (n > 12 && !strcmp(model + n - 12, ".safetensors"))
-		return true;
-	if (stat(model, &st) != 0 || !S_ISDIR(st.st_mode))
-		return false;
-	char *p = rundir_file(model, "model.safetensors");
-	bool yes = p && access(p, R_OK) == 0;
-	free(p);
-	return yes;
+	return ckpt_has_weights(model);
 }
 
 static int model_setup(run *r, const char *ckpt)

@@ -27,7 +27,7 @@ clang libclang-rt-dev"
 
 # Python oracles, pinned to versions that work with Debian's torch 1.13.
 python_packages="tiktoken==0.8.0 tokenizers==0.20.3 safetensors==0.4.5
-transformers==4.46.3 unicodedata2==16.0.0"
+transformers==4.46.3 unicodedata2==16.0.0 gguf==0.19.0"
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 
@@ -51,7 +51,7 @@ install_debian_packages() {
 
 python_oracles_ready() {
 	[ -x "$venv/bin/python" ] &&
-		"$venv/bin/python" -c 'import tiktoken, tokenizers, transformers, safetensors, torch, numpy, unicodedata2' 2>/dev/null
+		"$venv/bin/python" -c 'import tiktoken, tokenizers, transformers, safetensors, torch, numpy, unicodedata2, gguf' 2>/dev/null
 }
 
 install_python_oracles() {

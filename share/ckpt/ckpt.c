@@ -7,6 +7,9 @@
  * permuted from adjacent-pair to half-split RoPE order.
  */
 #include "ckpt/ckpt.h"
+#include "ckpt/format.h"
+#include "ckpt/gguf.h"
+#include "ckpt/llmc.h"
 #include "ckpt/safetensors.h"
 #include "util/error.h"
 #include "util/io.h"
@@ -310,7 +313,19 @@ out:
 int ckpt_open_model(gpt_model *m, const char *path)
 {
 	lm_config cfg;
+	ckpt_format fmt;
 	memset(m, 0, sizeof *m);
+	if (ckpt_sniff(path, &fmt) != 0)
+		return -1;
+	if (fmt == FMT_LLMC)
+		return llmc_open_model(m, path);
+	if (fmt == FMT_GGUF)
+		return gguf_open_model(m, path);
+	if (fmt != FMT_SAFETENSORS && fmt != FMT_HF_DIR)
+		return lm_fail("'%s'%s%s%s is not a checkpoint we read (safetensors, a transformers "
+			       "directory, llm.c's .bin, or GGUF)", path, fmt == FMT_UNKNOWN ? "" : " (",
+			       fmt == FMT_UNKNOWN ? "" : ckpt_format_name(fmt),
+			       fmt == FMT_UNKNOWN ? "" : ")");
 	if (config_load(&cfg, path) != 0 || config_finish(&cfg) != 0 || gpt_alloc(m, &cfg) != 0)
 		return -1;
 	if (ckpt_load(m, path) != 0) {
@@ -320,78 +335,35 @@ int ckpt_open_model(gpt_model *m, const char *path)
 	return 0;
 }
 
-/* ---- transformers config.json ------------------------------------------------ */
+/* ---- the tokenizer in the metadata ------------------------------------------- */
 
-char *ckpt_hf_config(const lm_config *c)
+int ckpt_tokenizer_meta(const bpe_merges *tok, char **merges, char **specials)
 {
-	json_t *o;
-	if (c->family == FAMILY_GPT2) {
-		if (c->norm != NORM_PRE || c->pos != POS_LEARNED || c->mlp != MLP_GELU || !c->bias) {
-			lm_fail("model '%s': transformers' GPT2 has no %s/%s/%s%s variant", c->name,
-				config_norm_name(c->norm), config_positions_name(c->pos),
-				config_mlp_name(c->mlp), c->bias ? "" : " bias-free");
-			return NULL;
-		}
-		o = json_pack("{s:[s], s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:f, s:f, s:f, s:f, s:b, s:s}",
-			      "architectures", "GPT2LMHeadModel", "model_type", "gpt2",
-			      "vocab_size", c->vocab_size, "n_positions", c->ctx, "n_ctx", c->ctx,
-			      "n_embd", c->d_model, "n_layer", c->n_layer, "n_head", c->n_head,
-			      "n_inner", c->d_ff, "activation_function", "gelu_new",
-			      "layer_norm_epsilon", c->norm_eps, "resid_pdrop", 0.0,
-			      "embd_pdrop", 0.0, "attn_pdrop", 0.0,
-			      "tie_word_embeddings", c->tied_head, "torch_dtype", "float32");
-	} else {
-		if (c->norm != NORM_PRE || c->pos != POS_ROPE || c->mlp != MLP_SWIGLU) {
-			lm_fail("model '%s': transformers' Llama has no %s/%s/%s variant", c->name,
-				config_norm_name(c->norm), config_positions_name(c->pos),
-				config_mlp_name(c->mlp));
-			return NULL;
-		}
-		o = json_pack("{s:[s], s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:s, s:b, s:b, s:b, s:s}",
-			      "architectures", "LlamaForCausalLM", "model_type", "llama",
-			      "vocab_size", c->vocab_size, "hidden_size", c->d_model,
-			      "intermediate_size", c->d_ff, "num_hidden_layers", c->n_layer,
-			      "num_attention_heads", c->n_head, "num_key_value_heads", c->n_head,
-			      "max_position_embeddings", c->ctx, "rms_norm_eps", c->norm_eps,
-			      "rope_theta", c->rope_theta, "hidden_act", "silu",
-			      "tie_word_embeddings", c->tied_head, "attention_bias", c->bias,
-			      "mlp_bias", c->bias, "torch_dtype", "float32");
-	}
-	char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) : NULL;
-	json_decref(o);
-	if (!s)
-		lm_fail("out of memory");
-	return s;
+	*merges = merges_text(tok);
+	json_t *sp = json_array();
+	for (uint32_t i = 0; sp && i < tok->n_specials; i++)
+		json_array_append_new(sp, json_string(tok->specials[i]));
+	*specials = sp ? json_dumps(sp, JSON_COMPACT) : NULL;
+	json_decref(sp);
+	if (*merges && *specials)
+		return 0;
+	free(*merges);
+	free(*specials);
+	*merges = *specials = NULL;
+	return lm_fail("out of memory");
 }
 
-int ckpt_export_hf(const gpt_model *m, const char *dir, bool overwrite)
+int ckpt_save_with_tokenizer(const gpt_model *m, const char *path, const bpe_merges *tok,
+			     bool overwrite)
 {
-	char *json = ckpt_hf_config(&m->cfg);
-	if (!json)
+	if (!tok)
+		return ckpt_save(m, path, NULL, 0, overwrite);
+	char *merges, *specials;
+	if (ckpt_tokenizer_meta(tok, &merges, &specials) != 0)
 		return -1;
-	size_t n = strlen(dir) + 32;
-	char *path = malloc(n);
-	int rc = -1;
-	atomic_file af;
-	if (!path) {
-		lm_fail("out of memory");
-		goto out;
-	}
-	if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-		lm_fail_errno("cannot create '%s'", dir);
-		goto out;
-	}
-	snprintf(path, n, "%s/config.json", dir);
-	if (atomic_file_open(&af, path, overwrite) != 0)
-		goto out;
-	fputs(json, af.fp);
-	fputc('\n', af.fp);
-	if (atomic_file_commit(&af) != 0)
-		goto out;
-	snprintf(path, n, "%s/model.safetensors", dir);
-	rc = ckpt_save(m, path, NULL, 0, overwrite);
-out:
-	free(path);
-	free(json);
+	const char *meta[] = {"tokenizer_merges", merges, "tokenizer_specials", specials};
+	int rc = ckpt_save(m, path, meta, 2, overwrite);
+	free(merges);
+	free(specials);
 	return rc;
 }

@@ -25,6 +25,7 @@
 #define LMPIPE_CKPT_H
 
 #include "model/gpt.h"
+#include "tok/merges.h"
 
 #include <stdbool.h>
 
@@ -37,14 +38,17 @@ int ckpt_save(const gpt_model *m, const char *path, const char *const *meta, int
  * must be there with the right shape; names may lack transformers' base
  * prefix ("transformer.", "model."), as some hub files do. */
 int ckpt_load(gpt_model *m, const char *path);
-/* config_load + config_finish + gpt_alloc + ckpt_load: a model from our
- * checkpoint or a transformers directory. */
+/* A model from any checkpoint we read, told by its content: ours or a
+ * transformers directory (config_load + config_finish + gpt_alloc +
+ * ckpt_load), llm.c's .bin (ckpt/llmc.h), or GGUF (ckpt/gguf.h). */
 int ckpt_open_model(gpt_model *m, const char *path);
 
-/* The transformers config.json for c (caller frees), or NULL with an error
- * when transformers has no such model (the ablations). */
-char *ckpt_hf_config(const lm_config *c);
-/* DIR/model.safetensors and DIR/config.json: from_pretrained(DIR) loads it. */
-int ckpt_export_hf(const gpt_model *m, const char *dir, bool overwrite);
+/* The tokenizer as checkpoint metadata (eval/tokenizer.h reads it back):
+ * "tokenizer_merges" the merges file's text, "tokenizer_specials" a JSON
+ * array; both allocated (caller frees). */
+int ckpt_tokenizer_meta(const bpe_merges *tok, char **merges, char **specials);
+/* ckpt_save with tok (may be NULL) in the metadata. */
+int ckpt_save_with_tokenizer(const gpt_model *m, const char *path, const bpe_merges *tok,
+			     bool overwrite);
 
 #endif

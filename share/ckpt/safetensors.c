@@ -3,6 +3,7 @@
  * and parsed with jansson.
  */
 #include "ckpt/safetensors.h"
+#include "ckpt/half.h"
 #include "util/error.h"
 #include "util/io.h"
 
@@ -324,22 +325,6 @@ int st_shape(const st_file *f, const char *name, int *ndim, int64_t shape[ST_MAX
 	return 1;
 }
 
-static float half_to_float(uint16_t h)
-{
-	uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 31, man = h & 1023, bits;
-	if (exp == 0) {  /* zero or subnormal: man * 2^-24 */
-		float v = (float)man * 0x1.0p-24f;
-		return sign ? -v : v;
-	}
-	if (exp == 31)
-		bits = sign | 0x7f800000u | (man << 13);
-	else
-		bits = sign | ((exp + 112) << 23) | (man << 13);
-	float v;
-	memcpy(&v, &bits, 4);
-	return v;
-}
-
 static void shape_string(char *buf, size_t size, int ndim, const int64_t *shape)
 {
 	size_t used = (size_t)snprintf(buf, size, "(");
@@ -389,8 +374,7 @@ int st_read(st_file *f, const char *name, int ndim, const int64_t *shape, float 
 		bool bf16 = strcmp(dtype, "BF16") == 0;
 		for (uint64_t i = 0; i < numel; i++) {
 			if (bf16) {
-				uint32_t bits = (uint32_t)h[i] << 16;
-				memcpy(&out[i], &bits, 4);
+				out[i] = bf16_to_float(h[i]);
 			} else {
 				out[i] = half_to_float(h[i]);
 			}

@@ -3,6 +3,9 @@
  */
 #include "eval/tokenizer.h"
 
+#include "ckpt/format.h"
+#include "ckpt/gguf.h"
+#include "ckpt/llmc.h"
 #include "ckpt/safetensors.h"
 #include "tok/tiktoken_ranks.h"
 #include "util/datadir.h"
@@ -15,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <stdbool.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,11 +34,24 @@ static int readable(const char *path)
 	return access(path, R_OK) == 0;
 }
 
+/* A merges file, a .tiktoken rank table or llm.c's tokenizer file, by content. */
 static int read_table(bpe_merges *m, const char *path)
 {
+	ckpt_format fmt;
 	if (!readable(path))
 		return lm_fail_errno("cannot open '%s'", path);
+	if (ckpt_sniff(path, &fmt) != 0)
+		return -1;
+	if (fmt == FMT_LLMC_TOKENIZER)
+		return llmc_tokenizer_read(m, path);
 	return tiktoken_ranks_sniff(path) ? tiktoken_ranks_read(m, path) : merges_read(m, path);
+}
+
+/* Whether the table read by read_table carries its own specials (llm.c's
+ * file carries <|endoftext|>). */
+static bool table_has_specials(const bpe_merges *m)
+{
+	return m->n_specials > 0;
 }
 
 /* The merges text from the metadata; its errors name the checkpoint and
@@ -64,15 +81,84 @@ static int add_metadata_specials(bpe_merges *m, const char *json, const char *ck
 	return rc;
 }
 
+/* The specials of a transformers directory: vocab.json's tokens past the
+ * merges, in id order (GPT-2's <|endoftext|> = 50256). */
+static int add_vocab_specials(bpe_merges *m, const char *dir)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/vocab.json", dir);
+	json_error_t err;
+	json_t *v = json_load_file(path, 0, &err);
+	if (!json_is_object(v)) {
+		json_decref(v);
+		return lm_fail("'%s': not a JSON object (%s)", path, err.text);
+	}
+	size_t n = json_object_size(v), first = m->vocab_size;
+	const char **specials = calloc(n + 1, sizeof *specials);
+	const char *key;
+	json_t *id;
+	int rc = specials ? 0 : lm_fail("out of memory");
+	json_object_foreach(v, key, id) {
+		json_int_t i = json_integer_value(id);
+		if (rc == 0 && (!json_is_integer(id) || i < 0 || (size_t)i >= n || specials[i]))
+			rc = lm_fail("'%s': token '%s' has id %lld, not one of 0..%zu once", path,
+				     key, (long long)i, n - 1);
+		else if (rc == 0)
+			specials[i] = key;
+	}
+	if (rc == 0 && n < first)
+		rc = lm_fail("'%s': %zu tokens, fewer than its merges make (%zu)", path, n, first);
+	for (size_t i = first; rc == 0 && i < n; i++)
+		rc = merges_add_specials(m, &specials[i], 1);
+	free(specials);
+	json_decref(v);
+	return rc;
+}
+
+/* A transformers directory's merges.txt and vocab.json: 1 when there. */
+static int from_hf_files(bpe_merges *m, const char *dir, char *src, size_t cap)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/merges.txt", dir);
+	if (!readable(path))
+		return 0;
+	if (merges_read(m, path) != 0 || add_vocab_specials(m, dir) != 0)
+		return -1;
+	snprintf(src, cap, "in '%.400s'", dir);
+	return 1;
+}
+
+/* A GGUF file's BPE tokenizer: 1 when there. */
+static int from_gguf(bpe_merges *m, const char *path, char *src, size_t cap)
+{
+	char *merges, *specials;
+	int rc = gguf_tokenizer_meta(path, &merges, &specials);
+	if (rc != 0)
+		return rc;
+	rc = read_merges_text(m, merges, path);
+	if (rc == 0)
+		rc = add_metadata_specials(m, specials, path);
+	free(merges);
+	free(specials);
+	snprintf(src, cap, "in '%.400s'", path);
+	return rc == 0 ? 1 : -1;
+}
+
 /* 1 when the checkpoint carries a tokenizer (read into m), 0 when not, -1 on error. */
 static int from_checkpoint(bpe_merges *m, const char *ckpt, char *src, size_t cap)
 {
 	char path[PATH_MAX];
-	struct stat sb;
-	if (stat(ckpt, &sb) == 0 && S_ISDIR(sb.st_mode))
+	ckpt_format fmt;
+	if (ckpt_sniff(ckpt, &fmt) != 0)
+		return -1;
+	if (fmt == FMT_HF_DIR)
 		snprintf(path, sizeof path, "%s/model.safetensors", ckpt);
-	else
+	else if (fmt == FMT_SAFETENSORS)
 		snprintf(path, sizeof path, "%s", ckpt);
+	else if (fmt == FMT_GGUF)
+		return from_gguf(m, ckpt, src, cap);
+	else
+		return 0;   /* llm.c's checkpoint: its tokenizer is a file of its own */
 	st_file *f = st_open(path);
 	if (!f)
 		return -1;
@@ -87,6 +173,8 @@ static int from_checkpoint(bpe_merges *m, const char *ckpt, char *src, size_t ca
 		snprintf(src, cap, "in '%.400s'", path);  /* "the tokenizer in ..." */
 	}
 	st_close(f);
+	if (rc == 0 && fmt == FMT_HF_DIR)
+		rc = from_hf_files(m, ckpt, src, cap);
 	return rc;
 }
 
@@ -120,7 +208,7 @@ int lm_tokenizer_open(lm_tokenizer *t, const char *ckpt, const char *merges)
 	int rc;
 	if (merges) {
 		rc = read_table(&t->m, merges);
-		if (rc == 0)
+		if (rc == 0 && !table_has_specials(&t->m))
 			rc = merges_add_specials(&t->m, &endoftext, 1);
 		snprintf(t->source, sizeof t->source, "'%.400s'", merges);
 	} else {
@@ -147,7 +235,7 @@ int lm_tokenizer_open_merges(lm_tokenizer *t, const char *merges, const char *co
 {
 	memset(t, 0, sizeof *t);
 	int rc = read_table(&t->m, merges);
-	if (rc == 0)
+	if (rc == 0 && !(n_specials == 0 && table_has_specials(&t->m)))
 		rc = n_specials ? merges_add_specials(&t->m, specials, n_specials)
 				: merges_add_specials(&t->m, &endoftext, 1);
 	snprintf(t->source, sizeof t->source, "'%.400s'", merges);

@@ -3,14 +3,18 @@
  * lm-sample: encode prompts and contexts, decode samples.
  *
  * Where it comes from, first found wins:
- *  1. a merges file (or .tiktoken rank table) the user names; specials:
- *     <|endoftext|>;
+ *  1. a file the user names, told by content: a merges file or .tiktoken
+ *     rank table (specials: <|endoftext|>), or llm.c's tokenizer file (its
+ *     EOT is <|endoftext|>; ckpt/llmc.h);
  *  2. the checkpoint's safetensors __metadata__ (what lm-train stores):
  *     "tokenizer_merges" (the merges file's text) and "tokenizer_specials"
  *     (a JSON array of strings);
- *  3. GPT-2's (a transformers directory, or a checkpoint trained without
- *     one): gpt2.tiktoken in $LMPIPE_DATA_DIR, the build tree's data/, or
- *     the install's share directory, with <|endoftext|> (id 50256).
+ *  3. a transformers directory's merges.txt, with vocab.json's tokens past
+ *     the merges as the specials, in id order; a GGUF file's merges, with
+ *     its control tokens past the merges;
+ *  4. GPT-2's (llm.c's checkpoint, or one trained without a tokenizer):
+ *     gpt2.tiktoken in $LMPIPE_DATA_DIR, the build tree's data/, or the
+ *     install's share directory, with <|endoftext|> (id 50256).
  */
 #ifndef LMPIPE_EVAL_TOKENIZER_H
 #define LMPIPE_EVAL_TOKENIZER_H

@@ -166,26 +166,19 @@ out:
 	return rc;
 }
 
-int tiktoken_ranks_read(bpe_merges *m, const char *path)
+/* The merges of n tokens in rank order: the first 256 the single bytes in
+ * GPT-2's order, no token twice. R stays the caller's. */
+static int build(bpe_merges *m, const char *origin, const ranked *r, size_t n)
 {
-	size_t len, n = 0;
-	ranked *r = NULL, *sorted = NULL;
-	memset(m, 0, sizeof *m);
-	char *text = read_whole_file(path, &len);
-	if (!text)
-		return -1;
-	int rc = parse(path, text, len, &r, &n);
-	free(text);
-	if (rc != 0)
-		return -1;
-	rc = -1;
+	ranked *sorted = NULL;
+	int rc = -1;
 	if (n < 256) {
-		lm_fail("%s: %zu ranks, fewer than the 256 bytes", path, n);
+		lm_fail("%s: %zu ranks, fewer than the 256 bytes", origin, n);
 		goto out;
 	}
 	for (int i = 0; i < 256; i++)
 		if (r[i].len != 1 || alphabet_byte_id(r[i].bytes[0]) != i) {
-			lm_fail("%s:%d: ranks 0..255 are not the single bytes in GPT-2's order", path, i + 1);
+			lm_fail("%s:%d: ranks 0..255 are not the single bytes in GPT-2's order", origin, i + 1);
 			goto out;
 		}
 	if (!(sorted = malloc(n * sizeof *sorted))) {
@@ -196,17 +189,48 @@ int tiktoken_ranks_read(bpe_merges *m, const char *path)
 	qsort(sorted, n, sizeof *sorted, cmp_ranked);
 	for (size_t i = 1; i < n; i++)
 		if (cmp_ranked(&sorted[i - 1], &sorted[i]) == 0) {
-			lm_fail("%s: token of rank %u repeats rank %u", path, sorted[i].rank, sorted[i - 1].rank);
+			lm_fail("%s: token of rank %u repeats rank %u", origin, sorted[i].rank,
+				sorted[i - 1].rank);
 			goto out;
 		}
-	if (merges_init_bytes(m) != 0 || add_merges(m, path, r, n) != 0)
+	if (merges_init_bytes(m) != 0 || add_merges(m, origin, r, n) != 0)
 		goto out;
 	rc = 0;
 out:
 	if (rc != 0)
 		merges_free(m);
-	ranked_free(r, n);
 	free(sorted);
+	return rc;
+}
+
+int tiktoken_ranks_read(bpe_merges *m, const char *path)
+{
+	size_t len, n = 0;
+	ranked *r = NULL;
+	memset(m, 0, sizeof *m);
+	char *text = read_whole_file(path, &len);
+	if (!text)
+		return -1;
+	int rc = parse(path, text, len, &r, &n);
+	free(text);
+	if (rc != 0)
+		return -1;
+	rc = build(m, path, r, n);
+	ranked_free(r, n);
+	return rc;
+}
+
+int tiktoken_ranks_build(bpe_merges *m, const char *origin, uint8_t *const *bytes,
+			 const uint32_t *len, size_t n)
+{
+	memset(m, 0, sizeof *m);
+	ranked *r = malloc((n ? n : 1) * sizeof *r);
+	if (!r)
+		return lm_fail("out of memory");
+	for (size_t i = 0; i < n; i++)
+		r[i] = (ranked){.bytes = bytes[i], .len = len[i], .rank = (uint32_t)i};
+	int rc = build(m, origin, r, n);
+	free(r);
 	return rc;
 }
 

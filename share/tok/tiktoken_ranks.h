@@ -11,6 +11,8 @@
 #define LMPIPE_TOK_TIKTOKEN_RANKS_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "tok/merges.h"
 
@@ -20,6 +22,10 @@
 
 /* Read PATH into *m (no specials). Errors name the file and line. */
 int tiktoken_ranks_read(bpe_merges *m, const char *path);
+/* The same from n tokens in rank order (token i: bytes[i], len[i] bytes),
+ * e.g. llm.c's tokenizer file; ORIGIN names them in errors. */
+int tiktoken_ranks_build(bpe_merges *m, const char *origin, uint8_t *const *bytes,
+			 const uint32_t *len, size_t n);
 /* Whether PATH looks like a rank table (its first line "BASE64 NUMBER"). */
 bool tiktoken_ranks_sniff(const char *path);
 

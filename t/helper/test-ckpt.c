@@ -14,6 +14,7 @@
  *        tensor, "NAME ndim=N sum=S" (S the sum of its values as floats)
  */
 #include "ckpt/ckpt.h"
+#include "ckpt/hf_dir.h"
 #include "ckpt/safetensors.h"
 #include "model/rng.h"
 #include "util/error.h"
@@ -114,7 +115,7 @@ int cmd__ckpt(int argc, char **argv)
 		rc = tensors_main(argv[2]);
 	} else if (argc == 4 && strcmp(argv[1], "convert") == 0) {
 		if (ckpt_open_model(&m, argv[2]) == 0)
-			rc = ckpt_export_hf(&m, argv[3], true);
+			rc = hf_dir_export(&m, NULL, argv[3], true);
 	} else if ((argc == 6 || argc == 7) && strcmp(argv[1], "logits") == 0) {
 		rc = logits_main(argv[2], atoi(argv[3]), atoi(argv[4]), argv[5], argc == 7);
 	} else if (argc == 5 && init_model(&m, argv[2], argv[3]) == 0) {
@@ -122,7 +123,7 @@ int cmd__ckpt(int argc, char **argv)
 		if (strcmp(argv[1], "save") == 0)
 			rc = ckpt_save(&m, argv[4], meta, 1, true);
 		else if (strcmp(argv[1], "export") == 0)
-			rc = ckpt_export_hf(&m, argv[4], true);
+			rc = hf_dir_export(&m, NULL, argv[4], true);
 		else if (strcmp(argv[1], "roundtrip") == 0)
 			rc = roundtrip_main(&m, argv[4]);
 		else
