@@ -20,6 +20,7 @@
  */
 #include "ckpt/ckpt.h"
 #include "ckpt/format.h"
+#include "ckpt/gguf.h"
 #include "ckpt/hf_dir.h"
 #include "ckpt/safetensors.h"
 #include "data/loader.h"
@@ -758,13 +759,20 @@ static int model_setup(run *r, const char *ckpt)
  * checkpoint the weights came from carries, so that a run continued from a
  * checkpoint, or resumed, keeps it. */
 
-/* The tokenizer in the metadata of checkpoint SRC (a file, or a directory's
+/* The tokenizer in the metadata of checkpoint SRC (a safetensors file, a GGUF, or a directory's
  * model.safetensors) into r->tok_*: 1 if it has one, 0 if not, -1 on error. */
 static int carried_tokenizer(run *r, const char *src)
 {
-	struct stat sb;
-	char *dir_file = stat(src, &sb) == 0 && S_ISDIR(sb.st_mode)
-		? rundir_file(src, "model.safetensors") : NULL;
+	ckpt_format fmt;
+	if (ckpt_sniff(src, &fmt) != 0)
+		return -1;
+	if (fmt == FMT_GGUF) {
+		int rc = gguf_tokenizer_meta(src, &r->tok_merges, &r->tok_specials);
+		return rc < 0 ? -1 : rc == 0;
+	}
+	if (fmt != FMT_SAFETENSORS && fmt != FMT_HF_DIR)
+		return 0;   /* llm.c's checkpoint: its tokenizer is a file of its own */
+	char *dir_file = fmt == FMT_HF_DIR ? rundir_file(src, "model.safetensors") : NULL;
 	st_file *f = st_open(dir_file ? dir_file : src);
 	free(dir_file);
 	if (!f)
@@ -785,14 +793,7 @@ static int carried_tokenizer(run *r, const char *src)
  * .tiktoken rank table) and its specials. */
 static int carry_etok(run *r)
 {
-	const bpe_merges *m = &r->etok.m;
-	json_t *sp = json_array();
-	for (uint32_t i = 0; sp && i < m->n_specials; i++)
-		json_array_append_new(sp, json_string(m->specials[i]));
-	r->tok_specials = sp ? json_dumps(sp, JSON_COMPACT) : NULL;
-	json_decref(sp);
-	r->tok_merges = merges_text(m);
-	return r->tok_merges && r->tok_specials ? 0 : lm_fail("out of memory");
+	return ckpt_tokenizer_meta(&r->etok.m, &r->tok_merges, &r->tok_specials);
 }
 
 static void tokenizer_drop(run *r)
