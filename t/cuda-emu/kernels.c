@@ -318,7 +318,8 @@ static int run_cu_gelu_forward(bf16 *out, const bf16 *inp, long n, cudaStream_t 
 	return done();
 }
 
-static int run_cu_gelu_backward(bf16 *dinp, const bf16 *inp, const bf16 *dout, long n, cudaStream_t s)
+static int run_cu_gelu_backward(bf16 *dinp, const bf16 *inp, const bf16 *dout, long n,
+				cudaStream_t s)
 {
 	begin(__func__, 1);
 	gelu_backward(bf(dinp, n, OUT, "dinp"), bf(inp, n, IN, "inp"), bf(dout, n, IN, "dout"), n);
@@ -332,7 +333,8 @@ static int run_cu_silu_forward(bf16 *out, const bf16 *inp, long n, cudaStream_t 
 	return done();
 }
 
-static int run_cu_silu_backward(bf16 *dinp, const bf16 *inp, const bf16 *dout, long n, cudaStream_t s)
+static int run_cu_silu_backward(bf16 *dinp, const bf16 *inp, const bf16 *dout, long n,
+				cudaStream_t s)
 {
 	begin(__func__, 1);
 	silu_backward(bf(dinp, n, OUT, "dinp"), bf(inp, n, IN, "inp"), bf(dout, n, IN, "dout"), n);
@@ -346,7 +348,8 @@ static int run_cu_swiglu_forward(bf16 *out, const bf16 *a, const bf16 *b, long n
 	return done();
 }
 
-static int run_cu_swiglu_backward(bf16 *da, bf16 *db, const bf16 *dout, const bf16 *a, const bf16 *b,
+static int run_cu_swiglu_backward(bf16 *da, bf16 *db, const bf16 *dout, const bf16 *a,
+				  const bf16 *b,
 		       long n, cudaStream_t s)
 {
 	begin(__func__, 1);
@@ -367,7 +370,8 @@ static int run_cu_rope_forward(bf16 *out, const bf16 *qkv, const float *cos_t, c
 	return done();
 }
 
-static int run_cu_rope_backward(bf16 *dqkv, const bf16 *dout, const float *cos_t, const float *sin_t,
+static int run_cu_rope_backward(bf16 *dqkv, const bf16 *dout, const float *cos_t,
+				const float *sin_t,
 		     int B, int T, int C, int NH, cudaStream_t s)
 {
 	begin(__func__, 0);
@@ -466,7 +470,8 @@ static void bias_sums(float *dbias, const float *dout, int N, int OC)
 	}
 }
 
-static int run_cu_bias_backward(float *dbias, const bf16 *dout, float *scr, int N, int OC, cudaStream_t s)
+static int run_cu_bias_backward(float *dbias, const bf16 *dout, float *scr, int N, int OC,
+				cudaStream_t s)
 {
 	begin(__func__, 0);
 	if (N <= 0 || OC <= 0)
@@ -524,7 +529,8 @@ static double max_diff(const float *got, const float *want, size_t n, int round)
 	return worst;
 }
 
-static int run_cu_attention_forward(bf16 *out, float *lse, const bf16 *qkv, int B, int T, int C, int NH,
+static int run_cu_attention_forward(bf16 *out, float *lse, const bf16 *qkv, int B, int T, int C,
+				    int NH,
 			 cudaStream_t s)
 {
 	begin(__func__, 0);
