@@ -198,6 +198,22 @@ test_expect_success NCCL,GPUS2 'a rank killed mid-run: the spawner stops the oth
 	grep "from step $step" err
 '
 
+test_expect_success CUDA_EMU 'the emulated GPUs are those CUDA_VISIBLE_DEVICES lists; another one'"'"'s memory is an error' '
+	cat >expect <<-\EOF &&
+	1 devices
+	3 devices
+	EOF
+	{
+		env -u CUDA_VISIBLE_DEVICES test-tool dist devices &&
+		CUDA_VISIBLE_DEVICES=3,5,7 test-tool dist devices
+	} >out &&
+	grep -v "^another" out >actual &&
+	test_cmp expect actual &&
+	grep "^another device.s memory: .*cu_float_to_bf16 .*in .* is not this device.s memory" out &&
+	test_must_fail env CUDA_VISIBLE_DEVICES= test-tool dist devices 2>err &&
+	test_error_mentions err "no CUDA-capable device"
+'
+
 # Ranks as the spawner starts them, by hand: the id made by a process that
 # then exits is enough for the emulation (NCCL's own needs its maker alive).
 test_expect_success CUDA_EMU,GPUS2 'two ranks of the spawner: every collective through NCCL across them' '

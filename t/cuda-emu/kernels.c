@@ -111,8 +111,8 @@ static void *dev(const void *p, size_t bytes, int mode, const char *name)
 	if (!p && bytes == 0)
 		return tmp_bytes(0);
 	if (!emu_on_device(p, bytes)) {
-		bad("%s (%zu bytes at %p) is not device memory, or runs past its allocation", name,
-		    bytes, p);
+		bad("%s (%zu bytes at %p) is not this device's memory, or runs past its allocation",
+		    name, bytes, p);
 		return tmp_bytes(bytes);
 	}
 	if (call.nargs < MAX_ARGS)

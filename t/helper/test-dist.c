@@ -5,6 +5,10 @@
  *   test-tool dist env     "LAUNCHER RANK NRANKS LOCAL_RANK" from the
  *                          environment (dist_probe: nothing is started)
  *   test-tool dist id      a fresh NCCL id in hex (CUDA builds)
+ *   test-tool dist devices the GPUs this process sees ("N devices"), then,
+ *                          with two or more, a kernel on device 0 given
+ *                          device 1's memory: "another device's memory:"
+ *                          and the error its stream returns, or "accepted"
  *   test-tool dist nccl    dist_init + dist_use_gpu, then every collective
  *                          through NCCL: the device mean of ~3M floats,
  *                          and the host ones staged through the device in
@@ -28,6 +32,8 @@
 #include <string.h>
 
 #ifdef LMPIPE_CUDA
+#include "model/cuda/kernels.h"
+
 #include <cuda_runtime_api.h>
 #endif
 
@@ -177,6 +183,32 @@ static int nccl(void)
 	return ok ? 0 : 1;
 }
 
+static int devices(void)
+{
+	int n = 0;
+	cudaError_t e = cudaGetDeviceCount(&n);
+	if (e != cudaSuccess)
+		return fprintf(stderr, "test-tool: %s\n", cudaGetErrorString(e)), 1;
+	printf("%d devices\n", n);
+	if (n < 2)
+		return 0;
+	float *other = NULL;
+	bf16 *mine = NULL;
+	cudaStream_t s;
+	if (cudaSetDevice(1) != cudaSuccess || cudaMalloc((void **)&other, 64 * sizeof *other) ||
+	    cudaMemset(other, 0, 64 * sizeof *other) || cudaDeviceSynchronize() ||
+	    cudaSetDevice(0) != cudaSuccess || cudaMalloc((void **)&mine, 64 * sizeof *mine) ||
+	    cudaStreamCreate(&s) != cudaSuccess)
+		return fprintf(stderr, "test-tool: %s\n", cudaGetErrorString(cudaGetLastError())), 1;
+	int rc = cu_float_to_bf16(mine, other, 64, s);
+	e = cudaStreamSynchronize(s);
+	if (rc != 0 || e != cudaSuccess)
+		printf("another device's memory: %s\n", rc ? lm_last_error() : cudaGetErrorString(e));
+	else
+		printf("another device's memory: accepted\n");
+	return 0;
+}
+
 #else
 
 static int nccl(void)
@@ -184,6 +216,8 @@ static int nccl(void)
 	fprintf(stderr, "test-tool: built without CUDA\n");
 	return 2;
 }
+
+static int devices(void) { return nccl(); }
 
 #endif
 
@@ -195,6 +229,8 @@ int cmd__dist(int argc, char **argv)
 		return id();
 	if (argc == 2 && !strcmp(argv[1], "nccl"))
 		return nccl();
-	fprintf(stderr, "usage: test-tool dist env|id|nccl\n");
+	if (argc == 2 && !strcmp(argv[1], "devices"))
+		return devices();
+	fprintf(stderr, "usage: test-tool dist env|id|nccl|devices\n");
 	return 2;
 }
