@@ -9,6 +9,11 @@
  *                          with two or more, a kernel on device 0 given
  *                          device 1's memory: "another device's memory:"
  *                          and the error its stream returns, or "accepted"
+ *   test-tool dist streams wait|nowait
+ *                          a copy on one stream, an event, a kernel on a
+ *                          second stream reading what the copy wrote, with
+ *                          or without waiting for the event: "fresh" if it
+ *                          read the copy's values, else "stale"
  *   test-tool dist nccl    dist_init + dist_use_gpu, then every collective
  *                          through NCCL: the device mean of ~3M floats,
  *                          and the host ones staged through the device in
@@ -209,7 +214,44 @@ static int devices(void)
 	return 0;
 }
 
+#define N_STREAM 256
+
+static int streams(bool wait)
+{
+	float h[N_STREAM], *x = NULL;
+	bf16 *y = NULL, back[N_STREAM];
+	cudaStream_t a, b;
+	cudaEvent_t e;
+	for (int i = 0; i < N_STREAM; i++)
+		h[i] = (float)(i + 1);
+	if (cudaMalloc((void **)&x, sizeof h) || cudaMalloc((void **)&y, sizeof back) ||
+	    cudaMemset(x, 0, sizeof h) || cudaDeviceSynchronize() ||
+	    cudaStreamCreateWithFlags(&a, cudaStreamNonBlocking) ||
+	    cudaStreamCreateWithFlags(&b, cudaStreamNonBlocking) ||
+	    cudaEventCreateWithFlags(&e, cudaEventDisableTiming) ||
+	    cudaMemcpyAsync(x, h, sizeof h, cudaMemcpyHostToDevice, a) || cudaEventRecord(e, a) ||
+	    (wait && cudaStreamWaitEvent(b, e, 0)) || cu_float_to_bf16(y, x, N_STREAM, b) ||
+	    cudaMemcpyAsync(back, y, sizeof back, cudaMemcpyDeviceToHost, b))
+		return fprintf(stderr, "test-tool: %s\n", cudaGetErrorString(cudaGetLastError())), 1;
+	bool fresh = true;
+	for (int i = 0; i < N_STREAM; i++)
+		fresh &= bf16_to_float(back[i]) == h[i];
+	printf("%s\n", fresh ? "fresh" : "stale");
+	cudaEventDestroy(e);
+	cudaStreamDestroy(a);
+	cudaStreamDestroy(b);
+	cudaFree(x);
+	cudaFree(y);
+	return 0;
+}
+
 #else
+
+static int streams(bool wait)
+{
+	fprintf(stderr, "test-tool: built without CUDA\n");
+	return 2;
+}
 
 static int nccl(void)
 {
@@ -231,6 +273,9 @@ int cmd__dist(int argc, char **argv)
 		return nccl();
 	if (argc == 2 && !strcmp(argv[1], "devices"))
 		return devices();
-	fprintf(stderr, "usage: test-tool dist env|id|nccl|devices\n");
+	if (argc == 3 && !strcmp(argv[1], "streams") &&
+	    (!strcmp(argv[2], "wait") || !strcmp(argv[2], "nowait")))
+		return streams(!strcmp(argv[2], "wait"));
+	fprintf(stderr, "usage: test-tool dist env|id|nccl|devices|streams wait|nowait\n");
 	return 2;
 }
