@@ -5,7 +5,7 @@
  *
  * The id names a file in /dev/shm (TMPDIR without it); each rank maps it.
  * ncclCommInitRank waits for every rank to arrive (LMPIPE_EMU_NCCL_TIMEOUT
- * seconds, 60 by default), refuses two ranks on one GPU (one entry of
+ * seconds, 120 by default), refuses two ranks on one GPU (one entry of
  * CUDA_VISIBLE_DEVICES) as NCCL does, and rank 0 then unlinks the file.
  *
  * A collective is deferred work on its stream (runtime.c), run when the
@@ -124,7 +124,7 @@ static double timeout_s(void)
 {
 	const char *s = getenv("LMPIPE_EMU_NCCL_TIMEOUT");
 	double t = s ? atof(s) : 0.0;
-	return t > 0.0 ? t : 60.0;
+	return t > 0.0 ? t : 120.0;
 }
 
 /* Process pid has exited: gone, or a zombie not yet reaped. */

@@ -23,7 +23,9 @@
  * runs before or after that work at random, and reads stale or NaN data.
  * A wait is for the event's last record queued when the wait is queued, as
  * in CUDA. Copies from pageable host memory take their bytes when queued
- * (CUDA stages them), from pinned memory when they run.
+ * (CUDA stages them), from pinned memory when they run. Stricter than CUDA
+ * in one place: the legacy stream does not wait for blocking streams, nor
+ * they for it (lmpipe's streams are all non-blocking).
  */
 #include "cuda_runtime_api.h"
 #include "emu.h"
