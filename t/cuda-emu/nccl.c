@@ -18,6 +18,12 @@
  * same ones. A rank that has exited (its pid is gone or a zombie), or one
  * that has not posted within the timeout, fails the collective with the
  * reason, never a hang: the error sticks to the stream, as a GPU's would.
+ *
+ * Unlike a GPU, a rank's collectives progress only while that process is
+ * in the CUDA layer: a rank blocked in MPI while a peer waits on the device
+ * for a collective the first has queued would wait out the timeout, where
+ * real GPUs finish it alone. lmpipe's loop never does that (its MPI calls
+ * come before it reads what the all-reduces made, on every rank alike).
  */
 #include "nccl.h"
 #include "emu.h"
