@@ -71,11 +71,13 @@ ifeq ($(CUDA),1)
 endif
 
 # CUDA=emu: no GPU code and no nvcc. The C files that call CUDA build
-# against t/cuda-emu, a test double found first through -I: a CUDA runtime,
-# NCCL for one rank, and kernels.h run by the kernels' CPU twins, on the
-# host. The tools then run --device cuda (and --gpus 1) on any machine, so
-# the tests check the GPU model's wiring; the kernels stay t7000-t7002's,
-# on a GPU. For tests only: never installed.
+# against t/cuda-emu, a test double found first through -I: a CUDA runtime
+# (the GPUs of CUDA_VISIBLE_DEVICES, streams of deferred work run in a
+# seeded shuffled order), NCCL across the ranks' processes through shared
+# memory, and kernels.h run by the kernels' CPU twins, on the host. The
+# tools then run --device cuda, --gpus N and mpirun's ranks on any machine,
+# so the tests check the GPU model's wiring and the many-GPU path; the
+# kernels stay t7000-t7002's, on a GPU. For tests only: never installed.
 EMU_DIR := t/cuda-emu
 ifeq ($(CUDA),emu)
   CPPFLAGS += -DLMPIPE_CUDA=1 -I$(EMU_DIR)

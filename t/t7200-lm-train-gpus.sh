@@ -4,11 +4,11 @@ test_description='lm-train --gpus: ranks from the environment, the spawner, NCCL
 
 # Without a GPU: the launchers' environment (test-tool dist env), the
 # option's errors and the spawner's handling of failing ranks. With one
-# GPU, or on the CUDA emulation (make CUDA=emu: one emulated GPU, NCCL for
-# one rank): every collective through a one-rank NCCL communicator, and a
-# short --gpus 1 run. With two or more real GPUs (GPUS2): --gpus 2 against
-# one GPU with twice the accumulation, a signal to the spawner, a rank that
-# dies.
+# GPU: every collective through a one-rank NCCL communicator, and a short
+# --gpus 1 run. With two or more GPUs (GPUS2), real or on the CUDA
+# emulation (make CUDA=emu: the GPUs of CUDA_VISIBLE_DEVICES, two here,
+# NCCL across processes): --gpus 2 against one GPU with twice the
+# accumulation, a signal to the spawner, a rank that dies.
 
 # Whoever runs the tests, no launcher started them.
 unset LMPIPE_RANK LMPIPE_WORLD_SIZE LMPIPE_LOCAL_RANK LMPIPE_NCCL_ID \
@@ -16,11 +16,11 @@ unset LMPIPE_RANK LMPIPE_WORLD_SIZE LMPIPE_LOCAL_RANK LMPIPE_NCCL_ID \
 	PMI_RANK PMI_SIZE MPI_LOCALRANKID PMIX_RANK PMIX_SIZE SLURM_PROCID SLURM_NTASKS SLURM_LOCALID
 
 # NCCL: this build has NCCL (it makes an id without a GPU). GPUS2: two GPUs.
-# The emulation has one GPU, whatever nvidia-smi sees.
+# The emulation has the GPUs CUDA_VISIBLE_DEVICES lists, whatever nvidia-smi sees.
 test-tool dist id >/dev/null 2>&1 && test_set_prereq NCCL
 GPUS=0
 test_have_prereq GPU && GPUS=$(nvidia-smi -L | grep -c '^GPU')
-test_have_prereq CUDA_EMU && GPUS=1
+test_have_prereq CUDA_EMU && export CUDA_VISIBLE_DEVICES=0,1 && GPUS=2
 [ "$GPUS" -ge 2 ] && test_set_prereq GPUS2
 
 MODEL="--model d1 --vocab 64 --ctx 16"
@@ -105,7 +105,7 @@ test_expect_success NCCL,CUDA_RUN 'more ranks than GPUs: the spawner stops at on
 
 # LM_TRAIN_TEST_GPUS makes the spawner believe in more GPUs than there
 # are: it starts every rank, and they fail at their GPU (none here, or two
-# ranks on one: NCCL refuses that, and the emulation's NCCL any second rank).
+# ranks on one: NCCL refuses that, the emulation's NCCL too).
 test_expect_success NCCL 'a failing rank stops the others; the spawner exits with its status' '
 	n=$((GPUS + 1)) && { [ $n -ge 2 ] || n=2; } &&
 	{ LM_TRAIN_TEST_GPUS=$n timeout 120 lm-train data $RUN --steps 2 --gpus $n -o fail 2>err
@@ -169,25 +169,81 @@ test_expect_success NCCL,GPUS2 'SIGTERM to the spawner: the ranks checkpoint as 
 	done &&
 	kill -TERM $pid &&
 	wait $pid &&
-	grep "stopped by a signal" err &&
+	cat err &&
+	test $(grep -c "stopped by a signal" err) = 1 &&
+	test $(ls sig/ckpt_*.safetensors | wc -l) = 1 &&
 	step=$(readlink sig/ckpt.safetensors | sed "s/ckpt_0*\([0-9]*\).safetensors/\1/") &&
 	test "$step" -ge 2 && test "$step" -lt 40 &&
+	test $(grep -c "\"loss\"" sig/log.jsonl) = $step &&
 	lm-train --resume sig --steps $((step + 2)) --gpus 2 2>err &&
 	grep "from step $step" err
 '
 
-test_expect_success NCCL,GPUS2 'a rank killed mid-run: the spawner stops the other and fails' '
-	LM_TRAIN_TEST_STEP_MS=300 lm-train data $RUN --steps 40 --gpus 2 -o killed 2>err &
+test_expect_success NCCL,GPUS2 'a rank killed mid-run: the spawner stops the other and fails; the last checkpoint resumes' '
+	LM_TRAIN_TEST_STEP_MS=300 lm-train data $RUN --steps 40 --ckpt-every 2 --gpus 2 \
+		-o killed 2>err &
 	pid=$! &&
 	for i in $(seq 600); do
-		grep -q "\"step\":2," killed/log.jsonl 2>/dev/null && break
+		grep -q "\"step\":4," killed/log.jsonl 2>/dev/null && break
 		sleep 0.1
 	done &&
 	kill -KILL $(pgrep -P $pid | tail -1) &&
 	{ wait $pid; rc=$?; } &&
 	cat err &&
 	test $rc = 137 &&
-	test_error_mentions err "failed (status 137): stopping the other ranks"
+	test_error_mentions err "failed (status 137): stopping the other ranks" &&
+	step=$(readlink killed/ckpt.safetensors | sed "s/ckpt_0*\([0-9]*\).safetensors/\1/") &&
+	test "$step" -ge 2 && test "$step" -lt 40 &&
+	lm-train --resume killed --steps $((step + 1)) --gpus 2 2>err &&
+	grep "from step $step" err
+'
+
+test_expect_success CUDA_EMU 'the emulated GPUs are those CUDA_VISIBLE_DEVICES lists; another one'"'"'s memory is an error' '
+	cat >expect <<-\EOF &&
+	1 devices
+	3 devices
+	EOF
+	{
+		env -u CUDA_VISIBLE_DEVICES test-tool dist devices &&
+		CUDA_VISIBLE_DEVICES=3,5,7 test-tool dist devices
+	} >out &&
+	grep -v "^another" out >actual &&
+	test_cmp expect actual &&
+	grep "^another device.s memory: .*cu_float_to_bf16 .*in .* is not this device.s memory" out &&
+	test_must_fail env CUDA_VISIBLE_DEVICES= test-tool dist devices 2>err &&
+	test_error_mentions err "no CUDA-capable device"
+'
+
+# Ranks as the spawner starts them, by hand: the id made by a process that
+# then exits is enough for the emulation (NCCL's own needs its maker alive).
+test_expect_success CUDA_EMU,GPUS2 'two ranks of the spawner: every collective through NCCL across them' '
+	id=$(test-tool dist id) &&
+	for r in 0 1; do
+		LMPIPE_RANK=$r LMPIPE_WORLD_SIZE=2 LMPIPE_LOCAL_RANK=$r LMPIPE_NCCL_ID=$id \
+			test-tool dist nccl >out$r 2>&1 &
+	done &&
+	wait %1 && wait %2 &&
+	cat out0 out1 &&
+	grep "^NCCL .* over 2 ranks (gpus); rank 0 on GPU 0 of 2" out0 &&
+	grep "^NCCL .* over 2 ranks (gpus); rank 1 on GPU 1 of 2" out1 &&
+	test $(cat out0 out1 | grep -c "^ok ") = 10 &&
+	! grep FAIL out0 out1
+'
+
+test_expect_success CUDA_EMU,GPUS2 'a rank that never arrives: the other fails within the timeout' '
+	id=$(test-tool dist id) &&
+	test_must_fail env LMPIPE_EMU_NCCL_TIMEOUT=2 LMPIPE_RANK=0 LMPIPE_WORLD_SIZE=2 \
+		LMPIPE_LOCAL_RANK=0 LMPIPE_NCCL_ID=$id timeout 60 test-tool dist nccl >out 2>&1 &&
+	cat out &&
+	grep "rank 1 of 2 never joined within 2 s" out
+'
+
+test_expect_success MPI,NCCL,GPUS2 'two ranks under mpirun: the device mean through NCCL across them, the rest through MPI' '
+	. "$TEST_DIRECTORY/lib-mpi.sh" &&
+	$MPIRUN -x CUDA_VISIBLE_DEVICES test-tool dist nccl >out 2>&1 &&
+	cat out &&
+	test $(grep -c "^ok " out) = 10 &&
+	! grep FAIL out
 '
 
 test_done

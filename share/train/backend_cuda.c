@@ -66,6 +66,17 @@ static int reduce_by_stage(cuda_state *s, dist_ctx *d)
 	return 0;
 }
 
+/* Test only: with this variable set, the gradients are averaged in one
+ * all-reduce of the whole array after the backward, on the compute stream,
+ * the plain way the staged one must give the same bits as (t7300). */
+#define ENV_TEST_WHOLE_REDUCE "LM_TRAIN_TEST_WHOLE_ALLREDUCE"
+
+static int reduce_whole(cuda_state *s, dist_ctx *d)
+{
+	size_t offset = 0, count = s->g.n;
+	return dist_allreduce_mean_dev(d, s->g.grads, &offset, &count, 1, s->g.stream);
+}
+
 static int cuda_micro_step(train_backend *b, const int *x, const int *y, int B, int T,
 			   float dloss, dist_ctx *reduce, float *loss)
 {
@@ -73,7 +84,9 @@ static int cuda_micro_step(train_backend *b, const int *x, const int *y, int B, 
 	if (gpt_cuda_forward(&s->g, x, y, B, T, dloss / (float)((long)B * T), loss) != 0 ||
 	    gpt_cuda_backward(&s->g) != 0)
 		return -1;
-	return reduce ? reduce_by_stage(s, reduce) : 0;
+	if (!reduce)
+		return 0;
+	return getenv(ENV_TEST_WHOLE_REDUCE) ? reduce_whole(s, reduce) : reduce_by_stage(s, reduce);
 }
 
 static double cuda_clip_grads(train_backend *b, double max_norm)

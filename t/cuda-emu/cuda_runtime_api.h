@@ -6,12 +6,14 @@
  * on a machine with no GPU. It checks the wiring, not the kernels: those
  * are t7000-t7002's, on a GPU.
  *
- * Only what lmpipe calls, with the real names, types and signatures. One
- * emulated device (device 0). Device memory is host memory, filled with
- * 0xff bytes (NaN in fp32 and bf16) when allocated, so a buffer read before
- * it is written shows; every call runs at once, in order, whatever its
- * stream (one implicit stream); events only record a time. Copies check
- * that each side lies where its kind says (t/cuda-emu/runtime.c).
+ * Only what lmpipe calls, with the real names, types and signatures. The
+ * devices are those CUDA_VISIBLE_DEVICES lists (one when unset). Device
+ * memory is host memory, filled with 0xff bytes (NaN in fp32 and bf16) when
+ * allocated, so a buffer read before it is written shows; each stream is a
+ * queue of deferred work, run in a seeded shuffled order when something
+ * forces it, with CUDA's event semantics between streams, so a missing wait
+ * shows too. Copies check that each side lies where its kind says, on the
+ * right device (t/cuda-emu/runtime.c).
  */
 #ifndef LMPIPE_CUDA_EMU_RUNTIME_API_H
 #define LMPIPE_CUDA_EMU_RUNTIME_API_H
@@ -28,9 +30,11 @@ enum cudaError {
 	cudaSuccess = 0,
 	cudaErrorInvalidValue = 1,
 	cudaErrorMemoryAllocation = 2,
+	cudaErrorNoDevice = 100,
 	cudaErrorInvalidDevice = 101,
 	cudaErrorInvalidResourceHandle = 400,
 	cudaErrorNotReady = 600,
+	cudaErrorLaunchFailure = 719,
 };
 typedef enum cudaError cudaError_t;
 

@@ -18,8 +18,14 @@
  * the embedding's buckets must cover every position once; and the
  * attention backward, which recomputes the probabilities from qkv (the
  * twin keeps them, the flash kernel does not), first checks that the out
- * and lse it is given are the forward's for that qkv. A failed check makes
- * the launcher return -1 with the reason, as a failed launch does.
+ * and lse it is given are the forward's for that qkv.
+ *
+ * Each launcher (cu_x) queues its runner (run_cu_x) on its stream with a
+ * copy of its arguments (the LAUNCH wrappers at the end), and the runner
+ * runs when the stream is forced (runtime.c), in the order the scheduler
+ * picks: a kernel whose inputs another stream writes sees them only if the
+ * stream waited for it. A failed check is then a failed launch: the error
+ * sticks, and the next synchronization returns it with the reason.
  */
 #include "model/cuda/kernels.h"
 #include "emu.h"
@@ -60,10 +66,11 @@ static struct {
 	int nargs, nback, ntmp;
 } call;
 
+/* WHO: the runner's __func__, "run_" and the launcher's name. */
 static void begin(const char *who, int inplace)
 {
 	memset(&call, 0, sizeof call);
-	call.who = who;
+	call.who = who + (strncmp(who, "run_", 4) ? 0 : 4);
 	call.inplace = inplace;
 }
 
@@ -104,8 +111,8 @@ static void *dev(const void *p, size_t bytes, int mode, const char *name)
 	if (!p && bytes == 0)
 		return tmp_bytes(0);
 	if (!emu_on_device(p, bytes)) {
-		bad("%s (%zu bytes at %p) is not device memory, or runs past its allocation", name,
-		    bytes, p);
+		bad("%s (%zu bytes at %p) is not this device's memory, or runs past its allocation",
+		    name, bytes, p);
 		return tmp_bytes(bytes);
 	}
 	if (call.nargs < MAX_ARGS)
@@ -176,7 +183,7 @@ static int done(void)
 
 /* ---- embedding ------------------------------------------------------------------ */
 
-int cu_embedding_forward(bf16 *out, const int *tokens, const bf16 *wte, const bf16 *wpe,
+static int run_cu_embedding_forward(bf16 *out, const int *tokens, const bf16 *wte, const bf16 *wpe,
 			 int B, int T, int C, cudaStream_t s)
 {
 	begin(__func__, 0);
@@ -196,7 +203,7 @@ int cu_embedding_forward(bf16 *out, const int *tokens, const bf16 *wte, const bf
 	return done();
 }
 
-int cu_embedding_backward(float *dwte, float *dwpe, const bf16 *dout, const int *ids,
+static int run_cu_embedding_backward(float *dwte, float *dwpe, const bf16 *dout, const int *ids,
 			  const int *starts, const int *pos, int num_ids, int B, int T, int C,
 			  cudaStream_t s)
 {
@@ -238,7 +245,7 @@ size_t cu_norm_backward_scratch(int N, int C)
 	return (size_t)((N + NORM_ROWS_PER_BLOCK - 1) / NORM_ROWS_PER_BLOCK) * 2 * C;
 }
 
-int cu_layernorm_forward(bf16 *out, float *mean, float *rstd, const bf16 *inp,
+static int run_cu_layernorm_forward(bf16 *out, float *mean, float *rstd, const bf16 *inp,
 			 const bf16 *weight, const bf16 *bias, int N, int C, float eps,
 			 cudaStream_t s)
 {
@@ -250,7 +257,7 @@ int cu_layernorm_forward(bf16 *out, float *mean, float *rstd, const bf16 *inp,
 	return done();
 }
 
-int cu_layernorm_backward(bf16 *dinp, float *dweight, float *dbias, float *scr,
+static int run_cu_layernorm_backward(bf16 *dinp, float *dweight, float *dbias, float *scr,
 			  const bf16 *dout, const bf16 *inp, const bf16 *weight,
 			  const float *mean, const float *rstd, int N, int C, cudaStream_t s)
 {
@@ -264,7 +271,7 @@ int cu_layernorm_backward(bf16 *dinp, float *dweight, float *dbias, float *scr,
 	return done();
 }
 
-int cu_rmsnorm_forward(bf16 *out, float *rstd, const bf16 *inp, const bf16 *weight,
+static int run_cu_rmsnorm_forward(bf16 *out, float *rstd, const bf16 *inp, const bf16 *weight,
 		       int N, int C, float eps, cudaStream_t s)
 {
 	begin(__func__, 0);
@@ -274,7 +281,7 @@ int cu_rmsnorm_forward(bf16 *out, float *rstd, const bf16 *inp, const bf16 *weig
 	return done();
 }
 
-int cu_rmsnorm_backward(bf16 *dinp, float *dweight, float *scr, const bf16 *dout,
+static int run_cu_rmsnorm_backward(bf16 *dinp, float *dweight, float *scr, const bf16 *dout,
 			const bf16 *inp, const bf16 *weight, const float *rstd, int N, int C,
 			cudaStream_t s)
 {
@@ -289,7 +296,7 @@ int cu_rmsnorm_backward(bf16 *dinp, float *dweight, float *scr, const bf16 *dout
 
 /* ---- elementwise: the backwards "=", so their twins accumulate into zeros ----------- */
 
-int cu_float_to_bf16(bf16 *out, const float *in, size_t n, cudaStream_t s)
+static int run_cu_float_to_bf16(bf16 *out, const float *in, size_t n, cudaStream_t s)
 {
 	begin(__func__, 0);
 	float *y = bf(out, n, OUT, "out");
@@ -297,49 +304,52 @@ int cu_float_to_bf16(bf16 *out, const float *in, size_t n, cudaStream_t s)
 	return done();
 }
 
-int cu_bf16_to_float(float *out, const bf16 *in, size_t n, cudaStream_t s)
+static int run_cu_bf16_to_float(float *out, const bf16 *in, size_t n, cudaStream_t s)
 {
 	begin(__func__, 0);
 	memcpy(f32(out, n, OUT, "out"), bf(in, n, IN, "in"), n * sizeof *out);
 	return done();
 }
 
-int cu_gelu_forward(bf16 *out, const bf16 *inp, long n, cudaStream_t s)
+static int run_cu_gelu_forward(bf16 *out, const bf16 *inp, long n, cudaStream_t s)
 {
 	begin(__func__, 1);
 	gelu_forward(bf(out, n, OUT, "out"), bf(inp, n, IN, "inp"), n);
 	return done();
 }
 
-int cu_gelu_backward(bf16 *dinp, const bf16 *inp, const bf16 *dout, long n, cudaStream_t s)
+static int run_cu_gelu_backward(bf16 *dinp, const bf16 *inp, const bf16 *dout, long n,
+				cudaStream_t s)
 {
 	begin(__func__, 1);
 	gelu_backward(bf(dinp, n, OUT, "dinp"), bf(inp, n, IN, "inp"), bf(dout, n, IN, "dout"), n);
 	return done();
 }
 
-int cu_silu_forward(bf16 *out, const bf16 *inp, long n, cudaStream_t s)
+static int run_cu_silu_forward(bf16 *out, const bf16 *inp, long n, cudaStream_t s)
 {
 	begin(__func__, 1);
 	silu_forward(bf(out, n, OUT, "out"), bf(inp, n, IN, "inp"), n);
 	return done();
 }
 
-int cu_silu_backward(bf16 *dinp, const bf16 *inp, const bf16 *dout, long n, cudaStream_t s)
+static int run_cu_silu_backward(bf16 *dinp, const bf16 *inp, const bf16 *dout, long n,
+				cudaStream_t s)
 {
 	begin(__func__, 1);
 	silu_backward(bf(dinp, n, OUT, "dinp"), bf(inp, n, IN, "inp"), bf(dout, n, IN, "dout"), n);
 	return done();
 }
 
-int cu_swiglu_forward(bf16 *out, const bf16 *a, const bf16 *b, long n, cudaStream_t s)
+static int run_cu_swiglu_forward(bf16 *out, const bf16 *a, const bf16 *b, long n, cudaStream_t s)
 {
 	begin(__func__, 1);
 	swiglu_forward(bf(out, n, OUT, "out"), bf(a, n, IN, "a"), bf(b, n, IN, "b"), n);
 	return done();
 }
 
-int cu_swiglu_backward(bf16 *da, bf16 *db, const bf16 *dout, const bf16 *a, const bf16 *b,
+static int run_cu_swiglu_backward(bf16 *da, bf16 *db, const bf16 *dout, const bf16 *a,
+				  const bf16 *b,
 		       long n, cudaStream_t s)
 {
 	begin(__func__, 1);
@@ -350,7 +360,7 @@ int cu_swiglu_backward(bf16 *da, bf16 *db, const bf16 *dout, const bf16 *a, cons
 
 /* ---- RoPE ------------------------------------------------------------------------- */
 
-int cu_rope_forward(bf16 *out, const bf16 *qkv, const float *cos_t, const float *sin_t,
+static int run_cu_rope_forward(bf16 *out, const bf16 *qkv, const float *cos_t, const float *sin_t,
 		    int B, int T, int C, int NH, cudaStream_t s)
 {
 	begin(__func__, 0);
@@ -360,7 +370,8 @@ int cu_rope_forward(bf16 *out, const bf16 *qkv, const float *cos_t, const float 
 	return done();
 }
 
-int cu_rope_backward(bf16 *dqkv, const bf16 *dout, const float *cos_t, const float *sin_t,
+static int run_cu_rope_backward(bf16 *dqkv, const bf16 *dout, const float *cos_t,
+				const float *sin_t,
 		     int B, int T, int C, int NH, cudaStream_t s)
 {
 	begin(__func__, 0);
@@ -372,7 +383,7 @@ int cu_rope_backward(bf16 *dqkv, const bf16 *dout, const float *cos_t, const flo
 
 /* ---- cross-entropy -------------------------------------------------------------------- */
 
-int cu_crossentropy_fused(float *losses, bf16 *logits, const int *targets, int N, int V,
+static int run_cu_crossentropy_fused(float *losses, bf16 *logits, const int *targets, int N, int V,
 			  int Vp, float grad_scale, cudaStream_t s)
 {
 	begin(__func__, 0);
@@ -392,7 +403,7 @@ int cu_crossentropy_fused(float *losses, bf16 *logits, const int *targets, int N
 
 /* ---- the optimizer and the reductions ------------------------------------------------ */
 
-int cu_adamw(float *params, bf16 *params_bf16, const float *grads, float *m, float *v,
+static int run_cu_adamw(float *params, bf16 *params_bf16, const float *grads, float *m, float *v,
 	     size_t n, const cu_decay_runs *runs, float lr, float beta1, float beta2,
 	     float eps, float weight_decay, long t, float grad_scale, cudaStream_t s)
 {
@@ -430,7 +441,7 @@ int cu_adamw(float *params, bf16 *params_bf16, const float *grads, float *m, flo
 
 size_t cu_sum_squares_scratch(void) { return SUMSQ_PARTIALS; }
 
-int cu_sum_squares(double *out, const float *x, size_t n, double *scr, cudaStream_t s)
+static int run_cu_sum_squares(double *out, const float *x, size_t n, double *scr, cudaStream_t s)
 {
 	begin(__func__, 0);
 	scratch(scr, SUMSQ_PARTIALS * sizeof(double), "scratch");
@@ -459,7 +470,8 @@ static void bias_sums(float *dbias, const float *dout, int N, int OC)
 	}
 }
 
-int cu_bias_backward(float *dbias, const bf16 *dout, float *scr, int N, int OC, cudaStream_t s)
+static int run_cu_bias_backward(float *dbias, const bf16 *dout, float *scr, int N, int OC,
+				cudaStream_t s)
 {
 	begin(__func__, 0);
 	if (N <= 0 || OC <= 0)
@@ -517,7 +529,8 @@ static double max_diff(const float *got, const float *want, size_t n, int round)
 	return worst;
 }
 
-int cu_attention_forward(bf16 *out, float *lse, const bf16 *qkv, int B, int T, int C, int NH,
+static int run_cu_attention_forward(bf16 *out, float *lse, const bf16 *qkv, int B, int T, int C,
+				    int NH,
 			 cudaStream_t s)
 {
 	begin(__func__, 0);
@@ -538,7 +551,7 @@ int cu_attention_forward(bf16 *out, float *lse, const bf16 *qkv, int B, int T, i
  * the keys' count at the first steps; the largest difference shows it.) */
 #define FORWARD_MATCH 1e-5
 
-int cu_attention_backward(bf16 *dqkv, float *scr, const bf16 *dout, const bf16 *qkv,
+static int run_cu_attention_backward(bf16 *dqkv, float *scr, const bf16 *dout, const bf16 *qkv,
 			  const bf16 *out, const float *lse, int B, int T, int C, int NH,
 			  cudaStream_t s)
 {
@@ -578,7 +591,7 @@ cu_blas *cu_blas_open(cudaStream_t s)
 
 void cu_blas_close(cu_blas *h) { free(h); }
 
-int cu_matmul_forward(cu_blas *h, bf16 *out, const bf16 *inp, const bf16 *weight,
+static int run_cu_matmul_forward(cu_blas *h, bf16 *out, const bf16 *inp, const bf16 *weight,
 		      const bf16 *bias, const bf16 *resid, int N, int IC, int OC)
 {
 	begin(__func__, 0);
@@ -596,7 +609,7 @@ int cu_matmul_forward(cu_blas *h, bf16 *out, const bf16 *inp, const bf16 *weight
 	return done();
 }
 
-int cu_matmul_backward(cu_blas *h, bf16 *dinp, float *dweight, float *dbias,
+static int run_cu_matmul_backward(cu_blas *h, bf16 *dinp, float *dweight, float *dbias,
 		       float *bias_scratch, const bf16 *dout, const bf16 *inp,
 		       const bf16 *weight, int N, int IC, int OC, bool accumulate)
 {
@@ -614,4 +627,125 @@ int cu_matmul_backward(cu_blas *h, bf16 *dinp, float *dweight, float *dbias,
 			dweight ? bf(inp, nin, IN, "inp") : tmp(nin), bf(weight, nw, IN, "weight"),
 			N, IC, OC);
 	return done();
+}
+
+/* ---- the launchers: each queues its runner with a copy of its arguments ------------ */
+
+/* MAP(M, SEP, (type, name), ...): M(type, name) for each pair, SEP() between. */
+#define PAIR(M, p) M p
+#define MAP1(M, S, x) PAIR(M, x)
+#define MAP2(M, S, x, ...) PAIR(M, x) S() MAP1(M, S, __VA_ARGS__)
+#define MAP3(M, S, x, ...) PAIR(M, x) S() MAP2(M, S, __VA_ARGS__)
+#define MAP4(M, S, x, ...) PAIR(M, x) S() MAP3(M, S, __VA_ARGS__)
+#define MAP5(M, S, x, ...) PAIR(M, x) S() MAP4(M, S, __VA_ARGS__)
+#define MAP6(M, S, x, ...) PAIR(M, x) S() MAP5(M, S, __VA_ARGS__)
+#define MAP7(M, S, x, ...) PAIR(M, x) S() MAP6(M, S, __VA_ARGS__)
+#define MAP8(M, S, x, ...) PAIR(M, x) S() MAP7(M, S, __VA_ARGS__)
+#define MAP9(M, S, x, ...) PAIR(M, x) S() MAP8(M, S, __VA_ARGS__)
+#define MAP10(M, S, x, ...) PAIR(M, x) S() MAP9(M, S, __VA_ARGS__)
+#define MAP11(M, S, x, ...) PAIR(M, x) S() MAP10(M, S, __VA_ARGS__)
+#define MAP12(M, S, x, ...) PAIR(M, x) S() MAP11(M, S, __VA_ARGS__)
+#define MAP13(M, S, x, ...) PAIR(M, x) S() MAP12(M, S, __VA_ARGS__)
+#define NTH(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, N, ...) N
+#define MAPN(...) NTH(__VA_ARGS__, MAP13, MAP12, MAP11, MAP10, MAP9, MAP8, MAP7, MAP6, MAP5, \
+		      MAP4, MAP3, MAP2, MAP1, -)
+#define MAP(M, S, ...) MAPN(__VA_ARGS__)(M, S, __VA_ARGS__)
+#define COMMA() ,
+#define NOTHING()
+#define FIELD(t, n) t n;
+#define PARAM(t, n) t n
+#define NAME(t, n) n
+#define FROM(t, n) k_->n
+
+/* int NAME(the pairs): queues run_NAME on STREAM. */
+#define LAUNCH(name, stream, ...) \
+	struct name##_args { MAP(FIELD, NOTHING, __VA_ARGS__) }; \
+	static int name##_step(void *p, int must) \
+	{ \
+		struct name##_args *k_ = p; \
+		return run_##name(MAP(FROM, COMMA, __VA_ARGS__)) ? EMU_FAIL : EMU_DONE; \
+	} \
+	int name(MAP(PARAM, COMMA, __VA_ARGS__)) \
+	{ \
+		struct name##_args k_ = {MAP(NAME, COMMA, __VA_ARGS__)}; \
+		return emu_launch(stream, #name, name##_step, &k_, sizeof k_); \
+	}
+
+LAUNCH(cu_embedding_forward, s, (bf16 *, out), (const int *, tokens), (const bf16 *, wte),
+       (const bf16 *, wpe), (int, B), (int, T), (int, C), (cudaStream_t, s))
+LAUNCH(cu_embedding_backward, s, (float *, dwte), (float *, dwpe), (const bf16 *, dout),
+       (const int *, ids), (const int *, starts), (const int *, pos), (int, num_ids), (int, B),
+       (int, T), (int, C), (cudaStream_t, s))
+LAUNCH(cu_layernorm_forward, s, (bf16 *, out), (float *, mean), (float *, rstd),
+       (const bf16 *, inp), (const bf16 *, weight), (const bf16 *, bias), (int, N), (int, C),
+       (float, eps), (cudaStream_t, s))
+LAUNCH(cu_layernorm_backward, s, (bf16 *, dinp), (float *, dweight), (float *, dbias),
+       (float *, scr), (const bf16 *, dout), (const bf16 *, inp), (const bf16 *, weight),
+       (const float *, mean), (const float *, rstd), (int, N), (int, C), (cudaStream_t, s))
+LAUNCH(cu_rmsnorm_forward, s, (bf16 *, out), (float *, rstd), (const bf16 *, inp),
+       (const bf16 *, weight), (int, N), (int, C), (float, eps), (cudaStream_t, s))
+LAUNCH(cu_rmsnorm_backward, s, (bf16 *, dinp), (float *, dweight), (float *, scr),
+       (const bf16 *, dout), (const bf16 *, inp), (const bf16 *, weight), (const float *, rstd),
+       (int, N), (int, C), (cudaStream_t, s))
+LAUNCH(cu_float_to_bf16, s, (bf16 *, out), (const float *, in), (size_t, n), (cudaStream_t, s))
+LAUNCH(cu_bf16_to_float, s, (float *, out), (const bf16 *, in), (size_t, n), (cudaStream_t, s))
+LAUNCH(cu_gelu_forward, s, (bf16 *, out), (const bf16 *, inp), (long, n), (cudaStream_t, s))
+LAUNCH(cu_gelu_backward, s, (bf16 *, dinp), (const bf16 *, inp), (const bf16 *, dout),
+       (long, n), (cudaStream_t, s))
+LAUNCH(cu_silu_forward, s, (bf16 *, out), (const bf16 *, inp), (long, n), (cudaStream_t, s))
+LAUNCH(cu_silu_backward, s, (bf16 *, dinp), (const bf16 *, inp), (const bf16 *, dout),
+       (long, n), (cudaStream_t, s))
+LAUNCH(cu_swiglu_forward, s, (bf16 *, out), (const bf16 *, a), (const bf16 *, b), (long, n),
+       (cudaStream_t, s))
+LAUNCH(cu_swiglu_backward, s, (bf16 *, da), (bf16 *, db), (const bf16 *, dout),
+       (const bf16 *, a), (const bf16 *, b), (long, n), (cudaStream_t, s))
+LAUNCH(cu_rope_forward, s, (bf16 *, out), (const bf16 *, qkv), (const float *, cos_t),
+       (const float *, sin_t), (int, B), (int, T), (int, C), (int, NH), (cudaStream_t, s))
+LAUNCH(cu_rope_backward, s, (bf16 *, dqkv), (const bf16 *, dout), (const float *, cos_t),
+       (const float *, sin_t), (int, B), (int, T), (int, C), (int, NH), (cudaStream_t, s))
+LAUNCH(cu_crossentropy_fused, s, (float *, losses), (bf16 *, logits), (const int *, targets),
+       (int, N), (int, V), (int, Vp), (float, grad_scale), (cudaStream_t, s))
+LAUNCH(cu_sum_squares, s, (double *, out), (const float *, x), (size_t, n), (double *, scr),
+       (cudaStream_t, s))
+LAUNCH(cu_bias_backward, s, (float *, dbias), (const bf16 *, dout), (float *, scr), (int, N),
+       (int, OC), (cudaStream_t, s))
+LAUNCH(cu_attention_forward, s, (bf16 *, out), (float *, lse), (const bf16 *, qkv), (int, B),
+       (int, T), (int, C), (int, NH), (cudaStream_t, s))
+LAUNCH(cu_attention_backward, s, (bf16 *, dqkv), (float *, scr), (const bf16 *, dout),
+       (const bf16 *, qkv), (const bf16 *, out), (const float *, lse), (int, B), (int, T),
+       (int, C), (int, NH), (cudaStream_t, s))
+LAUNCH(cu_matmul_forward, h ? h->stream : NULL, (cu_blas *, h), (bf16 *, out),
+       (const bf16 *, inp), (const bf16 *, weight), (const bf16 *, bias), (const bf16 *, resid),
+       (int, N), (int, IC), (int, OC))
+LAUNCH(cu_matmul_backward, h ? h->stream : NULL, (cu_blas *, h), (bf16 *, dinp),
+       (float *, dweight), (float *, dbias), (float *, bias_scratch), (const bf16 *, dout),
+       (const bf16 *, inp), (const bf16 *, weight), (int, N), (int, IC), (int, OC),
+       (bool, accumulate))
+
+/* AdamW's decay runs go by value, as a kernel's parameters do. */
+struct adamw_args {
+	float *params, *m, *v;
+	bf16 *params_bf16;
+	const float *grads;
+	size_t n;
+	cu_decay_runs runs;
+	float lr, beta1, beta2, eps, weight_decay, grad_scale;
+	long t;
+};
+
+static int adamw_launch_step(void *p, int must)
+{
+	struct adamw_args *a = p;
+	return run_cu_adamw(a->params, a->params_bf16, a->grads, a->m, a->v, a->n, &a->runs, a->lr,
+			    a->beta1, a->beta2, a->eps, a->weight_decay, a->t, a->grad_scale,
+			    NULL) ? EMU_FAIL : EMU_DONE;
+}
+
+int cu_adamw(float *params, bf16 *params_bf16, const float *grads, float *m, float *v,
+	     size_t n, const cu_decay_runs *runs, float lr, float beta1, float beta2,
+	     float eps, float weight_decay, long t, float grad_scale, cudaStream_t s)
+{
+	struct adamw_args a = {params, m, v, params_bf16, grads, n, *runs, lr, beta1, beta2, eps,
+			       weight_decay, grad_scale, t};
+	return emu_launch(s, "cu_adamw", adamw_launch_step, &a, sizeof a);
 }

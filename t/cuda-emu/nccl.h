@@ -1,10 +1,12 @@
 /*
  * nccl.h — NCCL in the host emulation (make CUDA=emu): a test double for
- * share/dist/dist_nccl.c, found before the real header through -I. One
- * rank: a communicator of more is refused ("the CUDA emulation runs one
- * rank"); the collectives are copies (the sum, the mean, the max of one
- * contribution is that contribution), checked to read and write device
- * memory (t/cuda-emu/nccl.c). Group calls are accepted and change nothing.
+ * share/dist/dist_nccl.c, found before the real header through -I. A
+ * communicator spans the ranks' processes on this machine, through shared
+ * memory named by the id; all-reduce (every op and type lmpipe uses, fp16
+ * aside) and broadcast run as deferred work on their stream, reduced in
+ * rank order, after checking that they read and write this device's
+ * memory (t/cuda-emu/nccl.c). ncclReduceScatter and ncclAllGather, which
+ * lmpipe does not call, are refused. Group calls change nothing.
  */
 #ifndef LMPIPE_CUDA_EMU_NCCL_H
 #define LMPIPE_CUDA_EMU_NCCL_H

@@ -5,6 +5,15 @@
  *   test-tool dist env     "LAUNCHER RANK NRANKS LOCAL_RANK" from the
  *                          environment (dist_probe: nothing is started)
  *   test-tool dist id      a fresh NCCL id in hex (CUDA builds)
+ *   test-tool dist devices the GPUs this process sees ("N devices"), then,
+ *                          with two or more, a kernel on device 0 given
+ *                          device 1's memory: "another device's memory:"
+ *                          and the error its stream returns, or "accepted"
+ *   test-tool dist streams wait|nowait
+ *                          a copy on one stream, an event, a kernel on a
+ *                          second stream reading what the copy wrote, with
+ *                          or without waiting for the event: "fresh" if it
+ *                          read the copy's values, else "stale"
  *   test-tool dist nccl    dist_init + dist_use_gpu, then every collective
  *                          through NCCL: the device mean of ~3M floats,
  *                          and the host ones staged through the device in
@@ -28,6 +37,8 @@
 #include <string.h>
 
 #ifdef LMPIPE_CUDA
+#include "model/cuda/kernels.h"
+
 #include <cuda_runtime_api.h>
 #endif
 
@@ -177,13 +188,78 @@ static int nccl(void)
 	return ok ? 0 : 1;
 }
 
+static int devices(void)
+{
+	int n = 0;
+	cudaError_t e = cudaGetDeviceCount(&n);
+	if (e != cudaSuccess)
+		return fprintf(stderr, "test-tool: %s\n", cudaGetErrorString(e)), 1;
+	printf("%d devices\n", n);
+	if (n < 2)
+		return 0;
+	float *other = NULL;
+	bf16 *mine = NULL;
+	cudaStream_t s;
+	if (cudaSetDevice(1) != cudaSuccess || cudaMalloc((void **)&other, 64 * sizeof *other) ||
+	    cudaMemset(other, 0, 64 * sizeof *other) || cudaDeviceSynchronize() ||
+	    cudaSetDevice(0) != cudaSuccess || cudaMalloc((void **)&mine, 64 * sizeof *mine) ||
+	    cudaStreamCreate(&s) != cudaSuccess)
+		return fprintf(stderr, "test-tool: %s\n", cudaGetErrorString(cudaGetLastError())), 1;
+	int rc = cu_float_to_bf16(mine, other, 64, s);
+	e = cudaStreamSynchronize(s);
+	if (rc != 0 || e != cudaSuccess)
+		printf("another device's memory: %s\n", rc ? lm_last_error() : cudaGetErrorString(e));
+	else
+		printf("another device's memory: accepted\n");
+	return 0;
+}
+
+#define N_STREAM 256
+
+static int streams(bool wait)
+{
+	float h[N_STREAM], *x = NULL;
+	bf16 *y = NULL, back[N_STREAM];
+	cudaStream_t a, b;
+	cudaEvent_t e;
+	for (int i = 0; i < N_STREAM; i++)
+		h[i] = (float)(i + 1);
+	if (cudaMalloc((void **)&x, sizeof h) || cudaMalloc((void **)&y, sizeof back) ||
+	    cudaMemset(x, 0, sizeof h) || cudaDeviceSynchronize() ||
+	    cudaStreamCreateWithFlags(&a, cudaStreamNonBlocking) ||
+	    cudaStreamCreateWithFlags(&b, cudaStreamNonBlocking) ||
+	    cudaEventCreateWithFlags(&e, cudaEventDisableTiming) ||
+	    cudaMemcpyAsync(x, h, sizeof h, cudaMemcpyHostToDevice, a) || cudaEventRecord(e, a) ||
+	    (wait && cudaStreamWaitEvent(b, e, 0)) || cu_float_to_bf16(y, x, N_STREAM, b) ||
+	    cudaMemcpyAsync(back, y, sizeof back, cudaMemcpyDeviceToHost, b))
+		return fprintf(stderr, "test-tool: %s\n", cudaGetErrorString(cudaGetLastError())), 1;
+	bool fresh = true;
+	for (int i = 0; i < N_STREAM; i++)
+		fresh &= bf16_to_float(back[i]) == h[i];
+	printf("%s\n", fresh ? "fresh" : "stale");
+	cudaEventDestroy(e);
+	cudaStreamDestroy(a);
+	cudaStreamDestroy(b);
+	cudaFree(x);
+	cudaFree(y);
+	return 0;
+}
+
 #else
+
+static int streams(bool wait)
+{
+	fprintf(stderr, "test-tool: built without CUDA\n");
+	return 2;
+}
 
 static int nccl(void)
 {
 	fprintf(stderr, "test-tool: built without CUDA\n");
 	return 2;
 }
+
+static int devices(void) { return nccl(); }
 
 #endif
 
@@ -195,6 +271,11 @@ int cmd__dist(int argc, char **argv)
 		return id();
 	if (argc == 2 && !strcmp(argv[1], "nccl"))
 		return nccl();
-	fprintf(stderr, "usage: test-tool dist env|id|nccl\n");
+	if (argc == 2 && !strcmp(argv[1], "devices"))
+		return devices();
+	if (argc == 3 && !strcmp(argv[1], "streams") &&
+	    (!strcmp(argv[2], "wait") || !strcmp(argv[2], "nowait")))
+		return streams(!strcmp(argv[2], "wait"));
+	fprintf(stderr, "usage: test-tool dist env|id|nccl|devices|streams wait|nowait\n");
 	return 2;
 }
