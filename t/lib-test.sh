@@ -98,12 +98,13 @@ prereq_reason() {
 	CUDA_RUN) echo "no GPU, and the CUDA layer is not the host emulation (make CUDA=emu)" ;;
 	NCCL) echo "the tools were built without NCCL (no CUDA)" ;;
 	GPUS2) echo "fewer than two GPUs here" ;;
+	GPUS4) echo "fewer than four GPUs here" ;;
 	*) echo "missing prerequisite $1" ;;
 	esac
 }
 
 # The prerequisites a missing one of which skips a test: those of a GPU.
-GPU_PREREQS=" GPU CUDA CUDA_RUN CUDA_EMU NCCL GPUS2 "
+GPU_PREREQS=" GPU CUDA CUDA_RUN CUDA_EMU NCCL GPUS2 GPUS4 "
 prereq_may_skip() {
 	case "$GPU_PREREQS" in *" ${1#!} "*) return 0 ;; esac
 	return 1
