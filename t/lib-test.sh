@@ -163,7 +163,11 @@ test_chain_lint_() {
 	[ -z "$at" ] && return 0
 	file=${BASH_SOURCE[$3 + 1]##*/} line=${BASH_LINENO[$3]}
 	if [ "$at" = 0 ]; then
-		echo "bug: $file:$line: broken &&-chain in test '$1' (its last link is not followed by &&)"
+		if ! bash -n -c "$2" 2>/dev/null; then
+			echo "bug: $file:$line: test '$1' is not valid shell: $(bash -n -c "$2" 2>&1 | head -1)"
+		else
+			echo "bug: $file:$line: broken &&-chain in test '$1' (its last link is not followed by &&)"
+		fi
 		return 1
 	fi
 	prev=$(test_chain_prev_line_ "$2" "$at")

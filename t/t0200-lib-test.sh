@@ -58,6 +58,16 @@ test_expect_success 'a break before a function definition, which the trap cannot
 	grep "t9999-sub.sh:3: broken &&-chain in test .fn. (its last link is not followed by &&)" err
 '
 
+test_expect_success 'a body that is not valid shell says so' '
+	test_must_fail run_sub_script >out <<-\EOF &&
+	test_expect_success "unclosed" "
+		echo \"open &&
+		true
+	"
+	EOF
+	grep "t9999-sub.sh:3: test .unclosed. is not valid shell: " err
+'
+
 test_expect_success 'whole chains pass: loops, if, groups, subshells, here-documents' '
 	run_sub_script >out <<-\EOF &&
 	test_expect_success "whole" "
