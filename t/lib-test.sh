@@ -14,7 +14,9 @@
 # A test body is one &&-chain, as in git: a line that does not end in &&
 # lets a failure above it pass unseen. Before running a body, the harness
 # checks its chain (test_chain_lint_) and reports a break as a failed test
-# naming the script's line; TEST_CHAIN_LINT=0 turns the check off.
+# naming the script's line; TEST_CHAIN_LINT=0 turns the check off, and
+# TEST_CHAIN_LINT_ONLY=1 checks every body (prerequisites or not) and runs
+# none: for script in t[0-9]*.sh; do TEST_CHAIN_LINT_ONLY=1 bash $script; done
 #
 # Each script runs in its own scratch directory t/trash/<script>/, removed
 # when every test passes and kept when one fails, for a look afterwards.
@@ -56,6 +58,8 @@ TEST_VERBOSE=${TEST_VERBOSE:-0}
 test_count=0
 test_failed=0
 test_skipped=0
+# (a lint-only run keeps out of a real run's way)
+[ "${TEST_CHAIN_LINT_ONLY:-0}" = 1 ] && SCRIPT_NAME=lint-$SCRIPT_NAME
 TRASH_DIRECTORY=$TEST_DIRECTORY/trash/$SCRIPT_NAME
 rm -rf "$TRASH_DIRECTORY"
 mkdir -p "$TRASH_DIRECTORY" || { echo "Bail out! cannot make $TRASH_DIRECTORY"; exit 1; }
@@ -192,13 +196,17 @@ test_expect_success() {
 	local prereq=""
 	[ $# -eq 3 ] && { prereq=$1; shift; }
 	test_count=$((test_count + 1))
+	local lint
+	if [ "${TEST_CHAIN_LINT_ONLY:-0}" = 1 ]; then
+		if lint=$(test_chain_lint_ "$1" "$2" 1); then test_ok_ "$1"; else test_not_ok_ "$1" "$lint"; fi
+		return 0
+	fi
 	if [ -n "$prereq" ] && ! test_have_prereq "$prereq"; then
 		for p in $(echo "$prereq" | tr , ' '); do
 			test_have_prereq "$p" || { test_skip_ "$1" "$(prereq_reason "$p")"; return 0; }
 		done
 	fi
 	say_verbose "run: $1"
-	local lint
 	if ! lint=$(test_chain_lint_ "$1" "$2" 1); then
 		test_not_ok_ "$1" "$lint"
 		echo "$lint" >&2
@@ -206,6 +214,7 @@ test_expect_success() {
 }
 
 skip_all() {
+	[ "${TEST_CHAIN_LINT_ONLY:-0}" = 1 ] && return 0
 	echo "1..0 # SKIP $1"
 	cd "$TEST_DIRECTORY" && rm -rf "$TRASH_DIRECTORY"
 	exit 0

@@ -96,6 +96,24 @@ test_expect_success 'TEST_CHAIN_LINT=0 turns the lint off' '
 	grep "^ok 1 - unlinted" out
 '
 
+test_expect_success 'TEST_CHAIN_LINT_ONLY=1 checks every body, runs none, and skips no script' '
+	TEST_CHAIN_LINT_ONLY=1 test_must_fail run_sub_script >out <<-\EOF &&
+	skip_all "not here"
+	test_expect_success "whole" "
+		echo ran >ran
+	"
+	test_expect_success NOSUCH "broken" "
+		false
+		true
+	"
+	EOF
+	grep "^ok 1 - whole" out &&
+	grep "^not ok 2 - broken" out &&
+	grep "bug: t9999-sub.sh:8: broken &&-chain in test .broken." out &&
+	ls sub/trash/lint-t9999-sub &&
+	! test -e sub/trash/lint-t9999-sub/ran
+'
+
 test_expect_success 'test_expect_code: the exact status passes, another fails and says so' '
 	test_expect_code 3 sh -c "exit 3" &&
 	test_must_fail test_expect_code 2 sh -c "exit 1" >out &&
