@@ -93,7 +93,7 @@ static void parse_args(learn_args *a, int argc, char **argv)
 		CLI_COMMON_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
-	*a = (learn_args){.vocab = DEFAULT_VOCAB, .threads = threads_default()};
+	*a = (learn_args){.vocab = DEFAULT_VOCAB, .threads = threads_default(MAX_THREADS)};
 	int opt;
 	while ((opt = getopt_long(argc, argv, "v:s:j:o:fh", longopts, NULL)) != -1) {
 		switch (opt) {

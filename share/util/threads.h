@@ -18,8 +18,8 @@
 #ifndef LMPIPE_THREADS_H
 #define LMPIPE_THREADS_H
 
-/* The number of CPUs in this process's affinity mask, at least 1. */
-int threads_default(void);
+/* The number of CPUs in this process's affinity mask, from 1 to MAX. */
+int threads_default(int max);
 
 /*
  * Called first in the main of a tool that runs OpenMP: when neither
