@@ -13,12 +13,14 @@
 #        sees, else sm_80 + sm_90 + PTX)  SAN=0|1  PREFIX=/usr/local  CC  CFLAGS
 #        NVCC  MPICC= (build without MPI)  RSVG_PKGS=none (no PNG plots)
 #        BUILD=build (where objects and binaries go; build/emu for CUDA=emu)
+#        MARCH=native (-march for the optimized build; MARCH= for none)
 #        T=t1000-x.sh (one test)  CHECK_EMU=auto|0|1 (make check's emulated run)
 #        FUZZ_TIME=60 FUZZ_TARGETS="merges shard" FUZZ_CC=clang (make fuzz)
 
 PREFIX   ?= /usr/local
 CUDA     ?= auto
 SAN      ?= 0
+MARCH    ?= native
 BUILD    ?= $(if $(filter emu,$(CUDA)),build/emu,build)
 CC       ?= cc
 NVCC     ?= $(firstword $(shell command -v nvcc 2>/dev/null) $(wildcard /usr/local/cuda/bin/nvcc))
@@ -34,7 +36,7 @@ else ifeq ($(SAN),fuzz)
   OPTFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 else
   O        := $(BUILD)/rel
-  OPTFLAGS := -O3 -march=native -g
+  OPTFLAGS := -O3 $(if $(MARCH),-march=$(MARCH)) -g
 endif
 
 WARN     := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes

@@ -25,6 +25,7 @@
 #include "util/error.h"
 #include "util/io.h"
 #include "util/num.h"
+#include "util/threads.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -69,7 +70,7 @@ typedef struct {
  */
 
 enum { SLOT_FREE, SLOT_FILLED, SLOT_TAKEN, SLOT_ENCODED };
-enum { RING_PER_THREAD = 2, PROGRESS_EVERY_MS = 250 };
+enum { RING_PER_THREAD = 2, PROGRESS_EVERY_MS = 250, MAX_THREADS = 1024 };
 
 typedef struct {
 	size_t off, len;
@@ -416,7 +417,7 @@ static void usage(void)
 	       "  -m, --merges FILE    merges (vocab.bpe format) or a .tiktoken rank table;\n"
 	       "                       default GPT-2's, with <|endoftext|> = 50256\n"
 	       "  -s, --special TEXT   a special token (after the merges, in order); repeatable\n"
-	       "  -j, --threads N      encode with N threads (default 1)\n"
+	       "  -j, --threads N      encode with N threads (default: the CPUs it may run on)\n"
 	       "      --jsonl KEY      read field KEY of JSON lines; each document is\n"
 	       "                       preceded by <|endoftext|>\n"
 	       "      --u32            write uint32 ids (needed beyond 65536 tokens)\n"
@@ -445,7 +446,7 @@ static void parse_options(encode_options *o, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	memset(o, 0, sizeof *o);
-	o->threads = 1;
+	o->threads = threads_default(MAX_THREADS);
 	o->chunk = DEFAULT_CHUNK;
 	int opt;
 	while ((opt = getopt_long(argc, argv, "m:s:j:dh", longopts, NULL)) != -1) {
@@ -458,7 +459,7 @@ static void parse_options(encode_options *o, int argc, char **argv)
 				lm_usage_error("more than %d special tokens", MAX_SPECIALS);
 			o->specials[o->n_specials++] = optarg;
 			break;
-		case 'j': o->threads = cli_int("-j", optarg, 1, 1024); break;
+		case 'j': o->threads = cli_int("-j", optarg, 1, MAX_THREADS); break;
 		case OPT_JSONL: o->jsonl_key = optarg; break;
 		case OPT_U32: o->u32 = true; break;
 		case OPT_STATS: o->stats = true; break;

@@ -14,6 +14,7 @@
 #include "util/error.h"
 #include "util/io.h"
 #include "util/num.h"
+#include "util/threads.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +52,7 @@ static void usage(void)
 	       "  -v, --vocab VOCAB     vocabulary size: 256 bytes + merges + specials\n"
 	       "                        (default %d)\n"
 	       "  -s, --special TEXT    a special token (repeatable), e.g. '<|endoftext|>'\n"
-	       "  -j, --threads N       counting threads (default: all cores)\n"
+	       "  -j, --threads N       counting threads (default: the CPUs it may run on)\n"
 	       "  -o, --output OUT      the merges file (default stdout); written atomically\n"
 	       "      --json FILE       also write the matching encoder.json (token -> id)\n"
 	       "      --jsonl KEY       the inputs are JSON lines; learn from field KEY\n"
@@ -92,8 +93,7 @@ static void parse_args(learn_args *a, int argc, char **argv)
 		CLI_COMMON_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	*a = (learn_args){.vocab = DEFAULT_VOCAB, .threads = cores > 0 ? (int)cores : 1};
+	*a = (learn_args){.vocab = DEFAULT_VOCAB, .threads = threads_default(MAX_THREADS)};
 	int opt;
 	while ((opt = getopt_long(argc, argv, "v:s:j:o:fh", longopts, NULL)) != -1) {
 		switch (opt) {

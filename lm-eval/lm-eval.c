@@ -23,6 +23,7 @@
 #include "util/cli.h"
 #include "util/error.h"
 #include "util/io.h"
+#include "util/threads.h"
 #ifdef LMPIPE_CUDA
 #include "eval/score_cuda.h"
 #endif
@@ -313,6 +314,7 @@ static int cmd_loss(const char *ckpt, char **shards, int n, const eval_options *
 
 int main(int argc, char **argv)
 {
+	threads_init(argv);
 	lm_set_progname(argv[0]);
 	eval_options o = {.style = HS_STYLE_LLMC, .device = "auto"};
 	parse(argc, argv, &o);

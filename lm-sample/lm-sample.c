@@ -22,6 +22,7 @@
 #include "util/cli.h"
 #include "util/error.h"
 #include "util/io.h"
+#include "util/threads.h"
 #ifdef LMPIPE_CUDA
 #include "model/cuda/gpt_cuda.h"
 #endif
@@ -211,6 +212,7 @@ static char *read_prompt(const sample_options *o, size_t *len)
 
 int main(int argc, char **argv)
 {
+	threads_init(argv);
 	lm_set_progname(argv[0]);
 	sample_options o = {.max_new = 256, .num = 1, .seed = 1337, .device = "auto",
 			    .so = {.temperature = 1, .top_k = 0, .top_p = 1}};

@@ -7,9 +7,9 @@
  *   lm-train DATA_DIR [--model PRESET|CONFIG|CKPT] [model flags] [-o RUN_DIR] [options]
  *   lm-train --resume RUN_DIR [--steps N] [options]
  *
- * The arithmetic runs behind train/backend.h (the CPU backend today); this
- * file is the loop around it: options, the step, evaluation, sampling,
- * checkpoints, the progress line and the log. Rank 0 alone writes files and
+ * The arithmetic runs behind train/backend.h (the CPU or the CUDA
+ * backend); this file is the loop around it: options, the step, evaluation,
+ * sampling, checkpoints, the progress line and the log. Rank 0 alone writes files and
  * prints; every rank runs the same loop and takes the same decisions, from
  * values all-reduced across ranks.
  *
@@ -48,6 +48,7 @@
 #include "util/error.h"
 #include "util/io.h"
 #include "util/num.h"
+#include "util/threads.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -63,7 +64,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ---- defaults (DESIGN.md: the GPT-2 124M recipe) ---------------------------- */
+/* ---- defaults (lm-train(1): the GPT-2 124M recipe) -------------------------- */
 
 #define DEFAULT_MODEL "gpt2"
 #define DEFAULT_RUN_DIR "run"
@@ -1470,6 +1471,7 @@ static void say_start(const run *r)
 
 int main(int argc, char **argv)
 {
+	threads_init(argv);
 	static run r;
 	lm_set_progname(argv[0]);
 	opts_defaults(&r.o);

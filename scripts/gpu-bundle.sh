@@ -10,12 +10,17 @@
 #       LMPIPE_SHARED=$PWD/.gpu/shared scripts/gpu-check.sh OUT_DIR tests bench
 #
 #   scripts/gpu-bundle.sh [ARCH]      (default 90: H100/H200)
+#
+# The host code is built for MARCH (default x86-64-v3: AVX2 and FMA, which
+# every x86 GPU server has), not -march=native: this machine's CPU may have
+# instructions the GPU machine's lacks, and the tools would die of SIGILL.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 arch=${1:-90}
+march=${MARCH:-x86-64-v3}
 shared=${LMPIPE_SHARED:-$top/../shared}
 cd "$top"
-make BUILD=build/gpu CUDA=1 CUDA_ARCH="$arch" MPICC= RSVG_PKGS=none -j"$(nproc)" >/dev/null
+make BUILD=build/gpu CUDA=1 CUDA_ARCH="$arch" MARCH="$march" MPICC= RSVG_PKGS=none -j"$(nproc)" >/dev/null
 rm -rf .gpu/lib && mkdir -p .gpu/lib .gpu/shared/data/corpus .gpu/shared/data/hellaswag
 for b in build/gpu/rel/bin/*; do ldd "$b"; done | awk '$3 ~ /^\// {print $3}' | sort -u |
 	grep -v -E '/(libc|libm|libpthread|libdl|librt|ld-linux-x86-64|libstdc\+\+|libgcc_s|libcuda|libcudart|libcublas|libcublasLt|libnccl)\.so' |

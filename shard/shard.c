@@ -17,6 +17,7 @@
 #include "util/error.h"
 #include "util/io.h"
 #include "util/num.h"
+#include "util/threads.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -52,7 +53,7 @@ static void usage(void)
 	       "      --prefix P          shard names start with P (default '%s')\n"
 	       "      --start-index I     number the first shard I (default 0)\n"
 	       "      --zstd[=LEVEL]      write .bin.zst (level %d; `--zstd 19` works too)\n"
-	       "  -j, --threads N         zstd compression threads (default: all cores)\n"
+	       "  -j, --threads N         zstd compression threads (default: the CPUs it may run on)\n"
 	       "      --u32               the input is uint32 tokens (each must fit uint16)\n"
 	       "      --vocab N           refuse any token >= N\n"
 	       "  -f, --force             overwrite existing shards\n"
@@ -83,6 +84,7 @@ enum {
 	OPT_VAL = OPT_TOOL_BASE, OPT_PREFIX, OPT_START, OPT_ZSTD, OPT_U32, OPT_VOCAB,
 	OPT_INFO, OPT_JSON, OPT_EOT, OPT_HEAD,
 };
+enum { MAX_THREADS = 256 };  /* zstd's ZSTDMT_NBWORKERS_MAX on 64-bit */
 
 static bool looks_like_int(const char *s)
 {
@@ -122,10 +124,9 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		CLI_COMMON_OPTIONS,
 		{0},
 	};
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	*o = (struct opts){.prefix = DEFAULT_PREFIX, .shard_tokens = DEFAULT_SHARD_TOKENS,
 			   .val_tokens = VAL_DEFAULT, .vocab = 65536,
-			   .zstd_level = DEFAULT_ZSTD_LEVEL, .threads = cores > 0 ? (int)cores : 1,
+			   .zstd_level = DEFAULT_ZSTD_LEVEL, .threads = threads_default(MAX_THREADS),
 			   .eot = SHARD_EOT_GPT2, .head = 8};
 	int c;
 	while ((c = getopt_long(argc, argv, "o:n:j:fvh", longopts, NULL)) != -1) {
@@ -142,7 +143,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 			else if (optind < argc && looks_like_int(argv[optind]))
 				o->zstd_level = zstd_level_arg(argv[optind++]);
 			break;
-		case 'j': o->threads = cli_int("-j", optarg, 1, 256); break;
+		case 'j': o->threads = cli_int("-j", optarg, 1, MAX_THREADS); break;
 		case OPT_U32: o->u32 = true; break;
 		case OPT_VOCAB: o->vocab = cli_count("--vocab", optarg); break;
 		case 'f': o->force = true; break;

@@ -5,12 +5,18 @@
 # test_done. Output is TAP, for prove.
 #
 #   test_expect_success [PREREQ,...] 'title' 'shell commands'
-#   test_expect_code CODE 'title' 'command'    exact exit status
 #   test_cmp EXPECTED ACTUAL                    diff -u, shown on failure
 #   test_must_fail CMD...                       exit 1..125 (not a crash)
-#   test_exit_is CODE CMD...                    exit exactly CODE
+#   test_expect_code N CMD...                   exit status exactly N (in a body)
 #   test_set_prereq NAME / test_have_prereq NAME
 #   skip_all 'reason'                           skip the whole script
+#
+# A test body is one &&-chain, as in git: a line that does not end in &&
+# lets a failure above it pass unseen. Before running a body, the harness
+# checks its chain (test_chain_lint_) and reports a break as a failed test
+# naming the script's line; TEST_CHAIN_LINT=0 turns the check off, and
+# TEST_CHAIN_LINT_ONLY=1 checks every body (prerequisites or not) and runs
+# none: for script in t[0-9]*.sh; do TEST_CHAIN_LINT_ONLY=1 bash $script; done
 #
 # Each script runs in its own scratch directory t/trash/<script>/, removed
 # when every test passes and kept when one fails, for a look afterwards.
@@ -64,6 +70,8 @@ TEST_VERBOSE=${TEST_VERBOSE:-0}
 test_count=0
 test_failed=0
 test_skipped=0
+# (a lint-only run keeps out of a real run's way)
+[ "${TEST_CHAIN_LINT_ONLY:-0}" = 1 ] && SCRIPT_NAME=lint-$SCRIPT_NAME
 TRASH_DIRECTORY=$TEST_DIRECTORY/trash/$SCRIPT_NAME
 rm -rf "$TRASH_DIRECTORY"
 mkdir -p "$TRASH_DIRECTORY" || { echo "Bail out! cannot make $TRASH_DIRECTORY"; exit 1; }
@@ -137,15 +145,73 @@ say_verbose() { [ "$TEST_VERBOSE" = 1 ] && printf '# %s\n' "$@"; return 0; }
 
 test_run_() {
 	if [ "$TEST_VERBOSE" = 1 ]; then
-		(eval "$1") 2>&1 | sed 's/^/# /'
+		(TEST_IN_BODY_=1; eval "$1") 2>&1 | sed 's/^/# /'
 		return "${PIPESTATUS[0]:-0}"
 	fi
-	(eval "$1") >"$TRASH_DIRECTORY/.out" 2>&1
+	(TEST_IN_BODY_=1; eval "$1") >"$TRASH_DIRECTORY/.out" 2>&1
 	rc=$?
 	if [ $rc -ne 0 ]; then
 		sed 's/^/# /' "$TRASH_DIRECTORY/.out" | tail -n 40
 	fi
 	return $rc
+}
+
+# ---- the &&-chain lint ------------------------------------------------------
+# After git's test_run_: evaluate "test_chain_117_ && BODY". With the chain
+# whole, the sentinel's status 117 skips every command of the body. With it
+# broken, the first command after the break runs: a DEBUG trap catches it
+# before it runs (so the check has no side effects) and prints its line.
+# A break the trap cannot see (a function definition ending the chain) still
+# shows in the status not being 117.
+
+test_chain_117_() { return 117; }
+
+# Prints the line of the first command that runs after a break (counted
+# from the body's first line, 1), 0 for a break without one, and nothing
+# for a whole chain.
+test_chain_break_() {
+	(
+		# One line: LINENO counts the trap's own lines too.
+		trap 'case $BASH_COMMAND in test_chain_117_) test_chain_base_=$LINENO ;; eval\ *|test_chain_rc_=*|trap\ -\ DEBUG) ;; *) echo "$((LINENO - test_chain_base_ + 1))"; exit 0 ;; esac' DEBUG
+		eval "test_chain_117_ && $1"
+		test_chain_rc_=$?
+		trap - DEBUG
+		[ "$test_chain_rc_" = 117 ] || echo 0
+	) 2>/dev/null </dev/null
+}
+
+# The body's last line that holds a command, up to line $2 (exclusive).
+test_chain_prev_line_() {
+	printf '%s\n' "$1" | awk -v n="$2" '
+		NR < n && $0 !~ /^[ \t]*(#.*)?$/ { line = NR }
+		END { print line + 0 }'
+}
+
+# Line $2 of body $1, without its indent.
+test_body_line_() { printf '%s\n' "$1" | sed -n "${2}{s/^[[:space:]]*//;p;}"; }
+
+# test_chain_lint_ TITLE BODY DEPTH: 0 when BODY's chain is whole, else
+# prints where it breaks and returns 1. DEPTH: the caller's frames above
+# test_expect_success, so the line is the script's own.
+test_chain_lint_() {
+	[ "${TEST_CHAIN_LINT:-1}" = 0 ] && return 0
+	local at prev file line
+	at=$(test_chain_break_ "$2")
+	[ -z "$at" ] && return 0
+	file=${BASH_SOURCE[$3 + 1]##*/} line=${BASH_LINENO[$3]}
+	if [ "$at" = 0 ]; then
+		if ! bash -n -c "$2" 2>/dev/null; then
+			echo "bug: $file:$line: test '$1' is not valid shell: $(bash -n -c "$2" 2>&1 | head -1)"
+		else
+			echo "bug: $file:$line: broken &&-chain in test '$1' (its last link is not followed by &&)"
+		fi
+		return 1
+	fi
+	prev=$(test_chain_prev_line_ "$2" "$at")
+	echo "bug: $file:$((line + prev - 1)): broken &&-chain in test '$1': no && after" \
+		"'$(test_body_line_ "$2" "$prev")', so '$(test_body_line_ "$2" "$at")'" \
+		"(line $((line + at - 1))) runs even when what came before failed"
+	return 1
 }
 
 test_ok_() { echo "ok $test_count - $1"; }
@@ -176,6 +242,11 @@ test_expect_success() {
 	local prereq=""
 	[ $# -eq 3 ] && { prereq=$1; shift; }
 	test_count=$((test_count + 1))
+	local lint
+	if [ "${TEST_CHAIN_LINT_ONLY:-0}" = 1 ]; then
+		if lint=$(test_chain_lint_ "$1" "$2" 1); then test_ok_ "$1"; else test_not_ok_ "$1" "$lint"; fi
+		return 0
+	fi
 	if [ -n "$prereq" ] && ! test_have_prereq "$prereq"; then
 		for p in $(echo "$prereq" | tr , ' '); do
 			test_have_prereq "$p" && continue
@@ -188,23 +259,14 @@ test_expect_success() {
 		done
 	fi
 	say_verbose "run: $1"
-	if test_run_ "$2"; then test_ok_ "$1"; else test_not_ok_ "$1" "$2"; fi
-}
-
-test_expect_code() {
-	local want=$1 title=$2 cmd=$3
-	test_count=$((test_count + 1))
-	(eval "$cmd") >"$TRASH_DIRECTORY/.out" 2>&1
-	local got=$?
-	if [ "$got" = "$want" ]; then
-		test_ok_ "$title"
-	else
-		sed 's/^/# /' "$TRASH_DIRECTORY/.out" | tail -n 20
-		test_not_ok_ "$title" "exit $got, wanted $want: $cmd"
-	fi
+	if ! lint=$(test_chain_lint_ "$1" "$2" 1); then
+		test_not_ok_ "$1" "$lint"
+		echo "$lint" >&2
+	elif test_run_ "$2"; then test_ok_ "$1"; else test_not_ok_ "$1" "$2"; fi
 }
 
 skip_all() {
+	[ "${TEST_CHAIN_LINT_ONLY:-0}" = 1 ] && return 0
 	echo "1..0 # SKIP $1"
 	skip_log_ "all" "$1"
 	cd "$TEST_DIRECTORY" && rm -rf "$TRASH_DIRECTORY"
@@ -239,13 +301,21 @@ test_must_fail() {
 	return 0
 }
 
-# A command must exit with exactly CODE (a sanitizer's finding, such as
-# LeakSanitizer's 23, is not the 1 of a clean error).
-test_exit_is() {
-	local want=$1; shift
+# test_expect_code N CMD...: CMD exits with status exactly N (git's helper;
+# it belongs in a test body, as test_must_fail does).
+test_expect_code() {
+	if [ "${TEST_IN_BODY_:-}" != 1 ]; then
+		echo "Bail out! $SCRIPT_NAME:${BASH_LINENO[0]}: test_expect_code is used in a test body:" \
+			"test_expect_success 'title' 'test_expect_code N cmd...'"
+		exit 1
+	fi
+	local want=$1
+	shift
 	"$@"
-	local rc=$?
-	[ $rc -eq "$want" ] || { echo "test_exit_is: exit $rc, wanted $want: $*"; return 1; }
+	local got=$?
+	[ "$got" = "$want" ] && return 0
+	echo "test_expect_code: exit $got, wanted $want: $*"
+	return 1
 }
 
 # stderr of a failing command must name the tool and mention WORDS.

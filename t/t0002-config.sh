@@ -62,7 +62,7 @@ test_expect_success 'bad configs: unknown preset, indivisible heads, bad JSON, b
 '
 
 test_expect_success 'sizes whose products overflow are refused, naming the size' '
-	base="\"family\":\"gpt2\",\"n_head\":1,\"vocab_size\":100,\"ctx\":16"
+	base="\"family\":\"gpt2\",\"n_head\":1,\"vocab_size\":100,\"ctx\":16" &&
 	echo "{$base,\"n_layer\":2,\"d_model\":1073741824}" >wide.json &&
 	test_must_fail test-tool config wide.json 2>err &&
 	test_error_mentions err "wide.json" "the QKV rows (3 x width) 3221225472 is too large (at most 1073741824)" &&

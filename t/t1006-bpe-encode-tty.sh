@@ -25,8 +25,7 @@ test_expect_success 'prepare text' '
 '
 
 test_expect_success TTY 'refuses to write binary to a terminal, writes nothing' '
-	G="$G" script -qec "bpe-encode -m \"\$G/vocab.bpe\" -s \"<|endoftext|>\" text" /dev/null >tty.out;
-	test $? = 1 &&
+	test_expect_code 1 env G="$G" script -qec "bpe-encode -m \"\$G/vocab.bpe\" -s \"<|endoftext|>\" text" /dev/null >tty.out &&
 	grep "bpe-encode: refusing to write binary token stream to a terminal" tty.out &&
 	test $(wc -l <tty.out) = 1
 '

@@ -27,7 +27,7 @@ open(sys.argv[3], \"wb\").write(b)" "$@"
 # fails_with MESSAGE CMD...: CMD exits 1 and its stderr is MESSAGE.
 fails_with() {
 	local msg=$1; shift
-	test_exit_is 1 "$@" >/dev/null 2>err && printf "%s\n" "$msg" >expect && test_cmp expect err
+	test_expect_code 1 "$@" >/dev/null 2>err && printf "%s\n" "$msg" >expect && test_cmp expect err
 }
 
 test_expect_success 'the intact files read whole' '
@@ -53,7 +53,7 @@ test_expect_success 'a gzip whose length does not match: error' '
 
 test_expect_success 'a gzip with a damaged block past the first MiB of text: error' '
 	size=$(wc -c <a.txt.gz) && flip a.txt.gz $((size * 3 / 4)) mid.gz &&
-	test_exit_is 1 test-tool input mid.gz >/dev/null 2>err &&
+	test_expect_code 1 test-tool input mid.gz >/dev/null 2>err &&
 	grep -q "^test-tool: '\''mid.gz'\'': corrupt gzip stream: " err
 '
 
@@ -67,7 +67,7 @@ test_expect_success 'a truncated gzip, and garbage after one: errors' '
 test_expect_success 'a zip member whose CRC does not match (deflated or stored): error naming it' '
 	for z in z.zip zs.zip; do
 		size=$(wc -c <$z) && flip $z $((size / 2)) bad-$z &&
-		test_exit_is 1 test-tool input bad-$z >/dev/null 2>err &&
+		test_expect_code 1 test-tool input bad-$z >/dev/null 2>err &&
 		grep -q "^test-tool: '\''bad-$z'\'': member '\''a.txt'\'': ZIP bad CRC" err || return 1
 	done
 '

@@ -12,7 +12,7 @@ LEAKS="ASAN_OPTIONS=detect_leaks=1:abort_on_error=0"
 test_expect_success 'a merges file with a stray UTF-8 continuation byte: error, no bad shift' '
 	printf "#version: 0.2\n\200 a\n" >stray.merges &&
 	echo hi >t.txt &&
-	test_exit_is 1 bpe-encode -m stray.merges t.txt 2>err &&
+	test_expect_code 1 bpe-encode -m stray.merges t.txt 2>err &&
 	echo "bpe-encode: '\''stray.merges'\'' line 2: malformed UTF-8 (byte 0x80)" >expect &&
 	test_cmp expect err
 '
@@ -20,14 +20,14 @@ test_expect_success 'a merges file with a stray UTF-8 continuation byte: error, 
 test_expect_success 'a rank table with a rank out of order: error, nothing leaked' '
 	printf "IQ== 0\nIg== 2\n" >order.tiktoken &&
 	echo hi >t.txt &&
-	test_exit_is 1 env $LEAKS bpe-encode -m order.tiktoken t.txt 2>err &&
+	test_expect_code 1 env $LEAKS bpe-encode -m order.tiktoken t.txt 2>err &&
 	echo "bpe-encode: order.tiktoken:2: rank 2 out of order (expected 1)" >expect &&
 	test_cmp expect err
 '
 
 test_expect_success 'a rank table with a bad line after good ones: error, nothing leaked' '
 	printf "IQ== 0\nIg== 1\n??? 2\n" >bad.tiktoken &&
-	test_exit_is 1 env $LEAKS bpe-encode -m bad.tiktoken t.txt 2>err &&
+	test_expect_code 1 env $LEAKS bpe-encode -m bad.tiktoken t.txt 2>err &&
 	echo "bpe-encode: bad.tiktoken:3: not a line of a rank table (BASE64 RANK)" >expect &&
 	test_cmp expect err
 '
@@ -58,7 +58,7 @@ test_expect_success 'set up a tiny checkpoint and HellaSwag items' '
 test_expect_success 'a bad merges text in a checkpoint: the error names the checkpoint and the key, no /proc path' '
 	cp tiny.safetensors badm.safetensors &&
 	printf "#version: 0.2\na b c\n" >m.txt && put_merges badm.safetensors m.txt &&
-	test_exit_is 1 lm-eval hellaswag badm.safetensors --device cpu --data hs.jsonl 2>err &&
+	test_expect_code 1 lm-eval hellaswag badm.safetensors --device cpu --data hs.jsonl 2>err &&
 	echo "lm-eval: '\''badm.safetensors'\'': '\''tokenizer_merges'\'' line 2: not a merge (two parts separated by one space)" >expect &&
 	test_cmp expect err
 '
@@ -66,7 +66,7 @@ test_expect_success 'a bad merges text in a checkpoint: the error names the chec
 test_expect_success 'a checkpoint tokenizer larger than the model: said once, not "the tokenizer the tokenizer"' '
 	cp tiny.safetensors big.safetensors &&
 	printf "#version: 0.2\n" >m.txt && put_merges big.safetensors m.txt &&
-	test_exit_is 1 lm-eval hellaswag big.safetensors --device cpu --data hs.jsonl 2>err &&
+	test_expect_code 1 lm-eval hellaswag big.safetensors --device cpu --data hs.jsonl 2>err &&
 	echo "lm-eval: the tokenizer (in '\''big.safetensors'\'') has 256 tokens, the model'\''s vocabulary 100" >expect &&
 	test_cmp expect err
 '

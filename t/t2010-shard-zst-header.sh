@@ -16,7 +16,7 @@ test_expect_success 'a header that claims 2^31 - 1 tokens over 100: truncated, i
 	python3 -c "import struct, sys
 h = struct.pack(\"<256i\", 20240520, 1, 2**31 - 1, *([0] * 253))
 sys.stdout.buffer.write(h + struct.pack(\"<100H\", *range(100)))" | zstd -q -c >lie/x_train_000000.bin.zst &&
-	(ulimit -v 1000000 && test_exit_is 1 "$REL/test-tool" loader -B 1 -T 8 --batches 1 lie train) 2>err &&
+	(ulimit -v 1000000 && test_expect_code 1 "$REL/test-tool" loader -B 1 -T 8 --batches 1 lie train) 2>err &&
 	echo "test-tool: '\''lie/x_train_000000.bin.zst'\'' is truncated: the header counts 2147483647 tokens, it holds 100" >expect &&
 	test_cmp expect err
 '

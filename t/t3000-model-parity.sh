@@ -44,8 +44,9 @@ test_expect_success 'grad stages (when the backward finishes each gradient): hea
 '
 
 test_expect_success PYTHON 'logits, loss, every gradient, 3 AdamW steps match PyTorch' '
-	"$PYTHON" "$TOP/t/py/model_ref.py" --eps 1e-2 $(cat dirs) >out 2>&1 ||
-	{ cat out; false; } &&
+	if ! "$PYTHON" "$TOP/t/py/model_ref.py" --eps 1e-2 $(cat dirs) >out 2>&1; then
+		cat out && false
+	fi &&
 	cat out && test $(grep -c " passed: " out) = 16
 '
 

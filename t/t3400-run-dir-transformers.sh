@@ -114,9 +114,8 @@ test_expect_success 'lm-convert refuses an ablation for transformers and writes 
 
 test_expect_success 'lm-convert: --help, and usage errors exit 2' '
 	lm-convert --help >out && grep -q "usage: lm-convert" out &&
-	test_expect_code_() { "$@"; test $? = 2; } &&
-	test_expect_code_ lm-convert gpt2 2>err && test_error_mentions err "two operands" &&
-	test_expect_code_ lm-convert -t f8 gpt2 x.gguf 2>err && test_error_mentions err "f8" &&
+	test_expect_code 2 lm-convert gpt2 2>err && test_error_mentions err "two operands" &&
+	test_expect_code 2 lm-convert -t f8 gpt2 x.gguf 2>err && test_error_mentions err "f8" &&
 	! test -e x.gguf
 '
 

@@ -97,11 +97,11 @@ assert abs(a[\"perplexity\"] - math.exp(b[\"loss\"])) <= 1e-4 * a[\"perplexity\"
 "
 '
 
-test_expect_code 2 'no arguments: usage error' 'lm-eval'
-test_expect_code 2 'an unknown command: usage error' 'lm-eval frobnicate x'
-test_expect_code 2 'an unknown style: usage error' 'lm-eval hellaswag x --style nope'
-test_expect_code 1 'a missing data file: runtime error' 'lm-eval hellaswag x --data no-such.jsonl'
-test_expect_code 2 'an unknown --device: usage error' 'lm-eval loss x --device tpu y'
+test_expect_success 'no arguments: usage error' 'test_expect_code 2 lm-eval'
+test_expect_success 'an unknown command: usage error' 'test_expect_code 2 lm-eval frobnicate x'
+test_expect_success 'an unknown style: usage error' 'test_expect_code 2 lm-eval hellaswag x --style nope'
+test_expect_success 'a missing data file: runtime error' 'test_expect_code 1 lm-eval hellaswag x --data no-such.jsonl'
+test_expect_success 'an unknown --device: usage error' 'test_expect_code 2 lm-eval loss x --device tpu y'
 
 test_expect_success PYTHON,!GPU '--device cuda without a GPU (or CUDA) names the cause' '
 	test_must_fail lm-eval loss tiny --device cuda t_val_000000.bin 2>err &&

@@ -71,15 +71,15 @@ test_expect_success PYTHON 'seeds: same seed same sample, --num gives different 
 	head -n 1 two >s1 && tail -n 1 two >s2 && ! cmp -s s1 s2
 '
 
-test_expect_code 2 'a bad --top-p is a usage error' 'lm-sample x --top-p 1.5'
-test_expect_code 2 'an unknown --device is a usage error' 'lm-sample x --device tpu'
-test_expect_code 2 '--no-cache does not go with --device cuda' 'lm-sample x --device cuda --no-cache'
+test_expect_success 'a bad --top-p is a usage error' 'test_expect_code 2 lm-sample x --top-p 1.5'
+test_expect_success 'an unknown --device is a usage error' 'test_expect_code 2 lm-sample x --device tpu'
+test_expect_success '--no-cache does not go with --device cuda' 'test_expect_code 2 lm-sample x --device cuda --no-cache'
 
 test_expect_success PYTHON,!GPU '--device cuda without a GPU (or CUDA) names the cause' '
 	test_must_fail lm-sample tiny -p "A" -n 2 --device cuda $TOK 2>err &&
 	grep -E "lm-sample: --device cuda: (no CUDA GPU found|this build has no CUDA)" err
 '
-test_expect_code 2 'no checkpoint is a usage error' 'lm-sample -p hi'
-test_expect_code 1 'a missing checkpoint is an error' 'lm-sample no-such-dir -p hi'
+test_expect_success 'no checkpoint is a usage error' 'test_expect_code 2 lm-sample -p hi'
+test_expect_success 'a missing checkpoint is an error' 'test_expect_code 1 lm-sample no-such-dir -p hi'
 
 test_done

@@ -100,12 +100,11 @@ test_expect_success 'models from a config file and from ablation switches' '
 '
 
 test_expect_success 'usage errors: no model, bad numbers, unknown model, exclusive options' '
-	test_expect_code_2() { "$@" 2>err; test $? = 2; }
-	test_expect_code_2 lm-stat && grep -q "^lm-stat: nothing to do" err &&
-	test_expect_code_2 lm-stat --flops gpt2 --batch 1.5 && grep -q "batch" err &&
-	test_expect_code_2 lm-stat --flops gpt2 --mfu 2 && grep -q "mfu" err &&
-	test_expect_code_2 lm-stat --flops gpt2 --tokens 1B --steps 10 &&
-	test_expect_code_2 lm-stat --flops gpt2 --family gpt5 && grep -q "unknown model family" err &&
+	test_expect_code 2 lm-stat 2>err && grep -q "^lm-stat: nothing to do" err &&
+	test_expect_code 2 lm-stat --flops gpt2 --batch 1.5 2>err && grep -q "batch" err &&
+	test_expect_code 2 lm-stat --flops gpt2 --mfu 2 2>err && grep -q "mfu" err &&
+	test_expect_code 2 lm-stat --flops gpt2 --tokens 1B --steps 10 2>err &&
+	test_expect_code 2 lm-stat --flops gpt2 --family gpt5 2>err && grep -q "unknown model family" err &&
 	test_must_fail lm-stat --flops gpt3 2>err && grep -q "^lm-stat: unknown model .gpt3." err &&
 	echo "{" >bad.json && test_must_fail lm-stat --flops bad.json 2>err &&
 	grep -q "^lm-stat: bad.json: invalid JSON" err

@@ -1,7 +1,7 @@
 /*
  * accounting.c — count parameters, FLOPs and memory from a config.
  *
- * Checks (DESIGN.md, tested in t/t6000): gpt2 124,439,808 parameters;
+ * Checks (lm-stat(1)'s MODELS, tested in t/t6000): gpt2 124,439,808 parameters;
  * the llama family at GPT-2 XL's shape (L 48, C 1600, NH 25, d_ff 6400,
  * V 50257, T 1024) 2,127,057,600 parameters and 4,513,336,524,800 forward
  * matmul FLOPs.

@@ -109,6 +109,8 @@ void attention_backward(float *dqkv, const float *dout, const float *qkv, const 
 	float scale = 1.0f / sqrtf((float)HS);
 #pragma omp parallel if ((long)B * NH * T * T * HS >= PAR_MIN_WORK)
 	{
+		/* dp of each t2, kept for the second pass; without it (no memory)
+		 * the second pass computes each again, the same dot product */
 		float *ds = malloc(sizeof(float) * (size_t)T);
 #pragma omp for collapse(2) schedule(static)
 		for (int b = 0; b < B; b++)
@@ -126,14 +128,16 @@ void attention_backward(float *dqkv, const float *dout, const float *qkv, const 
 						float dp = vec_dot(dy, v, HS);
 						for (int i = 0; i < HS; i++)
 							dv[i] += p[t2] * dy[i];
-						ds[t2] = dp;
+						if (ds)
+							ds[t2] = dp;
 						pdp += p[t2] * dp;
 					}
 					for (int t2 = 0; t2 <= t; t2++) {
 						long row = ((long)b * T + t2) * 3 * C + h * HS;
 						const float *k = qkv + row + C;
 						float *dk = dqkv + row + C;
-						float g = scale * p[t2] * (ds[t2] - pdp);
+						float dp = ds ? ds[t2] : vec_dot(dy, qkv + row + 2 * C, HS);
+						float g = scale * p[t2] * (dp - pdp);
 						for (int i = 0; i < HS; i++) {
 							dq[i] += g * k[i];
 							dk[i] += g * q[i];

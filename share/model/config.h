@@ -1,7 +1,7 @@
 /*
  * config.h — the blueprint of a model, shared by every lm-* tool.
  *
- * Two families (DESIGN.md):
+ * Two families (lm-stat(1)'s MODELS):
  *   gpt2  — LayerNorm, GELU-tanh MLP of width 4C, learned positions,
  *           biases, LM head tied to the token embedding.
  *   llama — RMSNorm (eps 1e-5), SwiGLU MLP of width ~8/3 C rounded to 64,

@@ -141,6 +141,31 @@ static void micro_kernel(int kc, const float *restrict a, const float *restrict 
 
 /* ---- GEMM ---------------------------------------------------------------- */
 
+/* C's tile (i0, j0, mc, nc) with one A and one B panel at a time packed on
+ * the stack: the micro-kernel's arithmetic in gemm's order, so the same
+ * bits, only slower (B is packed again for every panel of A). For a thread
+ * whose packing buffers could not be allocated. */
+static void gemm_tile_unbuffered(int M, int N, int K, const float *A, long rsa, long csa,
+				 const float *B, long rsb, long csb, float *C, long ldc,
+				 int accumulate, int i0, int j0, int mc, int nc)
+{
+	float ap[KC * MR] __attribute__((aligned(64)));
+	float bp[KC * NR] __attribute__((aligned(64)));
+	for (int k0 = 0; k0 < K; k0 += KC) {
+		int kc = K - k0 < KC ? K - k0 : KC;
+		int acc = accumulate || k0 > 0;
+		for (int jp = 0; jp < nc; jp += NR) {
+			int nr = nc - jp < NR ? nc - jp : NR;
+			pack_b(bp, B, rsb, csb, k0, kc, j0 + jp, N);
+			for (int ip = 0; ip < mc; ip += MR) {
+				int mr = mc - ip < MR ? mc - ip : MR;
+				pack_a(ap, A, rsa, csa, i0 + ip, M, k0, kc);
+				micro_kernel(kc, ap, bp, C + (long)(i0 + ip) * ldc + j0 + jp, ldc, mr, nr, acc);
+			}
+		}
+	}
+}
+
 void gemm(int M, int N, int K, const float *A, long rsa, long csa,
 	  const float *B, long rsb, long csb, float *C, long ldc, int accumulate)
 {
@@ -164,12 +189,17 @@ void gemm(int M, int N, int K, const float *A, long rsa, long csa,
 	{
 		float *apack = aligned_alloc(64, sizeof(float) * KC * MC);
 		float *bpack = aligned_alloc(64, sizeof(float) * KC * NC * (size_t)kblocks);
-		int packed_nb = -1;
+		int packed_nb = -1, buffered = apack && bpack;
 #pragma omp for schedule(static)
 		for (long tile = 0; tile < tiles; tile++) {
 			int nb = (int)(tile / mblocks);
 			int i0 = (int)(tile % mblocks) * MC, j0 = nb * NC;
 			int mc = M - i0 < MC ? M - i0 : MC, nc = N - j0 < NC ? N - j0 : NC;
+			if (!buffered) {
+				gemm_tile_unbuffered(M, N, K, A, rsa, csa, B, rsb, csb, C, ldc,
+						     accumulate, i0, j0, mc, nc);
+				continue;
+			}
 			if (nb != packed_nb) {
 				for (int k0 = 0; k0 < K; k0 += KC) {
 					int kc = K - k0 < KC ? K - k0 : KC;

@@ -23,8 +23,8 @@ typedef struct {
 	double beta1, beta2, eps, weight_decay;
 } adamw_hparams;
 
-/* DESIGN.md's defaults (the GPT-2 124M recipe): betas (0.9, 0.95), eps 1e-8,
- * weight decay 0.1. */
+/* lm-train(1)'s defaults (the GPT-2 124M recipe): betas (0.9, 0.95), eps
+ * 1e-8, weight decay 0.1. */
 #define ADAMW_DEFAULTS ((adamw_hparams){0.9, 0.95, 1e-8, 0.1})
 
 /* A run of the flat array with one decay setting. (Tagged so that

@@ -9,7 +9,7 @@
  *                                         / 2 * (lr_max - lr_min)
  *   after:                             lr_min
  *
- * DESIGN.md's defaults: lr_max 6e-4, lr_min 10% of lr_max; cosine_cycle_iters
+ * lm-train(1)'s defaults: lr_max 6e-4, lr_min 10% of lr_max; cosine_cycle_iters
  * is usually the run's total steps.
  */
 #ifndef LMPIPE_SCHEDULE_H

@@ -1,8 +1,8 @@
 /*
  * backend.h — where the training arithmetic runs: the switch point between
- * devices. The loop in lm-train calls only these operations, so a CUDA
- * backend (bf16 kernels, NCCL) slots in beside the CPU one without touching
- * the loop.
+ * devices. The loop in lm-train calls only these operations, so the CPU
+ * backend (backend_cpu.c, fp32) and the CUDA one (backend_cuda.c, bf16
+ * kernels, NCCL) take each other's place without touching the loop.
  *
  * The host model (gpt_model: config, tensor table, fp32 weights) and the
  * host AdamW state (moments, step) are the backend's mirror for checkpoints:
@@ -52,10 +52,11 @@ struct train_backend {
 	int (*eval_loss)(train_backend *b, const int *x, const int *y, int B, int T, float *loss);
 	/* Logits (Vp floats) after the last position of one row of T tokens. */
 	const float *(*next_logits)(train_backend *b, const int *x, int T);
-	/* Sampling, incrementally (a KV cache on the device): start an empty
-	 * sequence; append n tokens (the sequence stays within ctx) and return
-	 * the Vp logits after the last (host memory, valid until the next
-	 * call). Neither touches the weights, the moments or the gradients. */
+	/* Sampling: start an empty sequence; append n tokens (the sequence
+	 * stays within ctx) and return the Vp logits after the last (host
+	 * memory, valid until the next call). The CPU backend keeps a KV cache;
+	 * the CUDA one forwards the whole sequence again each call. Neither
+	 * touches the weights, the moments or the gradients. */
 	int (*gen_reset)(train_backend *b);
 	const float *(*gen_append)(train_backend *b, const int *tokens, int n);
 	/* The model on the device as eval/score.h's score_model (lm-train's
@@ -68,7 +69,7 @@ struct train_backend {
 	void (*close)(train_backend *b);
 };
 
-/* Open DEVICE ("cpu") over MODEL, with AdamW's hyperparameters; moments
+/* Open DEVICE ("cpu" or "cuda") over MODEL, with AdamW's hyperparameters; moments
  * zero, step 0. -1 with an error for an unknown or unbuilt device. */
 int backend_open(train_backend *b, const char *device, gpt_model *model, adamw_hparams hp);
 void backend_close(train_backend *b);

@@ -2,7 +2,7 @@
  * test-adamw.c — test-tool adamw: the optimizer and schedule alone, for the
  * PyTorch comparison in t3001.
  *
- *   test-tool adamw OUT.safetensors     AdamW at DESIGN.md's defaults
+ *   test-tool adamw OUT.safetensors     AdamW at lm-train(1)'s defaults
  *   test-tool adamw --schedule MAX MIN WARMUP CYCLE N   lr_at(0..N-1), one a line
  *
  * The AdamW run: a (8, 5) matrix (decayed) and a (7) vector (not decayed),

@@ -10,7 +10,7 @@
  * Vp) and "loss"), OUTDIR/grads.safetensors (the gradient of every
  * parameter after one backward), and OUTDIR/after.safetensors (the
  * parameters after STEPS training steps on the same batch: forward, backward,
- * clip at 1.0, AdamW with DESIGN.md's betas and decay, constant LR, epsilon EPS; with
+ * clip at 1.0, AdamW with lm-train(1)'s betas and decay, constant LR, epsilon EPS; with
  * "losses" (STEPS) and "grad_norms" (STEPS)).
  *
  *   test-tool model stages CONFIG

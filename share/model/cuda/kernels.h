@@ -2,8 +2,9 @@
  * kernels.h — the CUDA kernels of the training step. Each is the twin of a
  * CPU op in share/model (cu_ + the CPU name, the same argument order and
  * shapes), with bf16 activations and weights, fp32 statistics, and fp32
- * parameter gradients. t/t7000-cuda-kernels.sh checks every one against its
- * CPU twin on random inputs, with the normalized error threshold it states.
+ * parameter gradients. t/t7000-cuda-rows.sh, t7001-cuda-elementwise.sh and
+ * t7002-cuda-attention.sh check every one against its CPU twin on random
+ * inputs, with the normalized error thresholds they state.
  *
  * Conventions:
  *   - Every launcher is asynchronous on stream s; it returns 0, or -1 with
