@@ -6,6 +6,7 @@
 #                   without a GPU, the CUDA model's tests again on its emulation
 #   make demo       set-up, then the whole pipeline on a small corpus
 #   make deps       install missing Debian packages and the Python test oracles
+#   make fuzz       every parser under libFuzzer (clang), FUZZ_TIME seconds each
 #   make install    tools, man pages and the tokenizer data under $(PREFIX)
 #
 # Knobs: CUDA=auto|0|1|emu  CUDA_ARCH=90 (the GPU's; default: the one nvidia-smi
@@ -13,6 +14,7 @@
 #        NVCC  MPICC= (build without MPI)  RSVG_PKGS=none (no PNG plots)
 #        BUILD=build (where objects and binaries go; build/emu for CUDA=emu)
 #        T=t1000-x.sh (one test)  CHECK_EMU=auto|0|1 (make check's emulated run)
+#        FUZZ_TIME=60 FUZZ_TARGETS="merges shard" FUZZ_CC=clang (make fuzz)
 
 PREFIX   ?= /usr/local
 CUDA     ?= auto
@@ -27,6 +29,9 @@ TOOLS     := $(foreach t,$(ALL_TOOLS),$(if $(wildcard $(t)/$(t).c),$(t)))
 ifeq ($(SAN),1)
   O        := $(BUILD)/san
   OPTFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+else ifeq ($(SAN),fuzz)
+  O        := $(BUILD)/fuzz
+  OPTFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 else
   O        := $(BUILD)/rel
   OPTFLAGS := -O3 -march=native -g
@@ -36,7 +41,7 @@ WARN     := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
 CPPFLAGS += -Ishare -D_GNU_SOURCE -DLMPIPE_DATADIR='"$(PREFIX)/share/lmpipe"'
 CFLAGS   ?=
 ALLCFLAGS = -std=c11 $(OPTFLAGS) -fopenmp $(WARN) $(CFLAGS)
-LDLIBS   += -lm -lzstd -larchive -ljansson -lpthread
+LDLIBS   += -lm -lzstd -lz -larchive -ljansson -lpthread
 LDFLAGS  += $(OPTFLAGS) -fopenmp
 
 # ---- CUDA: only where nvcc is found --------------------------------------
@@ -88,11 +93,28 @@ $(O)/share/dist/%.o: CPPFLAGS += $(MPI_CPPFLAGS)
 $(O)/bin/lm-train $(O)/bin/test-tool: LDLIBS += $(MPI_LDLIBS)
 
 # ---- PNG plots: only where librsvg and cairo are found ---------------------
-RSVG_PKGS := librsvg-2.0 cairo
-ifeq ($(shell pkg-config --exists $(RSVG_PKGS) 2>/dev/null && echo 1),1)
+RSVG_PKGS ?= librsvg-2.0 cairo
+HAVE_RSVG := $(shell pkg-config --exists $(RSVG_PKGS) 2>/dev/null && echo 1)
+ifeq ($(HAVE_RSVG),1)
 $(O)/share/plot/svg_plot.o: CPPFLAGS += -DLMPIPE_RSVG $(shell pkg-config --cflags $(RSVG_PKGS))
 $(O)/bin/lm-stat: LDLIBS += $(shell pkg-config --libs $(RSVG_PKGS))
 endif
+
+# ---- the features of this build, and their stamp --------------------------
+# What the probes above found, as every tool's --version states it. The
+# probes run when make reads this file, so a build made before set-up
+# installed MPI or librsvg lacks them: every object depends on the stamp
+# $(O)/features, rewritten only when the features change, so the next make
+# rebuilds with what is there now (and `make demo`/`make check` build in a
+# sub-make, after set-up).
+sign     = $(if $(filter 1,$(1)),+,-)$(2)
+FEATURES := $(call sign,$(if $(filter 1 emu,$(CUDA)),1),cuda) $(call sign,$(if $(filter emu,$(CUDA)),1),emu) \
+	$(call sign,$(if $(MPICC),1),mpi) $(call sign,$(HAVE_RSVG),png)
+FEATURES_STAMP := $(O)/features
+$(FEATURES_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(FEATURES)' | cmp -s - $@ || echo '$(FEATURES)' >$@
+$(O)/share/util/version.o: CPPFLAGS += -DLMPIPE_FEATURES='"$(FEATURES)"'
 
 # ---- the shared library ---------------------------------------------------
 LIB_SRC := $(filter-out $(if $(filter 1 emu,$(CUDA)),,$(CUDA_C_SRC)),$(shell find share -name '*.c' | sort))
@@ -100,12 +122,25 @@ LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o) $(CU_OBJ) $(EMU_OBJ)
 LIB     := $(O)/liblmpipe.a
 
 BIN      := $(TOOLS:%=$(O)/bin/%)
+
+# ---- fuzz targets: one fuzz/fuzz_NAME.c a parser, found by name ------------
+# Each also links with fuzz/replay.c, a main that runs it once on given
+# files, in every build: make check replays the seed corpora and the saved
+# crashes with the sanitized library (t0101). `make fuzz` builds them with
+# libFuzzer (clang, SAN=fuzz, in $(BUILD)/fuzz) and runs each FUZZ_TIME
+# seconds (FUZZ_TARGETS="merges shard" for some).
+FUZZ_NAMES := $(patsubst fuzz/fuzz_%.c,%,$(sort $(wildcard fuzz/fuzz_*.c)))
+REPLAY     := $(FUZZ_NAMES:%=$(O)/fuzz/bin/replay-%)
+FUZZ_BIN   := $(FUZZ_NAMES:%=$(O)/fuzz/bin/fuzz_%)
+FUZZ_CC    ?= clang
+FUZZ_TIME  ?= 60
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
 HELPER_SRC := $(sort $(wildcard t/helper/test-*.c))
 HELPER   := $(O)/bin/test-tool
 
-.PHONY: all tools check demo deps install clean bench
+.PHONY: all tools check demo deps install clean bench testdata fuzz fuzz-build FORCE
 all: tools
-tools: $(BIN) $(HELPER)
+tools: $(BIN) $(HELPER) $(REPLAY)
 	@echo "built: $(TOOLS) (CUDA=$(CUDA)) in $(O)/bin"
 
 # ---- GPT-2's merges (bpe-encode's default): fetched from PyPI, never committed
@@ -114,7 +149,14 @@ all: $(GPT2_TABLE)
 $(GPT2_TABLE):
 	@scripts/fetch-gpt2.sh $(BUILD)/data || echo "make: GPT-2's merges not fetched; bpe-encode needs -m MERGES until scripts/fetch-gpt2.sh succeeds" >&2
 
-$(O)/%.o: %.c
+# ---- the tests' GPT-2 vocab.bpe and encoder.json: derived from the table,
+# checked against the sha256 tiktoken pins for OpenAI's own files
+TESTDATA := $(BUILD)/testdata/gpt2
+testdata: $(TESTDATA)/vocab.bpe
+$(TESTDATA)/vocab.bpe: $(GPT2_TABLE) scripts/derive-gpt2.py
+	@python3 scripts/derive-gpt2.py $(GPT2_TABLE) $(TESTDATA)
+
+$(O)/%.o: %.c $(FEATURES_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -MMD -MP -c $< -o $@
 
@@ -145,6 +187,20 @@ $(HELPER): $(HELPER_SRC:%.c=$(O)/%.o) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(HELPER_SRC:%.c=$(O)/%.o) $(LIB) $(LDLIBS)
 
+$(O)/fuzz/bin/replay-%: $(O)/fuzz/fuzz_%.o $(O)/fuzz/replay.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(O)/fuzz/fuzz_$*.o $(O)/fuzz/replay.o $(LIB) $(LDLIBS)
+$(O)/fuzz/bin/fuzz_%: $(O)/fuzz/fuzz_%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB) $(LDLIBS)
+
+.SECONDARY: $(FUZZ_NAMES:%=$(O)/fuzz/fuzz_%.o) $(O)/fuzz/replay.o
+
+fuzz-build: $(FUZZ_BIN)
+fuzz:
+	@$(MAKE) --no-print-directory SAN=fuzz CC=$(FUZZ_CC) CUDA=0 MPICC= RSVG_PKGS=none fuzz-build
+	@scripts/fuzz.sh $(BUILD)/fuzz $(FUZZ_TIME) $(FUZZ_TARGETS)
+
 -include $(shell find $(O) $(BUILD)/cuda -name '*.d' 2>/dev/null)
 
 # ---- set-up, tests, demo --------------------------------------------------
@@ -162,22 +218,32 @@ ifeq ($(CHECK_EMU),auto)
 endif
 EMU_T := $(if $(filter 1,$(CHECK_EMU)),$(filter t7%,$(or $(T),$(notdir $(wildcard t/t7[0-9]*.sh)))))
 
+# Every skip (only a GPU's may skip: t/lib-test.sh fails a test that lacks
+# anything else) and every missing prerequisite is listed at the end, from
+# $(SKIP_LOG); the status is prove's.
+SKIP_LOG := $(CURDIR)/$(BUILD)/check-skips.txt
+ifneq ($(EMU_T),)
+  EMU_PROVE = echo "make check: the CUDA model's tests again, on the CUDA emulation (t/cuda-emu)"; \
+	LMPIPE_SKIP_LOG=$(SKIP_LOG) LMPIPE_BIN=$(CURDIR)/$(BUILD)/emu/san/bin LMPIPE_REL_BIN=$(CURDIR)/$(BUILD)/emu/rel/bin \
+	  prove -j2 --timer $(PROVE_FLAGS) $(EMU_T) || rc=1;
+endif
 check: deps
 	@$(MAKE) --no-print-directory SAN=1 all
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all testdata
 ifneq ($(EMU_T),)
 	@$(MAKE) --no-print-directory CUDA=emu BUILD=$(BUILD)/emu SAN=1 tools
 	@$(MAKE) --no-print-directory CUDA=emu BUILD=$(BUILD)/emu tools
 endif
-	@cd t && LMPIPE_BIN=$(CURDIR)/$(BUILD)/san/bin LMPIPE_REL_BIN=$(CURDIR)/$(BUILD)/rel/bin \
-	  prove -j2 --timer $(PROVE_FLAGS) $(or $(T),t[0-9]*.sh)
-ifneq ($(EMU_T),)
-	@echo "make check: the CUDA model's tests again, on the CUDA emulation (t/cuda-emu)"
-	@cd t && LMPIPE_BIN=$(CURDIR)/$(BUILD)/emu/san/bin LMPIPE_REL_BIN=$(CURDIR)/$(BUILD)/emu/rel/bin \
-	  prove -j2 --timer $(PROVE_FLAGS) $(EMU_T)
-endif
+	@rm -f $(SKIP_LOG); rc=0; \
+	cd t && LMPIPE_SKIP_LOG=$(SKIP_LOG) LMPIPE_BIN=$(CURDIR)/$(BUILD)/san/bin LMPIPE_REL_BIN=$(CURDIR)/$(BUILD)/rel/bin \
+	  prove -j2 --timer $(PROVE_FLAGS) $(or $(T),t[0-9]*.sh) || rc=1; \
+	$(EMU_PROVE) \
+	cd .. && scripts/check-skips.sh $(SKIP_LOG) || rc=1; exit $$rc
 
-demo: deps all
+# The build in a sub-make: it reads this file again, after set-up, and so
+# finds the MPI and librsvg that set-up has just installed.
+demo: deps
+	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh
 
 install: all

@@ -25,7 +25,7 @@ import sys, time, json, os
 import numpy as np
 sys.path.insert(0, "t")
 import importlib
-os.environ["SHARED_DATA"] = os.path.dirname(sys.argv[3])
+os.environ["GPT2_DATA"] = sys.argv[3]
 lt = importlib.import_module("lib-tiktoken")
 enc = lt.gpt2()
 text = open(sys.argv[1], encoding="utf-8").read()

@@ -13,6 +13,7 @@ L=${1:-12} C=${2:-768} NH=${3:-12} N=${4:-200} NEW=${5:-64}
 BIN=${LMPIPE_REL_BIN:-build/rel/bin}
 PY=.venv/bin/python
 export SHARED_DATA=${SHARED_DATA:-../shared/data}
+export GPT2_DATA=${GPT2_DATA:-$SHARED_DATA/gpt2}  # t/lib-tiktoken.py
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 "$PY" bench/random_gpt2.py "$W/m" "$L" "$C" "$NH"

@@ -18,6 +18,7 @@ L=${1:-6} C=${2:-384} NH=${3:-6} J=${4:-2}
 BIN=${LMPIPE_REL_BIN:-build/rel/bin}
 PY=.venv/bin/python
 export SHARED_DATA=${SHARED_DATA:-../shared/data} OMP_NUM_THREADS=$J
+export GPT2_DATA=${GPT2_DATA:-$SHARED_DATA/gpt2}  # t/lib-tiktoken.py
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 "$PY" bench/random_gpt2.py "$W/m" "$L" "$C" "$NH"

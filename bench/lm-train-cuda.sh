@@ -1,6 +1,6 @@
 #!/bin/bash
 # bench/lm-train-cuda.sh — training tokens/s on one GPU: lm-train --device
-# cuda beside ../shared/bench/torch_gpt2_bench.py (nanoGPT-style PyTorch:
+# cuda beside bench/torch_gpt2_bench.py (nanoGPT-style PyTorch:
 # torch.compile, flash SDPA, bf16 autocast, fused AdamW), the same model
 # shape, micro-batch and T = 1024, one after the other in one run, with the
 # peak GPU memory of each (nvidia-smi, sampled every 100 ms).
@@ -17,7 +17,7 @@
 # tokens with its own timing (20 steps after 8 warm-ups). MFU: lm-stat's
 # FLOP count over 989 TFLOP/s (H100 SXM dense bf16).
 # Needs make (build/rel) with CUDA, a GPU, python3 with torch, and
-# ../shared (or LMPIPE_SHARED) for the torch script and the corpus.
+# ../shared (or LMPIPE_SHARED) for the corpus.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 model=${1:-gpt2} B=${2:-64} family=${3:-gpt2} steps=${4:-30} torch_B=${5:-${2:-64}}
@@ -56,7 +56,7 @@ ours=$(grep -o '"tok_s":[0-9.e+]*' "$work/run/log.jsonl" | tail -n +6 | cut -d: 
 mfu=$(grep -o '"mfu":[0-9.e+-]*' "$work/run/log.jsonl" | tail -n +6 | cut -d: -f2 | sort -g |
 	awk '{v[NR] = $1} END {printf "%.1f", 100 * v[int((NR + 1) / 2)]}')
 
-torch_out=$(peak_mem "$python" "$shared/bench/torch_gpt2_bench.py" "$torch_model" "$torch_B" compile \
+torch_out=$(peak_mem "$python" "$top/bench/torch_gpt2_bench.py" "$torch_model" "$torch_B" compile \
 	"$family" 2>"$work/torch.err") || { tail -5 "$work/torch.err" >&2; exit 1; }
 torch_line=$(grep 'tok/s=' <<<"$torch_out" || true)
 torch_mem=$(tail -1 <<<"$torch_out")

@@ -1,5 +1,5 @@
 # bench/torch_loss_curve.py — the reference loss curve for lm-train: the PyTorch
-# GPT-2 of ../shared/bench/torch_gpt2_bench.py (its classes, taken from that
+# GPT-2 of bench/torch_gpt2_bench.py (its classes, taken from that
 # file as they are), started from an lm-train checkpoint's weights and trained
 # on the very batches lm-train trains on (test-tool loader --dump), with
 # lm-train's optimizer: AdamW (0.9, 0.95, eps 1e-8), weight decay 0.1 on the

@@ -261,7 +261,8 @@ typedef struct {
 static void loss_of(const score_model *m, const char *spec, const eval_options *o, loss_total *t)
 {
 	int B = o->batch ? o->batch : 4, T = m->cfg->ctx;
-	loader_opts lo = {.B = B, .T = T, .rank = 0, .nranks = 1, .shuffle = false};
+	loader_opts lo = {.B = B, .T = T, .rank = 0, .nranks = 1, .shuffle = false,
+			  .vocab = m->cfg->vocab_size};
 	loader *L = loader_open(spec, NULL, &lo);
 	if (!L)
 		lm_die_last();

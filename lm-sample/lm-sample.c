@@ -194,16 +194,18 @@ static int emit_token(void *ctx, uint32_t id)
 	return fflush(stdout) == 0 ? 0 : lm_fail_errno("cannot write to stdout");
 }
 
-static char *read_prompt(const sample_options *o)
+/* The prompt's bytes and their number: stdin's may hold NUL bytes, which
+ * are text to the tokenizer like any other byte. */
+static char *read_prompt(const sample_options *o, size_t *len)
 {
-	if (o->prompt)
-		return strdup(o->prompt);
-	if (isatty(0))
-		return strdup("");
-	size_t len;
-	char *s = read_whole_file("/dev/stdin", &len);
+	const char *fixed = o->prompt ? o->prompt : isatty(0) ? "" : NULL;
+	char *s = fixed ? strdup(fixed) : read_whole_file("/dev/stdin", len);
+	if (!s && fixed)
+		lm_die("out of memory");
 	if (!s)
 		lm_die_last();
+	if (fixed)
+		*len = strlen(s);
 	return s;
 }
 
@@ -222,9 +224,10 @@ int main(int argc, char **argv)
 	if (ckpt_open_model(&m, ckpt) != 0 || lm_tokenizer_open(&tok, ckpt, o.tokenizer) != 0 ||
 	    sampler_init(&smp, m.cfg.vocab_size, &o.so) != 0)
 		lm_die_last();
-	char *text = read_prompt(&o);
+	size_t text_len;
+	char *text = read_prompt(&o, &text_len);
 	token_buf prompt = {0};
-	if (lm_tokenizer_encode(&tok, text, strlen(text), &prompt) != 0)
+	if (lm_tokenizer_encode(&tok, text, text_len, &prompt) != 0)
 		lm_die_last();
 	if (prompt.n == 0) {
 		if (tok.eot < 0)

@@ -58,7 +58,7 @@ typedef struct {
 	lm_config cfg;
 	lm_accounting acc;
 	double step_tokens, train_flops_step, adamw_flops_step;
-	long max_batch;
+	double max_batch;                     /* a whole number, 0 when none fits */
 	double train_tokens, train_seconds;   /* 0 when no --tokens/--steps */
 } stat_report;
 
@@ -210,7 +210,7 @@ static void print_count_row(const char *label, uint64_t v, uint64_t total)
 static void print_flops_row(const char *label, double v, double total)
 {
 	char buf[32], si[32];
-	printf("  %-34s %22s  %5.1f%%  %s\n", label, num_commas((uint64_t)v, buf),
+	printf("  %-34s %22s  %5.1f%%  %s\n", label, num_commas_real(v, buf),
 	       percent(v, total), num_si(v, "FLOP", si));
 }
 
@@ -267,7 +267,7 @@ static void print_training(const stat_options *o, const stat_report *r)
 
 static void print_memory(const stat_options *o, const stat_report *r)
 {
-	char a[32], b[32], c[32], mem[32], label[64];
+	char a[32], b[32], c[32], mem[32], batch[32], label[64];
 	double one = FP32_BYTES * (double)r->acc.p_total;
 	printf("memory, fp32 AdamW\n");
 	printf("  %-34s %s each\n", "parameters, gradients, m, v", num_bytes(one, a));
@@ -276,7 +276,7 @@ static void print_memory(const stat_options *o, const stat_report *r)
 	       num_bytes(r->acc.activation_bytes, c), r->cfg.ctx);
 	snprintf(label, sizeof label, "largest batch in %s", num_bytes(o->gpu_mem, mem));
 	if (r->max_batch > 0)
-		printf("  %-34s %ld\n\n", label, r->max_batch);
+		printf("  %-34s %s\n\n", label, num_commas_real(r->max_batch, batch));
 	else
 		printf("  %-34s none: does not fit\n\n", label);
 }
@@ -287,7 +287,7 @@ static void print_time(const stat_options *o, const stat_report *r)
 	double n_steps = r->train_tokens / r->step_tokens;
 	num_si(o->peak, "FLOP/s", peak);
 	printf("time to train %s steps (%s tokens) at %.0f%% MFU of %s%s%s%s: %s\n",
-	       num_commas((uint64_t)(n_steps + 0.5), steps), num_si(r->train_tokens, "", tok),
+	       num_commas_real(floor(n_steps + 0.5), steps), num_si(r->train_tokens, "", tok),
 	       100 * o->mfu, peak, o->peak_name ? " (" : "", o->peak_name ? o->peak_name : "",
 	       o->peak_name ? ")" : "", num_duration(r->train_seconds, dur));
 }
@@ -324,13 +324,19 @@ static json_t *json_forward_flops(const lm_accounting *a)
 			 "lm_head", a->f_lm_head, "total", a->f_total);
 }
 
+/* A whole number: an integer while a double holds it exactly, else a real. */
+static json_t *json_whole(double v)
+{
+	return v <= NUM_EXACT_MAX ? json_integer((json_int_t)v) : json_real(v);
+}
+
 static void print_json(const stat_options *o, const stat_report *r)
 {
 	char *cfg_text = config_to_json(&r->cfg);
 	json_t *cfg = json_loads(cfg_text, 0, NULL);
 	free(cfg_text);
 	json_t *root = json_pack(
-		"{s:o, s:o, s:o, s:{s:f, s:f, s:f, s:I}, s:{s:f, s:f, s:f, s:f, s:I}}",
+		"{s:o, s:o, s:o, s:{s:f, s:f, s:f, s:I}, s:{s:f, s:f, s:f, s:f, s:o}}",
 		"config", cfg, "parameters", json_parameters(&r->acc),
 		"forward_flops", json_forward_flops(&r->acc),
 		"training", "flops_per_token", accounting_train_flops_per_token(&r->acc),
@@ -340,7 +346,7 @@ static void print_json(const stat_options *o, const stat_report *r)
 		"activation_bytes_per_batch_element", r->acc.activation_bytes,
 		"gpu_mem_bytes", o->gpu_mem,
 		"parameter_bytes", FP32_BYTES * (double)r->acc.p_total,
-		"max_batch", (json_int_t)r->max_batch);
+		"max_batch", json_whole(r->max_batch));
 	if (r->train_seconds > 0)
 		json_object_set_new(root, "time", json_pack("{s:f, s:f, s:f, s:f}",
 			"tokens", r->train_tokens, "mfu", o->mfu, "peak_flops", o->peak,
@@ -370,9 +376,13 @@ static const char *run_label(const run_log *run)
 
 static void read_logs(const stat_options *o, run_log *runs)
 {
-	for (int i = 0; i < o->n_logs; i++)
+	for (int i = 0; i < o->n_logs; i++) {
 		if (run_log_read(&runs[i], o->logs[i]) != 0)
 			lm_die_last();
+		if (runs[i].torn_line)
+			lm_warn("'%s' line %ld: torn (a crash mid-write): left out", o->logs[i],
+				runs[i].torn_line);
+	}
 }
 
 static void format_or_dash(char *buf, const char *fmt, double v)

@@ -21,6 +21,7 @@
 #include "ckpt/ckpt.h"
 #include "ckpt/format.h"
 #include "ckpt/hf_dir.h"
+#include "ckpt/safetensors.h"
 #include "data/loader.h"
 #include "dist/dist.h"
 #include "dist/spawn.h"
@@ -49,9 +50,11 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <omp.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,10 +161,10 @@ static void usage(void)
 	       "      --hellaswag FILE     HellaSwag items scored at each eval (llmc style; default:\n"
 	       "                           " HELLASWAG_FILE " where lm-eval finds it, if there)\n"
 	       "      --hellaswag-limit N  the first N items; 0 = all (200)\n"
-	       "      --ckpt-every N       a checkpoint; also at the end and on SIGINT/SIGTERM (1000)\n"
+	       "      --ckpt-every N       a checkpoint; also at the end and on SIGINT/TERM/HUP (1000)\n"
 	       "      --keep K             keep the last K checkpoints; 0 = all (3)\n"
 	       "Tokenizer (for samples, and stored in the checkpoints):\n"
-	       "      --merges FILE        the merges file the shards were encoded with\n"
+	       "      --merges FILE        the merges file (or .tiktoken) the shards were encoded with\n"
 	       "  -s, --special TOKEN      a special token after the merges (repeatable)\n"
 	       "      --peak FLOPS         peak FLOP/s for the MFU figure (1T)\n"
 	       "  -f, --force              start a fresh run in a RUN_DIR that has one\n"
@@ -192,49 +195,120 @@ static void opts_defaults(train_opts *o)
 	o->keep = DEFAULT_KEEP;
 }
 
-static long count_arg(const char *opt, const char *arg)
+/* ---- the numeric options -------------------------------------------------------- *
+ * One table for the command line and the state a run keeps: a value read back
+ * from a state goes through the checks a typed one does. */
+
+#define MAX_MICRO_BATCH (1 << 20)
+
+typedef enum {
+	NUM_COUNT,     /* a whole number >= 0 (10M, 1B, ...): a long */
+	NUM_ROWS,      /* the micro-batch, 1 to MAX_MICRO_BATCH: a long */
+	NUM_REAL,      /* a real >= 0: a double */
+	NUM_POSITIVE,  /* a real > 0: a double */
+	NUM_SEED,      /* a whole number >= 0: a uint64_t */
+} num_kind;
+
+typedef struct {
+	int opt;
+	const char *flag;   /* on the command line */
+	const char *key;    /* in the state's options (NULL: not kept) */
+	num_kind kind;
+	size_t off;         /* the field in train_opts */
+	bool fixed;         /* the data order rests on it: a resume must not change it */
+} num_opt;
+
+#define NUM(opt, flag, key, kind, field, fixed) {opt, flag, key, kind, offsetof(train_opts, field), fixed}
+static const num_opt num_opts[] = {
+	NUM(OPT_BATCH_TOKENS, "--batch-tokens", "batch_tokens", NUM_COUNT, batch_tokens, true),
+	NUM('b', "--micro-batch", "micro_batch", NUM_ROWS, micro_batch, false),
+	NUM(OPT_STEPS, "--steps", "steps", NUM_COUNT, steps, false),
+	NUM(OPT_TOKENS, "--tokens", NULL, NUM_COUNT, tokens, false),
+	NUM(OPT_LR, "--lr", "lr_max", NUM_REAL, sched.lr_max, false),
+	NUM(OPT_LR_MIN, "--lr-min", "lr_min", NUM_REAL, sched.lr_min, false),
+	NUM(OPT_WARMUP, "--warmup", "warmup_iters", NUM_COUNT, sched.warmup_iters, false),
+	NUM(OPT_COSINE, "--cosine-steps", "cosine_cycle_iters", NUM_COUNT, sched.cosine_cycle_iters, false),
+	NUM(OPT_WD, "--weight-decay", "weight_decay", NUM_REAL, hp.weight_decay, false),
+	NUM(OPT_BETA1, "--beta1", "beta1", NUM_REAL, hp.beta1, false),
+	NUM(OPT_BETA2, "--beta2", "beta2", NUM_REAL, hp.beta2, false),
+	NUM(OPT_EPS, "--eps", "eps", NUM_REAL, hp.eps, false),
+	NUM(OPT_GRAD_CLIP, "--grad-clip", "grad_clip", NUM_REAL, grad_clip, false),
+	NUM(OPT_SEED, "--seed", "seed", NUM_SEED, seed, true),
+	NUM(OPT_EVAL_EVERY, "--eval-every", "eval_every", NUM_COUNT, eval_every, false),
+	NUM(OPT_EVAL_TOKENS, "--eval-tokens", "eval_tokens", NUM_COUNT, eval_tokens, false),
+	NUM(OPT_SAMPLE_EVERY, "--sample-every", "sample_every", NUM_COUNT, sample_every, false),
+	NUM(OPT_CKPT_EVERY, "--ckpt-every", "ckpt_every", NUM_COUNT, ckpt_every, false),
+	NUM(OPT_KEEP, "--keep", "keep", NUM_COUNT, keep, false),
+	NUM(OPT_HELLASWAG_LIMIT, "--hellaswag-limit", "hellaswag_limit", NUM_COUNT, hellaswag_limit, false),
+	NUM(OPT_PEAK, "--peak", "peak", NUM_POSITIVE, peak, false),
+};
+#undef NUM
+#define N_NUM_OPTS (sizeof num_opts / sizeof num_opts[0])
+
+static bool num_is_real(const num_opt *n)
 {
-	uint64_t v = cli_count(opt, arg);
-	if (v > (uint64_t)1 << 62)
-		lm_usage_error("%s: %s is too large", opt, arg);
-	return (long)v;
+	return n->kind == NUM_REAL || n->kind == NUM_POSITIVE;
 }
 
-static double nonneg_real(const char *opt, const char *arg)
+static size_t num_size(const num_opt *n)
 {
-	double v = cli_real(opt, arg);
-	if (v < 0)
-		lm_usage_error("%s: %s must not be negative", opt, arg);
-	return v;
+	return num_is_real(n) ? sizeof(double) : n->kind == NUM_SEED ? sizeof(uint64_t) : sizeof(long);
 }
 
-/* One training option; false if OPT is not one. */
+/* Set n's field of o from TEXT; -1 + lm_fail (naming LABEL) if it is not
+ * a value the option takes. */
+static int num_opt_set(train_opts *o, const num_opt *n, const char *label, const char *text)
+{
+	char *field = (char *)o + n->off;
+	uint64_t c;
+	double v;
+	switch (n->kind) {
+	case NUM_COUNT:
+	case NUM_SEED:
+		if (num_parse_count(text, &c) != 0)
+			return lm_fail("%s: %s", label, lm_last_error());
+		if (n->kind == NUM_SEED)
+			*(uint64_t *)field = c;
+		else
+			*(long *)field = (long)c;
+		return 0;
+	case NUM_ROWS:
+		if (num_parse_real(text, &v) != 0 || v != floor(v))
+			return lm_fail("%s: invalid integer '%s'", label, text);
+		if (v < 1 || v > MAX_MICRO_BATCH)
+			return lm_fail("%s: %s is out of range [1, %d]", label, text, MAX_MICRO_BATCH);
+		*(long *)field = (long)v;
+		return 0;
+	case NUM_REAL:
+	case NUM_POSITIVE:
+		if (num_parse_real(text, &v) != 0)
+			return lm_fail("%s: %s", label, lm_last_error());
+		if (n->kind == NUM_REAL && v < 0)
+			return lm_fail("%s: %s must not be negative", label, text);
+		if (n->kind == NUM_POSITIVE && !(v > 0))
+			return lm_fail("%s: '%s' must be positive", label, text);
+		*(double *)field = v;
+		return 0;
+	}
+	return lm_fail("%s: unknown kind of number", label);
+}
+
+static const num_opt *num_opt_find(int opt)
+{
+	for (size_t i = 0; i < N_NUM_OPTS; i++)
+		if (num_opts[i].opt == opt)
+			return &num_opts[i];
+	return NULL;
+}
+
+/* One numeric option of the command line; false if OPT is not one. */
 static bool take_train_opt(train_opts *o, int opt, const char *arg)
 {
-	switch (opt) {
-	case OPT_BATCH_TOKENS: o->batch_tokens = count_arg("--batch-tokens", arg); break;
-	case 'b': o->micro_batch = cli_int("--micro-batch", arg, 1, 1 << 20); break;
-	case OPT_STEPS: o->steps = count_arg("--steps", arg); break;
-	case OPT_TOKENS: o->tokens = count_arg("--tokens", arg); break;
-	case OPT_LR: o->sched.lr_max = nonneg_real("--lr", arg); break;
-	case OPT_LR_MIN: o->sched.lr_min = nonneg_real("--lr-min", arg); break;
-	case OPT_WARMUP: o->sched.warmup_iters = count_arg("--warmup", arg); break;
-	case OPT_COSINE: o->sched.cosine_cycle_iters = count_arg("--cosine-steps", arg); break;
-	case OPT_WD: o->hp.weight_decay = nonneg_real("--weight-decay", arg); break;
-	case OPT_BETA1: o->hp.beta1 = nonneg_real("--beta1", arg); break;
-	case OPT_BETA2: o->hp.beta2 = nonneg_real("--beta2", arg); break;
-	case OPT_EPS: o->hp.eps = nonneg_real("--eps", arg); break;
-	case OPT_GRAD_CLIP: o->grad_clip = nonneg_real("--grad-clip", arg); break;
-	case OPT_SEED: o->seed = cli_count("--seed", arg); break;
-	case OPT_EVAL_EVERY: o->eval_every = count_arg("--eval-every", arg); break;
-	case OPT_EVAL_TOKENS: o->eval_tokens = count_arg("--eval-tokens", arg); break;
-	case OPT_SAMPLE_EVERY: o->sample_every = count_arg("--sample-every", arg); break;
-	case OPT_CKPT_EVERY: o->ckpt_every = count_arg("--ckpt-every", arg); break;
-	case OPT_KEEP: o->keep = count_arg("--keep", arg); break;
-	case OPT_HELLASWAG_LIMIT: o->hellaswag_limit = count_arg("--hellaswag-limit", arg); break;
-	case OPT_PEAK: o->peak = cli_positive_real("--peak", arg); break;
-	default: return false;
-	}
+	const num_opt *n = num_opt_find(opt);
+	if (!n)
+		return false;
+	if (num_opt_set(o, n, n->flag, arg) != 0)
+		lm_usage_error("%s", lm_last_error());
 	return true;
 }
 
@@ -259,6 +333,32 @@ static bool take_run_opt(train_opts *o, int opt, const char *arg)
 	default: return false;
 	}
 	return true;
+}
+
+/* PATH made absolute against the current directory (not resolved: a glob
+ * of shards stays a glob); the result lives as long as the process. */
+static const char *path_absolute(const char *path)
+{
+	static char cwd[PATH_MAX];
+	if (!path || path[0] == '/')
+		return path;
+	if (!cwd[0] && !getcwd(cwd, sizeof cwd))
+		lm_die("cannot make '%s' absolute: %s", path, strerror(errno));
+	while (path[0] == '.' && path[1] == '/')
+		path += 2;
+	char *abs;
+	if (asprintf(&abs, "%s/%s", strcmp(cwd, "/") ? cwd : "", path) < 0)
+		lm_die("out of memory");
+	return abs;
+}
+
+/* The paths a run keeps in its state, absolute: a resume from elsewhere
+ * finds the same files. */
+static void opts_paths_absolute(train_opts *o)
+{
+	o->data_dir = path_absolute(o->data_dir);
+	o->merges = path_absolute(o->merges);
+	o->hellaswag = path_absolute(o->hellaswag);
 }
 
 static void opts_parse(train_opts *o, int argc, char **argv)
@@ -333,6 +433,7 @@ static void opts_parse(train_opts *o, int argc, char **argv)
 	if (o->gpus > 1 && strcmp(o->device, "cuda"))
 		lm_usage_error("--gpus %d trains on GPUs: --device %s does not go with it",
 			       o->gpus, o->device);
+	opts_paths_absolute(o);
 }
 
 static bool model_flags_given(const config_flags *f)
@@ -343,24 +444,24 @@ static bool model_flags_given(const config_flags *f)
 
 /* ---- the options a run keeps (in its state sidecar) ---------------------------- */
 
+static json_t *num_opt_json(const train_opts *o, const num_opt *n)
+{
+	const char *field = (const char *)o + n->off;
+	if (num_is_real(n))
+		return json_real(*(const double *)field);
+	if (n->kind == NUM_SEED)
+		return json_integer((json_int_t)*(const uint64_t *)field);
+	return json_integer((json_int_t)*(const long *)field);
+}
+
 static char *opts_to_json(const train_opts *o, int ctx)
 {
-	json_t *j = json_pack("{s:s, s:I, s:I, s:i, s:I, s:f, s:f, s:I, s:I, s:f, s:f, s:f, s:f,"
-			      " s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
-			      "data", o->data_dir, "batch_tokens", (json_int_t)o->batch_tokens,
-			      "micro_batch", (json_int_t)o->micro_batch, "ctx", ctx,
-			      "steps", (json_int_t)o->steps, "lr_max", o->sched.lr_max,
-			      "lr_min", o->sched.lr_min, "warmup_iters", (json_int_t)o->sched.warmup_iters,
-			      "cosine_cycle_iters", (json_int_t)o->sched.cosine_cycle_iters,
-			      "weight_decay", o->hp.weight_decay, "beta1", o->hp.beta1,
-			      "beta2", o->hp.beta2, "eps", o->hp.eps, "grad_clip", o->grad_clip,
-			      "seed", (json_int_t)o->seed, "eval_every", (json_int_t)o->eval_every,
-			      "eval_tokens", (json_int_t)o->eval_tokens,
-			      "sample_every", (json_int_t)o->sample_every,
-			      "ckpt_every", (json_int_t)o->ckpt_every, "keep", (json_int_t)o->keep,
-			      "peak", o->peak);
+	json_t *j = json_pack("{s:s, s:i}", "data", o->data_dir, "ctx", ctx);
 	if (!j)
 		return NULL;
+	for (size_t i = 0; i < N_NUM_OPTS; i++)
+		if (num_opts[i].key)
+			json_object_set_new(j, num_opts[i].key, num_opt_json(o, &num_opts[i]));
 	json_object_set_new(j, "device", json_string(o->device));
 	if (o->merges)
 		json_object_set_new(j, "merges", json_string(o->merges));
@@ -368,7 +469,6 @@ static char *opts_to_json(const train_opts *o, int ctx)
 		json_object_set_new(j, "sample_prompt", json_string(o->sample_prompt));
 	if (o->hellaswag)
 		json_object_set_new(j, "hellaswag", json_string(o->hellaswag));
-	json_object_set_new(j, "hellaswag_limit", json_integer((json_int_t)o->hellaswag_limit));
 	json_t *sp = json_array();
 	for (int i = 0; i < o->n_specials; i++)
 		json_array_append_new(sp, json_string(o->specials[i]));
@@ -378,94 +478,108 @@ static char *opts_to_json(const train_opts *o, int ctx)
 	return s;
 }
 
-static int json_num(json_t *j, const char *key, double *out)
+/* The text of a state's number, as it would be typed. */
+static int state_number_text(json_t *v, const char *key, char *buf, size_t cap)
 {
-	json_t *v = json_object_get(j, key);
-	if (!json_is_number(v))
-		return lm_fail("the run's state lacks \"%s\"", key);
-	*out = json_number_value(v);
+	if (json_is_integer(v))
+		snprintf(buf, cap, "%lld", (long long)json_integer_value(v));
+	else if (json_is_real(v))
+		snprintf(buf, cap, "%.17g", json_real_value(v));
+	else
+		return v ? lm_fail("\"%s\" is not a number", key) : lm_fail("no \"%s\"", key);
 	return 0;
 }
 
-/* Fill o->FIELD from the state unless given on the command line. */
-#define KEEP_REAL(opt, key, field) do {               \
-		double v_;                             \
-		if (json_num(j, key, &v_) != 0)        \
-			goto bad;                      \
-		else if (!o->given[opt])               \
-			field = v_;                    \
-	} while (0)
-#define KEEP_LONG(opt, key, field) do {               \
-		double l_ = (double)(field);           \
-		KEEP_REAL(opt, key, l_);               \
-		field = (long)l_;                      \
-	} while (0)
+/* Every numeric option of the state, checked as the command line checks
+ * it; taken unless given now. The data order's must match. */
+static int opts_numbers_from_state(train_opts *o, json_t *j, const char *path)
+{
+	for (size_t i = 0; i < N_NUM_OPTS; i++) {
+		const num_opt *n = &num_opts[i];
+		char text[64], label[64];
+		train_opts saved = *o;
+		if (!n->key)
+			continue;
+		snprintf(label, sizeof label, "\"%s\"", n->key);
+		if (state_number_text(json_object_get(j, n->key), n->key, text, sizeof text) != 0 ||
+		    num_opt_set(&saved, n, label, text) != 0)
+			return lm_fail("'%s': %s", path, lm_last_error());
+		char *mine = (char *)o + n->off, *theirs = (char *)&saved + n->off;
+		if (!o->given[n->opt])
+			memcpy(mine, theirs, num_size(n));
+		else if (n->fixed && memcmp(mine, theirs, num_size(n)) != 0)
+			return lm_fail("%s differs from the run's %s: the data order rests on it",
+				       n->flag, text);
+	}
+	return 0;
+}
 
-/* The resumed run's options: the saved ones, overridden by those given now.
- * The batch, the context and the seed define the data order: they must match. */
-static int opts_from_state(train_opts *o, const char *json, const char *path)
+/* KEY's string, or NULL when absent; -1 when there and not a string. */
+static int state_string(json_t *j, const char *key, const char **out)
+{
+	json_t *v = json_object_get(j, key);
+	*out = json_string_value(v);
+	return v && !*out ? lm_fail("\"%s\" is not a string", key) : 0;
+}
+
+/* The strings: the data (required), the device (cpu or cuda), the paths,
+ * the prompt, the specials. They live as long as the process (strdup). */
+static int opts_strings_from_state(train_opts *o, json_t *j)
+{
+	const char *data, *merges, *prompt, *device, *hs;
+	if (state_string(j, "data", &data) || state_string(j, "merges", &merges) ||
+	    state_string(j, "sample_prompt", &prompt) || state_string(j, "device", &device) ||
+	    state_string(j, "hellaswag", &hs))
+		return -1;
+	if (!data)
+		return lm_fail("no \"data\" (the data directory)");
+	if (device && strcmp(device, "cpu") && strcmp(device, "cuda"))
+		return lm_fail("\"device\" is '%s', not cpu or cuda", device);
+	json_t *sp = json_object_get(j, "specials");
+	if (sp && (!json_is_array(sp) || json_array_size(sp) > MAX_SPECIALS))
+		return lm_fail("\"specials\" is not an array of at most %d strings", MAX_SPECIALS);
+	for (size_t i = 0; i < json_array_size(sp); i++) {
+		const char *t = json_string_value(json_array_get(sp, i));
+		if (!t || !*t)
+			return lm_fail("\"specials\" holds something not a token");
+	}
+	if (!o->data_dir)
+		o->data_dir = strdup(data);
+	if (!o->merges && merges)
+		o->merges = strdup(merges);
+	if (!o->sample_prompt && prompt)
+		o->sample_prompt = strdup(prompt);
+	/* the run's device, unless --device or --gpus (which implies cuda) says */
+	if (!o->given[OPT_DEVICE] && !o->given[OPT_GPUS] && device)
+		o->device = !strcmp(device, "cuda") ? "cuda" : "cpu";
+	if (!o->hellaswag && hs)
+		o->hellaswag = strdup(hs);
+	if (o->n_specials == 0)
+		for (size_t i = 0; i < json_array_size(sp); i++)
+			o->specials[o->n_specials++] = strdup(json_string_value(json_array_get(sp, i)));
+	return 0;
+}
+
+/* The resumed run's options: the saved ones, overridden by those given now,
+ * every one checked as strictly as the command line checks it (a state can
+ * be edited by hand). The batch and the seed define the data order: they
+ * must match. *ctx: the context the run trained with (the model must have it). */
+static int opts_from_state(train_opts *o, const char *json, const char *path, uint64_t *ctx)
 {
 	json_error_t err;
-	json_t *j = json_loads(json, 0, &err), *v;
+	json_t *j = json_loads(json, 0, &err);
 	if (!j)
 		return lm_fail("'%s': bad options in the training state: %s", path, err.text);
-	double bt = 0, seed = 0;
-	if (json_num(j, "batch_tokens", &bt) || json_num(j, "seed", &seed))
-		goto bad;
-	if (o->given[OPT_BATCH_TOKENS] && o->batch_tokens != bt) {
-		lm_fail("--batch-tokens %ld differs from the run's %.0f", o->batch_tokens, bt);
-		goto fail;
-	}
-	if (o->given[OPT_SEED] && o->seed != (uint64_t)seed) {
-		lm_fail("--seed differs from the run's %.0f", seed);
-		goto fail;
-	}
-	o->batch_tokens = (long)bt;
-	o->seed = (uint64_t)seed;
-	KEEP_LONG('b', "micro_batch", o->micro_batch);
-	KEEP_LONG(OPT_STEPS, "steps", o->steps);
-	KEEP_REAL(OPT_LR, "lr_max", o->sched.lr_max);
-	KEEP_REAL(OPT_LR_MIN, "lr_min", o->sched.lr_min);
-	KEEP_LONG(OPT_WARMUP, "warmup_iters", o->sched.warmup_iters);
-	KEEP_LONG(OPT_COSINE, "cosine_cycle_iters", o->sched.cosine_cycle_iters);
-	KEEP_REAL(OPT_WD, "weight_decay", o->hp.weight_decay);
-	KEEP_REAL(OPT_BETA1, "beta1", o->hp.beta1);
-	KEEP_REAL(OPT_BETA2, "beta2", o->hp.beta2);
-	KEEP_REAL(OPT_EPS, "eps", o->hp.eps);
-	KEEP_REAL(OPT_GRAD_CLIP, "grad_clip", o->grad_clip);
-	KEEP_LONG(OPT_EVAL_EVERY, "eval_every", o->eval_every);
-	KEEP_LONG(OPT_EVAL_TOKENS, "eval_tokens", o->eval_tokens);
-	KEEP_LONG(OPT_SAMPLE_EVERY, "sample_every", o->sample_every);
-	KEEP_LONG(OPT_CKPT_EVERY, "ckpt_every", o->ckpt_every);
-	KEEP_LONG(OPT_KEEP, "keep", o->keep);
-	KEEP_REAL(OPT_PEAK, "peak", o->peak);
-	/* strings live as long as the process: the json is kept */
-	if (!o->data_dir && json_is_string(v = json_object_get(j, "data")))
-		o->data_dir = strdup(json_string_value(v));
-	if (!o->merges && json_is_string(v = json_object_get(j, "merges")))
-		o->merges = strdup(json_string_value(v));
-	if (!o->sample_prompt && json_is_string(v = json_object_get(j, "sample_prompt")))
-		o->sample_prompt = strdup(json_string_value(v));
-	/* the run's device, unless --device or --gpus (which implies cuda) says */
-	if (!o->given[OPT_DEVICE] && !o->given[OPT_GPUS] &&
-	    json_is_string(v = json_object_get(j, "device")))
-		o->device = strcmp(json_string_value(v), "cuda") == 0 ? "cuda" : "cpu";
-	if (!o->hellaswag && json_is_string(v = json_object_get(j, "hellaswag")))
-		o->hellaswag = strdup(json_string_value(v));
-	if (!o->given[OPT_HELLASWAG_LIMIT] && json_is_integer(v = json_object_get(j, "hellaswag_limit")))
-		o->hellaswag_limit = (long)json_integer_value(v);
-	json_t *sp = json_object_get(j, "specials");
-	if (o->n_specials == 0 && json_is_array(sp))
-		for (size_t i = 0; i < json_array_size(sp) && i < MAX_SPECIALS; i++)
-			if (json_is_string(json_array_get(sp, i)))
-				o->specials[o->n_specials++] = strdup(json_string_value(json_array_get(sp, i)));
+	char text[64];
+	int rc = opts_numbers_from_state(o, j, path);
+	if (rc == 0 && opts_strings_from_state(o, j) != 0)
+		rc = lm_fail("'%s': %s", path, lm_last_error());
+	if (rc == 0 && state_number_text(json_object_get(j, "ctx"), "ctx", text, sizeof text) != 0)
+		rc = lm_fail("'%s': %s", path, lm_last_error());
+	else if (rc == 0 && num_parse_count(text, ctx) != 0)
+		rc = lm_fail("'%s': \"ctx\": %s", path, lm_last_error());
 	json_decref(j);
-	return 0;
-bad:
-	lm_fail("'%s': %s", path, lm_last_error());
-fail:
-	json_decref(j);
-	return -1;
+	return rc;
 }
 
 /* ---- the run: everything the loop holds -------------------------------------------- */
@@ -479,13 +593,15 @@ typedef struct {
 	loader *train, *val;
 	train_log log;
 	bool have_log;
-	bpe_merges tok;
-	bool have_tok;
 	lm_tokenizer etok;       /* encodes sample prompts and HellaSwag, decodes samples */
 	bool have_etok;
 	hs_set hs;               /* the HellaSwag items scored at each eval */
 	bool have_hs;
-	char *merges_text;       /* the merges file, for the checkpoint's metadata */
+	char *tok_merges;        /* the tokenizer the checkpoints carry: merges text, */
+	char *tok_specials;      /* and the specials as a JSON array (NULL: none) */
+	const char *model_src;   /* the checkpoint the weights came from, NULL: fresh */
+	int lock_fd;             /* the run directory's lock (root), when locked */
+	bool locked;
 	lm_rng rng;
 	int B, T, accum;         /* micro-batch rows, length, micro-batches a step a rank */
 	long step;               /* steps done */
@@ -513,6 +629,7 @@ static void signals_install(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);  /* a closed terminal or ssh session: checkpoint too */
 }
 
 static double now_ms(void)
@@ -537,28 +654,19 @@ static noreturn void run_die(run *r)
  * the progress (ckpt_save adds the config). */
 static int save_weights(run *r, const char *path)
 {
-	char step[32], tokens[32], *specials = NULL;
+	char step[32], tokens[32];
 	snprintf(step, sizeof step, "%ld", r->step);
 	snprintf(tokens, sizeof tokens, "%ld", r->step * r->o.batch_tokens);
 	const char *meta[8] = {"step", step, "tokens", tokens};
 	int nmeta = 2;
-	if (r->merges_text) {
-		json_t *sp = json_array();
-		for (int i = 0; i < r->o.n_specials; i++)
-			json_array_append_new(sp, json_string(r->o.specials[i]));
-		specials = json_dumps(sp, JSON_COMPACT);
-		json_decref(sp);
-		if (!specials)
-			return lm_fail("out of memory");
+	if (r->tok_merges) {
 		meta[4] = "tokenizer_merges";
-		meta[5] = r->merges_text;
+		meta[5] = r->tok_merges;
 		meta[6] = "tokenizer_specials";
-		meta[7] = specials;
+		meta[7] = r->tok_specials ? r->tok_specials : "[]";
 		nmeta += 2;
 	}
-	int rc = ckpt_save(&r->model, path, meta, nmeta, true);
-	free(specials);
-	return rc;
+	return ckpt_save(&r->model, path, meta, nmeta, true);
 }
 
 static int save_state(run *r, const char *path)
@@ -636,6 +744,7 @@ static int model_setup(run *r, const char *ckpt)
 		if (ckpt_open_model(&r->model, src) != 0)
 			return -1;
 		r->cfg = r->model.cfg;
+		r->model_src = src;
 		return 0;
 	}
 	if (config_load(&r->cfg, src) != 0 || config_flags_apply(&r->o.flags, &r->cfg) != 0)
@@ -643,36 +752,98 @@ static int model_setup(run *r, const char *ckpt)
 	return gpt_init(&r->model, &r->cfg, r->o.seed);
 }
 
-/* The tokenizer for samples and HellaSwag: the run's merges and specials,
- * else the one of the checkpoint the model came from (its metadata, or
- * GPT-2's for a transformers directory). Without either there are none. */
+/* ---- the tokenizer ----------------------------------------------------------------------- *
+ * The checkpoints carry the run's tokenizer (their metadata, lm-eval's and
+ * lm-sample's first choice): --merges and -s when given, else the one the
+ * checkpoint the weights came from carries, so that a run continued from a
+ * checkpoint, or resumed, keeps it. */
+
+/* The tokenizer in the metadata of checkpoint SRC (a file, or a directory's
+ * model.safetensors) into r->tok_*: 1 if it has one, 0 if not, -1 on error. */
+static int carried_tokenizer(run *r, const char *src)
+{
+	struct stat sb;
+	char *dir_file = stat(src, &sb) == 0 && S_ISDIR(sb.st_mode)
+		? rundir_file(src, "model.safetensors") : NULL;
+	st_file *f = st_open(dir_file ? dir_file : src);
+	free(dir_file);
+	if (!f)
+		return -1;
+	const char *merges = st_metadata(f, "tokenizer_merges");
+	const char *specials = st_metadata(f, "tokenizer_specials");
+	if (merges) {
+		r->tok_merges = strdup(merges);
+		r->tok_specials = specials ? strdup(specials) : NULL;
+	}
+	st_close(f);
+	if (merges && (!r->tok_merges || (specials && !r->tok_specials)))
+		return lm_fail("out of memory");
+	return merges != NULL;
+}
+
+/* r->tok_* from the tokenizer read from --merges (a merges file or a
+ * .tiktoken rank table) and its specials. */
+static int carry_etok(run *r)
+{
+	const bpe_merges *m = &r->etok.m;
+	json_t *sp = json_array();
+	for (uint32_t i = 0; sp && i < m->n_specials; i++)
+		json_array_append_new(sp, json_string(m->specials[i]));
+	r->tok_specials = sp ? json_dumps(sp, JSON_COMPACT) : NULL;
+	json_decref(sp);
+	r->tok_merges = merges_text(m);
+	return r->tok_merges && r->tok_specials ? 0 : lm_fail("out of memory");
+}
+
+static void tokenizer_drop(run *r)
+{
+	if (r->have_etok)
+		lm_tokenizer_close(&r->etok);
+	r->have_etok = false;
+	free(r->tok_merges);
+	free(r->tok_specials);
+	r->tok_merges = r->tok_specials = NULL;
+}
+
+/* The tokenizer for samples and HellaSwag, and the one the checkpoints
+ * carry: --merges and -s given now; else the one the source checkpoint
+ * carries; else (a fresh run from a transformers directory or a checkpoint
+ * without one) GPT-2's for samples, carried by none. */
 static int eval_tokenizer_setup(run *r)
 {
-	if (r->o.merges) {
+	if (r->o.given[OPT_MERGES]) {
 		if (lm_tokenizer_open_merges(&r->etok, r->o.merges, r->o.specials,
 					     r->o.n_specials) != 0)
 			return -1;
-	} else if (!r->o.resume && has_weights(r->o.model)) {
-		if (lm_tokenizer_open(&r->etok, r->o.model, NULL) != 0) {
+		r->have_etok = true;
+		if (carry_etok(r) != 0)
+			return -1;
+	} else if (r->model_src) {
+		int carried = carried_tokenizer(r, r->model_src);
+		if (carried < 0)
+			return -1;
+		if (!carried && r->o.resume)   /* a run trained without one */
+			return 0;
+		if (lm_tokenizer_open(&r->etok, r->model_src, NULL) != 0) {
 			if (is_root(r))
 				lm_warn("no samples or HellaSwag: %s", lm_last_error());
+			tokenizer_drop(r);
 			return 0;
 		}
+		r->have_etok = true;
 	} else {
 		return 0;
 	}
-	r->have_etok = true;
 	if (r->etok.m.vocab_size <= (uint32_t)r->cfg.vocab_size)
 		return 0;
 	lm_fail("the tokenizer %s has %u tokens, the model's vocabulary %d",
 		r->etok.source, r->etok.m.vocab_size, r->cfg.vocab_size);
-	if (r->o.merges)   /* the user's choice: a mistake to report */
+	if (r->o.given[OPT_MERGES])   /* the user's choice: a mistake to report */
 		return -1;
-	/* The checkpoint's guessed tokenizer does not fit: train without it. */
+	/* The checkpoint's tokenizer does not fit: train without it. */
 	if (is_root(r))
 		lm_warn("no samples or HellaSwag: %s (give --merges FILE)", lm_last_error());
-	lm_tokenizer_close(&r->etok);
-	r->have_etok = false;
+	tokenizer_drop(r);
 	return 0;
 }
 
@@ -698,22 +869,10 @@ static int hellaswag_setup(run *r)
 
 static int tokenizer_setup(run *r)
 {
-	if (eval_tokenizer_setup(r) != 0 || hellaswag_setup(r) != 0)
-		return -1;
-	if (!r->o.merges)
-		return 0;
-	size_t len;
-	r->merges_text = read_whole_file(r->o.merges, &len);
-	if (!r->merges_text || merges_read(&r->tok, r->o.merges) != 0)
-		return -1;
-	if (merges_add_specials(&r->tok, r->o.specials, r->o.n_specials) != 0)
-		return -1;
-	r->have_tok = true;
-	if (r->tok.vocab_size > (uint32_t)r->cfg.vocab_size)
-		return lm_fail("the tokenizer '%s' has %u tokens, the model's vocabulary %d",
-			       r->o.merges, r->tok.vocab_size, r->cfg.vocab_size);
-	return 0;
+	return eval_tokenizer_setup(r) != 0 || hellaswag_setup(r) != 0 ? -1 : 0;
 }
+
+/* ---- batch and data ------------------------------------------------------------------------ */
 
 /* Batch geometry: batch_tokens = B * T * accum * ranks, exactly. */
 static int batch_setup(run *r)
@@ -734,7 +893,8 @@ static int batch_setup(run *r)
 static int data_setup(run *r)
 {
 	loader_opts lo = {.B = r->B, .T = r->T, .rank = r->dist.rank,
-			  .nranks = r->dist.nranks, .seed = r->o.seed, .shuffle = true};
+			  .nranks = r->dist.nranks, .seed = r->o.seed, .shuffle = true,
+			  .vocab = r->cfg.vocab_size};
 	r->train = loader_open(r->o.data_dir, "train", &lo);
 	if (!r->train)
 		return -1;
@@ -767,24 +927,62 @@ static void schedule_setup(run *r)
 	r->flops_per_token = accounting_train_flops_per_token(&acc);
 }
 
+/* ---- the run directory --------------------------------------------------------------------- */
+
+/* One run writes a run directory: root takes its lock before it reads or
+ * writes anything there, and holds it to the end. */
+static int run_lock(run *r, const char *dir)
+{
+	if (!is_root(r) || r->locked)
+		return 0;
+	r->lock_fd = rundir_lock(dir);
+	if (r->lock_fd < 0)
+		return -1;
+	r->locked = true;
+	return 0;
+}
+
 /* A fresh run's directory must be empty of runs (unless --force). */
+static int rundir_check_fresh(const run *r)
+{
+	int used = rundir_in_use(r->o.run_dir);
+	if (r->o.resume || r->o.force || used == RUNDIR_EMPTY)
+		return 0;
+	if (used == RUNDIR_NO_CHECKPOINT)
+		return lm_fail("'%s' holds a run that wrote no whole checkpoint: nothing to "
+			       "resume; -f to start over", r->o.run_dir);
+	return lm_fail("'%s' already holds a run: --resume it, or -f to start over", r->o.run_dir);
+}
+
+/* A resumed run's log goes on where its last whole line ends. */
+static int log_repair(const run *r, const char *path)
+{
+	long dropped;
+	if (!r->o.resume)
+		return 0;
+	if (train_log_repair(path, &dropped) != 0)
+		return -1;
+	if (dropped)
+		lm_warn("'%s': its last line was torn (%ld bytes, a crash mid-write): cut off",
+			path, dropped);
+	return 0;
+}
+
 static int rundir_setup(run *r)
 {
 	if (!is_root(r))
 		return 0;
-	if (rundir_make(r->o.run_dir) != 0)
+	if (rundir_make(r->o.run_dir) != 0 || run_lock(r, r->o.run_dir) != 0 ||
+	    rundir_check_fresh(r) != 0)
 		return -1;
-	if (!r->o.resume && !r->o.force && rundir_in_use(r->o.run_dir))
-		return lm_fail("'%s' already holds a run: --resume it, or -f to start over",
-			       r->o.run_dir);
-	if (!r->o.resume && r->o.force) {
-		char *p = rundir_file(r->o.run_dir, RUNDIR_LOG);
-		if (p)
-			unlink(p);
-		free(p);
-	}
 	char *p = rundir_file(r->o.run_dir, RUNDIR_LOG);
-	int rc = p ? train_log_open(&r->log, p) : -1;
+	if (!p)
+		return -1;
+	if (!r->o.resume && r->o.force)
+		unlink(p);
+	int rc = log_repair(r, p);
+	if (rc == 0)
+		rc = train_log_open(&r->log, p);
 	free(p);
 	if (rc)
 		return -1;
@@ -797,35 +995,117 @@ static int rundir_setup(run *r)
 	return rc;
 }
 
-/* --resume: the latest pair's weights and state. */
-static int resume_setup(run *r, train_state *st, char **ckpt)
+/* ---- --resume -------------------------------------------------------------------------------- */
+
+/* Step's pair, if whole: weights whose header fits the file, a state whose
+ * size and hash hold and whose step is the name's. */
+static int pair_read(const char *dir, long step, train_state *st, char **ckpt)
 {
-	long step;
-	int rc = rundir_latest(r->o.resume, &step);
-	if (rc == 0)
-		return lm_fail("'%s' has no checkpoint to resume", r->o.resume);
-	if (rc < 0)
-		return -1;
-	*ckpt = rundir_ckpt_path(r->o.resume, step, "safetensors");
-	char *sp = rundir_ckpt_path(r->o.resume, step, "state");
-	rc = !*ckpt || !sp ? -1 : train_state_read(sp, st);
-	if (rc == 0)
-		rc = opts_from_state(&r->o, st->options_json, sp);
-	free(sp);
-	if (rc == 0 && (int)st->step != step)
-		rc = lm_fail("'%s': the state says step %llu, the checkpoint %ld", r->o.resume,
+	char *w = rundir_ckpt_path(dir, step, "safetensors");
+	char *sp = rundir_ckpt_path(dir, step, "state");
+	st_file *f = w ? st_open(w) : NULL;
+	int rc = !w || !sp || !f ? -1 : train_state_read(sp, st);
+	if (f)
+		st_close(f);
+	if (rc == 0 && st->step != (uint64_t)step) {
+		rc = lm_fail("'%s': the state says step %llu, its name %ld", sp,
 			     (unsigned long long)st->step, step);
-	if (!r->o.run_dir)
-		r->o.run_dir = r->o.resume;
+		train_state_free(st);
+	}
+	free(sp);
+	if (rc == 0)
+		*ckpt = w;
+	else
+		free(w);
 	return rc;
 }
 
+/* No pair to resume from: why, and what to do. */
+static int no_checkpoint(const char *dir)
+{
+	if (rundir_in_use(dir) == RUNDIR_NO_CHECKPOINT)
+		return lm_fail("'%s' has no checkpoint to resume: its run stopped before it wrote "
+			       "a whole one (start it again with -f)", dir);
+	return lm_fail("'%s' has no checkpoint to resume", dir);
+}
+
+/* The pair to resume: the pointer's, else (missing or damaged) the newest
+ * whole one before it, said on stderr. */
+static int resume_pair(run *r, train_state *st, char **ckpt)
+{
+	const char *dir = r->o.resume;
+	long step, prev;
+	int pointed = rundir_latest(dir, &step);
+	if (pointed < 0)
+		return -1;
+	if (pointed && pair_read(dir, step, st, ckpt) == 0)
+		return 0;
+	char why[512];
+	snprintf(why, sizeof why, "%s", pointed ? lm_last_error() : "");
+	for (long before = pointed ? step : LONG_MAX;; before = prev) {
+		int found = rundir_previous(dir, before, &prev);
+		if (found < 0)
+			return -1;
+		if (!found)
+			return pointed ? lm_fail("cannot resume from step %ld: %s; and no earlier "
+						 "whole checkpoint", step, why)
+				       : no_checkpoint(dir);
+		if (pair_read(dir, prev, st, ckpt) != 0)
+			continue;
+		if (!is_root(r))
+			return 0;
+		if (pointed)
+			lm_warn("cannot resume from step %ld: %s; resuming from step %ld, the "
+				"previous whole checkpoint", step, why, prev);
+		else
+			lm_warn("'%s' has no %s: resuming from step %ld, its newest whole checkpoint",
+				dir, RUNDIR_LATEST, prev);
+		return 0;
+	}
+}
+
+/* The state's step as far as this run's arithmetic goes: the tokens it
+ * counts (step x batch) fit, and are what the state says. */
+static int state_step_check(const train_state *st, const train_opts *o, const char *dir)
+{
+	uint64_t bt = (uint64_t)o->batch_tokens;
+	if (bt == 0 || st->step > (uint64_t)LONG_MAX / bt)
+		return lm_fail("'%s': step %llu of %llu tokens is past any run", dir,
+			       (unsigned long long)st->step, (unsigned long long)bt);
+	if (st->tokens != st->step * bt)
+		return lm_fail("'%s': the state says %llu tokens, its step %llu x %llu a step",
+			       dir, (unsigned long long)st->tokens, (unsigned long long)st->step,
+			       (unsigned long long)bt);
+	return 0;
+}
+
+/* --resume: the pair's weights (*ckpt) and state, the run's options. */
+static int resume_setup(run *r, train_state *st, char **ckpt, uint64_t *ctx)
+{
+	struct stat sb;
+	if (!r->o.run_dir)
+		r->o.run_dir = r->o.resume;
+	if (stat(r->o.resume, &sb) != 0)
+		return lm_fail_errno("cannot open run directory '%s'", r->o.resume);
+	if (!strcmp(r->o.run_dir, r->o.resume) && run_lock(r, r->o.resume) != 0)
+		return -1;
+	if (resume_pair(r, st, ckpt) != 0)
+		return -1;
+	char *sp = rundir_ckpt_path(r->o.resume, (long)st->step, "state");
+	int rc = sp ? opts_from_state(&r->o, st->options_json, sp, ctx) : -1;
+	free(sp);
+	return rc == 0 ? state_step_check(st, &r->o, r->o.resume) : -1;
+}
+
 /* Moments, step, data position and RNG from the state. */
-static int resume_apply(run *r, const train_state *st)
+static int resume_apply(run *r, const train_state *st, uint64_t ctx)
 {
 	if (st->num_params != r->model.num_params)
 		return lm_fail("the state holds %zu parameters, the model %zu",
 			       st->num_params, r->model.num_params);
+	if (ctx != (uint64_t)r->T)
+		return lm_fail("the state says context %llu, the model %d",
+			       (unsigned long long)ctx, r->T);
 	memcpy(r->be.opt.m, st->m, st->num_params * sizeof(float));
 	memcpy(r->be.opt.v, st->v, st->num_params * sizeof(float));
 	r->be.opt.step = (long)st->step;
@@ -857,12 +1137,13 @@ static void run_setup(run *r)
 {
 	train_state st = {0};
 	char *ckpt = NULL;
+	uint64_t ctx = 0;
 	r->last_ckpt = -1;
 	r->tty = isatty(2);
 	if (r->o.resume) {
 		if (model_flags_given(&r->o.flags))
 			lm_usage_error("model flags with --resume: the model is the run's");
-		if (resume_setup(r, &st, &ckpt) != 0)
+		if (resume_setup(r, &st, &ckpt, &ctx) != 0)
 			run_die(r);
 	}
 	gpu_setup(r);
@@ -881,11 +1162,12 @@ static void run_setup(run *r)
 	rng_seed(&r->rng, r->o.seed);
 	if (backend_open(&r->be, r->o.device, &r->model, r->o.hp) != 0)
 		run_die(r);
-	if (r->o.resume && resume_apply(r, &st) != 0)
+	if (r->o.resume && resume_apply(r, &st, ctx) != 0)
 		run_die(r);
 	if (rundir_setup(r) != 0)
 		run_die(r);
 	train_state_free(&st);
+	r->model_src = NULL;  /* it was ckpt's */
 	free(ckpt);
 }
 
@@ -1159,13 +1441,11 @@ static void run_free(run *r)
 	loader_close(r->train);
 	if (r->val)
 		loader_close(r->val);
-	if (r->have_tok)
-		merges_free(&r->tok);
-	if (r->have_etok)
-		lm_tokenizer_close(&r->etok);
+	tokenizer_drop(r);
 	if (r->have_hs)
 		hellaswag_free(&r->hs);
-	free(r->merges_text);
+	if (r->locked)
+		close(r->lock_fd);
 	free(r->x);
 	free(r->y);
 }

@@ -2,9 +2,9 @@
 # scripts/gpu-bundle.sh — make a copy of the tools that runs on a GPU machine
 # without this machine's -dev packages: build with CUDA for ARCH into
 # build/gpu (no MPI, no librsvg), copy the shared libraries the binaries
-# need beyond glibc and CUDA's own into .gpu/lib, and the test data the GPU
-# tests and benchmarks read (../shared's Shakespeare, HellaSwag and torch
-# benchmark) into .gpu/shared. Then, on the GPU machine, from the repository's root:
+# need beyond glibc and CUDA's own into .gpu/lib, and the data the GPU
+# benchmarks read (../shared's Shakespeare and HellaSwag) into .gpu/shared;
+# the tests' data is in t/data. Then, on the GPU machine, from the repository's root:
 #
 #   LD_LIBRARY_PATH=$PWD/.gpu/lib LMPIPE_BIN=$PWD/build/gpu/rel/bin \
 #       LMPIPE_SHARED=$PWD/.gpu/shared scripts/gpu-check.sh OUT_DIR tests bench
@@ -16,12 +16,11 @@ arch=${1:-90}
 shared=${LMPIPE_SHARED:-$top/../shared}
 cd "$top"
 make BUILD=build/gpu CUDA=1 CUDA_ARCH="$arch" MPICC= RSVG_PKGS=none -j"$(nproc)" >/dev/null
-rm -rf .gpu/lib && mkdir -p .gpu/lib .gpu/shared/data/corpus .gpu/shared/data/hellaswag .gpu/shared/bench
+rm -rf .gpu/lib && mkdir -p .gpu/lib .gpu/shared/data/corpus .gpu/shared/data/hellaswag
 for b in build/gpu/rel/bin/*; do ldd "$b"; done | awk '$3 ~ /^\// {print $3}' | sort -u |
 	grep -v -E '/(libc|libm|libpthread|libdl|librt|ld-linux-x86-64|libstdc\+\+|libgcc_s|libcuda|libcudart|libcublas|libcublasLt|libnccl)\.so' |
 	xargs -r cp -L -t .gpu/lib/
 cp "$shared/data/corpus/tinyshakespeare.txt" .gpu/shared/data/corpus/
 cp "$shared/data/hellaswag/hellaswag_val_full.txt.bz2" .gpu/shared/data/hellaswag/
-cp "$shared/bench/torch_gpt2_bench.py" .gpu/shared/bench/
 grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || { mkdir -p .git/info; echo '/.gpu/' >>.git/info/exclude; }
 du -sh build/gpu/rel/bin .gpu | sed 's/^/bundle: /'

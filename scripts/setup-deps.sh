@@ -16,10 +16,12 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 venv="$top/.venv"
 
-# Build and runtime libraries, test tools, MPI, the CPU PyTorch reference.
-debian_packages="build-essential pkg-config libzstd-dev zstd libarchive-dev
+# Build and runtime libraries, test tools, MPI, the CPU PyTorch reference, clang.
+debian_packages="build-essential pkg-config libzstd-dev zstd zlib1g-dev libarchive-dev
 libjansson-dev libopenmpi-dev openmpi-bin perl bzip2 xz-utils time zip librsvg2-dev
-python3 python3-venv python3-pip python3-numpy python3-torch libopenblas0-pthread"
+python3 python3-venv python3-pip python3-numpy python3-torch libopenblas0-pthread
+clang libclang-rt-dev"
+# (clang and its runtime libraries, libFuzzer's among them: make fuzz.)
 # (libopenblas0-pthread: without it Debian's torch runs on the reference BLAS,
 # 100x slower, and bench/model-cpu.sh would compare against a crippled peer.)
 

@@ -8,20 +8,32 @@
 #   test_expect_code CODE 'title' 'command'    exact exit status
 #   test_cmp EXPECTED ACTUAL                    diff -u, shown on failure
 #   test_must_fail CMD...                       exit 1..125 (not a crash)
+#   test_exit_is CODE CMD...                    exit exactly CODE
 #   test_set_prereq NAME / test_have_prereq NAME
 #   skip_all 'reason'                           skip the whole script
 #
 # Each script runs in its own scratch directory t/trash/<script>/, removed
 # when every test passes and kept when one fails, for a look afterwards.
 #
-# Prerequisites set here (a script may set its own, e.g. RSVG): PYTHON (the oracles in .venv: tiktoken, HF
-# tokenizers, transformers, torch, numpy; LMPIPE_PYTHON names another
-# Python that has them), SHARED (../shared/data, or $LMPIPE_SHARED/data), MPI,
-# GPU (nvidia-smi sees one), CUDA (the tools were built with CUDA, real or
-# emulated), CUDA_EMU (the CUDA layer is t/cuda-emu, the host emulation of
-# make CUDA=emu: the GPU model's wiring runs, none of our kernels), CUDA_RUN
-# (the CUDA model can run here: the real layer on a GPU, or the emulation).
-# A missing prerequisite skips the tests that need it, with the reason.
+# Prerequisites set here (a script may set its own): PYTHON (the oracles in
+# .venv: tiktoken, HF tokenizers, transformers, torch, numpy; LMPIPE_PYTHON
+# names another Python that has them), and from what the tools under test
+# were built with (`lm-train --version`, `lm-stat --version`): MPI (built
+# with MPI, and mpirun here), RSVG (lm-stat renders PNG), CUDA (built with
+# CUDA, real or emulated), CUDA_EMU (the CUDA layer is t/cuda-emu, the host
+# emulation of make CUDA=emu: the GPU model's wiring runs, none of our
+# kernels); and GPU (nvidia-smi sees one), CUDA_RUN (the CUDA model can run
+# here: the real layer on a GPU, or the emulation).
+#
+# Only a test that needs a GPU may skip (GPU_PREREQS, or the absence of one
+# of them): a test lacking any other prerequisite fails, naming it, since
+# the CPU suite is what CI runs and a skip there would hide a gap. Every
+# skip and every such failure is appended to $LMPIPE_SKIP_LOG when it is
+# set (make check lists them at the end).
+#
+# Test data: $TEST_DATA (t/data, committed, see t/data/SOURCES.md) and
+# $GPT2_DATA (GPT-2's vocab.bpe and encoder.json, derived at set-up from
+# the sha256-pinned rank table: make testdata; LMPIPE_GPT2_DATA elsewhere).
 #
 # Environment: LMPIPE_BIN (tools under test; default build/rel/bin),
 # LMPIPE_REL_BIN (optimized tools, for the heavier tests), -v or
@@ -32,13 +44,14 @@ set -u
 TEST_DIRECTORY=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$TEST_DIRECTORY/.." && pwd)
 SCRIPT_NAME=$(basename "$0" .sh)
-SHARED_DATA=${LMPIPE_SHARED:-$TOP/../shared}/data
+TEST_DATA=$TEST_DIRECTORY/data
+GPT2_DATA=${LMPIPE_GPT2_DATA:-$TOP/build/testdata/gpt2}
 LMPIPE_BIN=${LMPIPE_BIN:-$TOP/build/rel/bin}
 LMPIPE_REL_BIN=${LMPIPE_REL_BIN:-$TOP/build/rel/bin}
 LMPIPE_BIN=$(cd "$LMPIPE_BIN" 2>/dev/null && pwd) || { echo "Bail out! no tools at \$LMPIPE_BIN (run make)"; exit 1; }
 LMPIPE_REL_BIN=$(cd "$LMPIPE_REL_BIN" 2>/dev/null && pwd) || LMPIPE_REL_BIN=$LMPIPE_BIN
 PYTHON=${LMPIPE_PYTHON:-$TOP/.venv/bin/python}
-export PATH="$LMPIPE_BIN:$PATH" SHARED_DATA TOP PYTHON LMPIPE_REL_BIN
+export PATH="$LMPIPE_BIN:$PATH" TEST_DATA GPT2_DATA TOP PYTHON LMPIPE_REL_BIN
 # Leaks in third-party libraries (OpenMPI, libgomp) are not ours to fix;
 # every other ASan/UBSan finding fails the test.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0}
@@ -74,26 +87,46 @@ prereq_reason() {
 	case $1 in
 	!CUDA_EMU) echo "the CUDA layer is the host emulation: its kernels are their CPU twins" ;;
 	!*) echo "${1#!} is present, so the test of its absence does not apply" ;;
-	RSVG) echo "lm-stat built without librsvg and cairo (librsvg2-dev)" ;;
+	RSVG) echo "lm-stat was built without librsvg and cairo (its --version: $(tool_features lm-stat))" ;;
 	PYTHON) echo "no Python oracles in $TOP/.venv (run make deps)" ;;
-	SHARED) echo "no shared test data at $SHARED_DATA" ;;
-	MPI) echo "no mpirun (OpenMPI)" ;;
+	SHARED) echo "tests may not read ../shared: bring the data into t/data" ;;
+	MPI) if have_feature lm-train mpi; then echo "no mpirun (openmpi-bin)"
+		else echo "lm-train was built without MPI (its --version: $(tool_features lm-train))"; fi ;;
 	GPU) echo "no NVIDIA GPU on this machine" ;;
 	CUDA) echo "the tools were built without CUDA (no nvcc at build time)" ;;
 	CUDA_EMU) echo "the CUDA layer is not the host emulation (make CUDA=emu)" ;;
 	CUDA_RUN) echo "no GPU, and the CUDA layer is not the host emulation (make CUDA=emu)" ;;
+	NCCL) echo "the tools were built without NCCL (no CUDA)" ;;
+	GPUS2) echo "fewer than two GPUs here" ;;
 	*) echo "missing prerequisite $1" ;;
 	esac
 }
 
+# The prerequisites a missing one of which skips a test: those of a GPU.
+GPU_PREREQS=" GPU CUDA CUDA_RUN CUDA_EMU NCCL GPUS2 "
+prereq_may_skip() {
+	case "$GPU_PREREQS" in *" ${1#!} "*) return 0 ;; esac
+	return 1
+}
+
+# The features TOOL under test was built with ("+cuda -emu +mpi +png"),
+# from its --version; have_feature TOOL NAME: built with NAME.
+tool_features() {
+	"$LMPIPE_BIN/$1" --version 2>/dev/null | sed -n 's/.*(\([^()]*\))$/\1/p'
+}
+have_feature() {
+	case " $(tool_features "$1") " in *" +$2 "*) return 0 ;; esac
+	return 1
+}
+
 [ -x "$PYTHON" ] && "$PYTHON" -c 'import tiktoken, tokenizers, torch, numpy' 2>/dev/null &&
 	test_set_prereq PYTHON
-[ -d "$SHARED_DATA" ] && test_set_prereq SHARED
-command -v mpirun >/dev/null 2>&1 && test_set_prereq MPI
+have_feature lm-train mpi && command -v mpirun >/dev/null 2>&1 && test_set_prereq MPI
+have_feature lm-stat png && test_set_prereq RSVG
 command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && test_set_prereq GPU
-if cuda_layer=$(test-tool cuda-model probe 2>/dev/null); then
+if have_feature lm-train cuda; then
 	test_set_prereq CUDA
-	[ "$cuda_layer" = emulated ] && test_set_prereq CUDA_EMU
+	have_feature lm-train emu && test_set_prereq CUDA_EMU
 fi
 { test_have_prereq GPU,CUDA || test_have_prereq CUDA_EMU; } && test_set_prereq CUDA_RUN
 
@@ -120,9 +153,22 @@ test_not_ok_() {
 	echo "not ok $test_count - $1"
 	printf '%s\n' "$2" | sed 's/^/#	/'
 }
+# A line for make check's list of skips: "SCRIPT N (TOOLS): TITLE: REASON",
+# TOOLS the build under test (make check runs family 7 on two).
+skip_log_() {
+	[ -n "${LMPIPE_SKIP_LOG:-}" ] && printf '%s %s (%s): %s: %s\n' "$SCRIPT_NAME" "$test_count" \
+		"${LMPIPE_BIN#"$TOP"/}" "$1" "$2" >>"$LMPIPE_SKIP_LOG"
+	return 0
+}
 test_skip_() {
 	test_skipped=$((test_skipped + 1))
 	echo "ok $test_count # skip $1 ($2)"
+	skip_log_ "$1" "$2"
+}
+# A missing prerequisite that is not a GPU's: a failure, not a skip.
+test_missing_() {
+	test_not_ok_ "$1" "missing prerequisite $2: $3 (only a test that needs a GPU may skip)"
+	skip_log_ "$1" "FAILED, missing $2: $3"
 }
 
 test_expect_success() {
@@ -131,7 +177,13 @@ test_expect_success() {
 	test_count=$((test_count + 1))
 	if [ -n "$prereq" ] && ! test_have_prereq "$prereq"; then
 		for p in $(echo "$prereq" | tr , ' '); do
-			test_have_prereq "$p" || { test_skip_ "$1" "$(prereq_reason "$p")"; return 0; }
+			test_have_prereq "$p" && continue
+			if prereq_may_skip "$p"; then
+				test_skip_ "$1" "$(prereq_reason "$p")"
+			else
+				test_missing_ "$1" "$p" "$(prereq_reason "$p")"
+			fi
+			return 0
 		done
 	fi
 	say_verbose "run: $1"
@@ -153,6 +205,7 @@ test_expect_code() {
 
 skip_all() {
 	echo "1..0 # SKIP $1"
+	skip_log_ "all" "$1"
 	cd "$TEST_DIRECTORY" && rm -rf "$TRASH_DIRECTORY"
 	exit 0
 }
@@ -183,6 +236,15 @@ test_must_fail() {
 		return 1
 	fi
 	return 0
+}
+
+# A command must exit with exactly CODE (a sanitizer's finding, such as
+# LeakSanitizer's 23, is not the 1 of a clean error).
+test_exit_is() {
+	local want=$1; shift
+	"$@"
+	local rc=$?
+	[ $rc -eq "$want" ] || { echo "test_exit_is: exit $rc, wanted $want: $*"; return 1; }
 }
 
 # stderr of a failing command must name the tool and mention WORDS.

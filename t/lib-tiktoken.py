@@ -1,7 +1,7 @@
 """lib-tiktoken.py — the tokenizer oracles for t/t10xx (engineer A's tests).
 
-gpt2(): tiktoken's gpt2 Encoding built offline from $SHARED_DATA/gpt2
-(vocab ranks from encoder.json, the pattern tiktoken 0.8.0 ships for gpt2),
+gpt2(): tiktoken's gpt2 Encoding built offline from $GPT2_DATA (t/lib-test.sh:
+GPT-2's files derived at set-up) (vocab ranks from encoder.json, the pattern tiktoken 0.8.0 ships for gpt2),
 with <|endoftext|> = 50256.
 
 pairs(): an Encoding whose vocabulary is the 256 bytes and every pair of
@@ -30,8 +30,8 @@ def byte_alphabet():
 def gpt2():
     import tiktoken
     dec = byte_alphabet()
-    d = os.environ.get("SHARED_DATA", "../shared/data")
-    enc = json.load(open(os.path.join(d, "gpt2", "encoder.json"), encoding="utf-8"))
+    d = os.environ["GPT2_DATA"]
+    enc = json.load(open(os.path.join(d, "encoder.json"), encoding="utf-8"))
     ranks = {bytes(dec[ch] for ch in tok): i for tok, i in enc.items() if tok != "<|endoftext|>"}
     return tiktoken.Encoding("gpt2", pat_str=GPT2_PAT, mergeable_ranks=ranks,
                              special_tokens={"<|endoftext|>": 50256})

@@ -6,7 +6,7 @@
 #   loop_signal_tests           needs shards in data/ (test-tool train stream):
 #                               SIGTERM checkpoints and resumes exactly, a NaN
 #                               loss and a diverging run stop with exit 1
-#   loop_sample_hellaswag_tests needs SHARED: the periodic sample and
+#   loop_sample_hellaswag_tests: the periodic sample and
 #                               HellaSwag are lm-sample's and lm-eval's, and
 #                               leave the training alone
 
@@ -73,8 +73,8 @@ loop_sample_hellaswag_tests() {
 	LOOP_MODEL="--model d1 --vocab 320 --ctx 32 --batch-tokens 256 -b 8 --eval-tokens 512 --seed 7
 		--device $DEVICE"
 
-	test_expect_success "$(loop_prereq SHARED)" 'set up a tokenizer, shards and five HellaSwag items' '
-		head -c 60000 "$SHARED_DATA/corpus/tinyshakespeare.txt" >text &&
+	test_expect_success "$(loop_prereq)" 'set up a tokenizer, shards and five HellaSwag items' '
+		head -c 60000 "$TEST_DATA/corpus/tinyshakespeare_head.txt" >text &&
 		bpe-learn -v 320 -s "<|endoftext|>" -o merges text &&
 		bpe-encode -m merges -s "<|endoftext|>" text | shard -o sdata --val-tokens 2000 &&
 		cat >hs.jsonl <<-\EOF
@@ -86,7 +86,7 @@ loop_sample_hellaswag_tests() {
 		EOF
 	'
 
-	test_expect_success "$(loop_prereq SHARED)" 'a run with samples and HellaSwag every 3 steps' '
+	test_expect_success "$(loop_prereq)" 'a run with samples and HellaSwag every 3 steps' '
 		lm-train sdata $LOOP_MODEL --merges merges -s "<|endoftext|>" --steps 6 --eval-every 3 \
 			--sample-every 3 --sample-prompt "First Citizen:" --hellaswag hs.jsonl \
 			--hellaswag-limit 4 --ckpt-every 3 --keep 0 -o run 2>err &&
@@ -97,7 +97,7 @@ loop_sample_hellaswag_tests() {
 		grep "\"step\":6,.*\"val_loss\":.*\"hellaswag\":" run/log.jsonl
 	'
 
-	test_expect_success "$(loop_prereq SHARED)" "the sample is lm-sample's on the same checkpoint" '
+	test_expect_success "$(loop_prereq)" "the sample is lm-sample's on the same checkpoint" '
 		# the sample runs from its label to the end (a sample may hold newlines)
 		awk "/^step 6 sample: / { on = 1; sub(/^step 6 sample: /, \"\") } on" err >ours &&
 		test -s ours &&
@@ -106,7 +106,7 @@ loop_sample_hellaswag_tests() {
 		test_cmp theirs ours
 	'
 
-	test_expect_success "$(loop_prereq SHARED)" "the HellaSwag figure is lm-eval's on the same checkpoint" '
+	test_expect_success "$(loop_prereq)" "the HellaSwag figure is lm-eval's on the same checkpoint" '
 		lm-eval hellaswag run/ckpt_00000006.safetensors --data hs.jsonl --limit 4 --json \
 			--device $DEVICE >eval.json &&
 		grep -o "\"acc_norm\": *[0-9.e-]*" eval.json | sed "s/.*: *//" >theirs &&
@@ -115,7 +115,7 @@ loop_sample_hellaswag_tests() {
 		awk "NR == FNR { a = \$1; next } { exit !(a == \$1 + 0) }" theirs ours
 	'
 
-	test_expect_success "$(loop_prereq SHARED)" 'samples and HellaSwag leave the training bit for bit alone' '
+	test_expect_success "$(loop_prereq)" 'samples and HellaSwag leave the training bit for bit alone' '
 		lm-train sdata $LOOP_MODEL --merges merges -s "<|endoftext|>" --steps 6 --eval-every 3 \
 			--sample-every 0 --ckpt-every 0 -o plain 2>/dev/null &&
 		grep -o "\"loss\":[^,]*" run/log.jsonl >a &&

@@ -45,4 +45,41 @@ test_expect_success 'formatting: thousands, SI, bytes, durations' '
 	test_cmp expect actual
 '
 
+test_expect_success 'counts up to 2^53 are exact; past it they are too large, not fractions' '
+	test-tool num count 9007199254740992 9_007_199_254_740_991 9.007199254740992e15 >actual &&
+	printf "%s\n" 9007199254740992 9007199254740991 9007199254740992 >expect &&
+	test_cmp expect actual &&
+	test_must_fail test-tool num count 9007199254740993 18446744073709551616 1e20 20000P >actual &&
+	test $(grep -c "^error: .*. is too large (at most 9007199254740992, 2^53)$" actual) = 4 &&
+	! grep -q "not a whole non-negative number" actual &&
+	{ lm-sample --seed 9007199254740993 x 2>err; test $? = 2; } &&
+	grep -q "lm-sample: --seed: .9007199254740993. is too large" err
+'
+
+test_expect_success 'an option integer out of range says so (and is not cast first)' '
+	for v in 1e30 -1e30 1e300 4294967297 2147483648; do
+		lm-stat --flops gpt2 --batch $v 2>err
+		test $? = 2 && grep -qF -- "lm-stat: --batch: $v is out of range [1, 1073741824]" err ||
+			{ cat err; exit 1; }
+	done &&
+	{ lm-stat --flops gpt2 --batch 2.5 2>err; test $? = 2; } &&
+	grep -q "invalid integer .2\.5." err
+'
+
+test_expect_success 'huge numbers print as exponents, not as 40 digits or a zero' '
+	{
+		test-tool num si 2.83e28 FLOP &&
+		test-tool num size 1e39 &&
+		test-tool num size 1e21 &&
+		test-tool num duration 2.8e16
+	} >actual &&
+	cat >expect <<-\EOT &&
+	2.83e+04 YFLOP
+	1e+15 YB
+	1.00 ZB
+	8.87e+08 years
+	EOT
+	test_cmp expect actual
+'
+
 test_done

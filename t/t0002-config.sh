@@ -42,11 +42,11 @@ test_expect_success 'a transformers Llama config.json loads, GQA refused' '
 	test_must_fail test-tool config gqa.json 2>err && grep -q "grouped-query" err
 '
 
-test_expect_success SHARED 'the CS336 model_config.json loads with its ablation keys' '
-	test-tool config "$SHARED_DATA/cs336/ts_tests/model_config.json" >out &&
+test_expect_success 'the CS336 model_config.json loads with its ablation keys' '
+	test-tool config "$TEST_DATA/cs336/ts_tests/model_config.json" >out &&
 	grep -q "\"n_layer\":3,\"d_model\":64,\"n_head\":4,\"d_ff\":128,\"vocab_size\":10000,\"ctx\":16" out &&
 	sed "s/\"use_post_norm\": false/\"use_post_norm\": true/; s/\"remove_rope\": false/\"remove_rope\": true/" \
-		"$SHARED_DATA/cs336/ts_tests/model_config.json" >post.json &&
+		"$TEST_DATA/cs336/ts_tests/model_config.json" >post.json &&
 	test-tool config post.json >out &&
 	grep -q "\"norm\":\"post\",\"positions\":\"none\"" out
 '
@@ -59,6 +59,30 @@ test_expect_success 'bad configs: unknown preset, indivisible heads, bad JSON, b
 	test_must_fail test-tool config broken.json 2>err && grep -q "invalid JSON" err &&
 	echo "{\"family\":\"gpt2\",\"n_layer\":2,\"d_model\":64,\"n_head\":4,\"vocab_size\":10,\"ctx\":8,\"mlp\":\"relu\"}" >sw.json &&
 	test_must_fail test-tool config sw.json 2>err && grep -q "unknown mlp .relu." err
+'
+
+test_expect_success 'sizes whose products overflow are refused, naming the size' '
+	base="\"family\":\"gpt2\",\"n_head\":1,\"vocab_size\":100,\"ctx\":16"
+	echo "{$base,\"n_layer\":2,\"d_model\":1073741824}" >wide.json &&
+	test_must_fail test-tool config wide.json 2>err &&
+	test_error_mentions err "wide.json" "the QKV rows (3 x width) 3221225472 is too large (at most 1073741824)" &&
+	echo "{$base,\"n_layer\":2,\"d_model\":300000000}" >ff.json &&
+	test_must_fail test-tool config ff.json 2>err &&
+	test_error_mentions err "d_ff 1200000000 is too large" &&
+	echo "{$base,\"n_layer\":1073741824,\"d_model\":65536}" >deep.json &&
+	test_must_fail test-tool config deep.json 2>err &&
+	test_error_mentions err "parameters, too many to count exactly" &&
+	sed "s/\"ctx\":16/\"ctx\":1073741824/; s/\"vocab_size\":100/\"vocab_size\":1073741824/" wide.json |
+		sed "s/1073741824}/64}/" >big-ok.json &&
+	test-tool config big-ok.json >out &&
+	grep -q "\"vocab_size\":1073741824,\"ctx\":1073741824" out &&
+	grep -q "padded_vocab=1073741824" out
+'
+
+test_expect_success 'a rope_theta that is not positive is refused' '
+	echo "{\"family\":\"llama\",\"n_layer\":1,\"d_model\":8,\"n_head\":2,\"vocab_size\":10,\"ctx\":4,\"rope_theta\":-5}" >theta.json &&
+	test_must_fail test-tool config theta.json 2>err &&
+	test_error_mentions err "rope_theta must be positive, not -5"
 '
 
 test_done

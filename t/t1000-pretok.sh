@@ -49,8 +49,8 @@ test_expect_success 'safe cuts keep the pieces of the whole' '
 	test-tool pretok cuts <adv3 >out && grep "^cuts [1-9][0-9]* ok$" out
 '
 
-test_expect_success SHARED 'safe cuts on real text' '
-	head -c 20000 "$SHARED_DATA/cs336/tinystories_sample.txt" >ts &&
+test_expect_success 'safe cuts on real text' '
+	head -c 20000 "$TEST_DATA/cs336/tinystories_sample.txt" >ts &&
 	test-tool pretok cuts <ts >out && grep "^cuts [1-9][0-9]* ok$" out
 '
 

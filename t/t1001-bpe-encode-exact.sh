@@ -3,31 +3,33 @@ test_description='bpe-encode: the ids of tiktoken gpt2, on fixtures and adversar
 . ./lib-test.sh
 
 TD=$(cd "$TEST_DIRECTORY" && pwd)
-G="$SHARED_DATA/gpt2"
+G="$GPT2_DATA"
 py() { "$PYTHON" -c "import sys; sys.path.insert(0, '$TD'); import importlib; lt = importlib.import_module('lib-tiktoken'); $1"; }
 enc() { bpe-encode -m "$G/vocab.bpe" -s "<|endoftext|>" "$@"; }
 
-test_expect_success PYTHON,SHARED 'CS336 fixtures: the ids of tiktoken' '
-	for f in address.txt german.txt tinystories_sample.txt \
-		special_token_trailing_newlines.txt special_token_double_newlines_non_whitespace.txt
+test_expect_success PYTHON 'CS336 fixtures and the corpora: the ids of tiktoken' '
+	for p in cs336/address.txt cs336/german.txt cs336/tinystories_sample.txt \
+		cs336/special_token_trailing_newlines.txt cs336/special_token_double_newlines_non_whitespace.txt \
+		cs336/corpus.en corpus/tinyshakespeare_head.txt corpus/tinystories_val_head.txt
 	do
-		py "lt.encode_file(lt.gpt2(), \"$SHARED_DATA/cs336/$f\", \"$f.expect\")" &&
-		enc "$SHARED_DATA/cs336/$f" >$f.out &&
+		f=$(basename $p) &&
+		py "lt.encode_file(lt.gpt2(), \"$TEST_DATA/$p\", \"$f.expect\")" &&
+		enc "$TEST_DATA/$p" >$f.out &&
 		test_cmp $f.expect $f.out || return 1
 	done
 '
 
-test_expect_success SHARED 'CS336 special-token fixtures: the ids the CS336 tests expect' '
-	enc "$SHARED_DATA/cs336/special_token_trailing_newlines.txt" | od -An -tu2 | xargs >out &&
+test_expect_success 'CS336 special-token fixtures: the ids the CS336 tests expect' '
+	enc "$TEST_DATA/cs336/special_token_trailing_newlines.txt" | od -An -tu2 | xargs >out &&
 	echo "50256 628" >expect && test_cmp expect out &&
-	enc "$SHARED_DATA/cs336/special_token_double_newlines_non_whitespace.txt" | od -An -tu2 | xargs >out &&
+	enc "$TEST_DATA/cs336/special_token_double_newlines_non_whitespace.txt" | od -An -tu2 | xargs >out &&
 	echo "50256 198 198 33407 0" >expect && test_cmp expect out
 '
 
-test_expect_success PYTHON,SHARED 'expected_ids.json: every file and string' '
+test_expect_success PYTHON 'expected_ids.json: every file and string' '
 	py "
 import json, subprocess, numpy as np
-d = json.load(open(\"$G/expected_ids.json\"))
+d = json.load(open(\"$TEST_DATA/gpt2/expected_ids.json\"))
 bad = 0
 import hashlib
 def out(args, data):
@@ -36,7 +38,7 @@ def run(args, data):
     return np.frombuffer(out(args, data), dtype=\"<u2\").tolist()
 for name, f in d[\"files\"].items():
     args = sum(([\"-s\", s] for s in f[\"specials\"]), [])
-    got = out(args, open(\"$SHARED_DATA/\" + name, \"rb\").read())
+    got = out(args, open(\"$TEST_DATA/\" + name, \"rb\").read())
     if hashlib.sha256(got).hexdigest() != f[\"sha256_uint16le\"] or len(got) != 2 * f[\"n_tokens\"] or (\"ids\" in f and np.frombuffer(got, dtype=\"<u2\").tolist() != f[\"ids\"]):
         print(\"differs:\", name); bad += 1
 for s in d[\"strings\"]:
@@ -47,7 +49,7 @@ sys.exit(bad)
 "
 '
 
-test_expect_success PYTHON,SHARED 'adversarial Unicode text: the ids of tiktoken gpt2' '
+test_expect_success PYTHON 'adversarial Unicode text: the ids of tiktoken gpt2' '
 	for seed in 1 2 3; do
 		py "open(\"adv$seed.txt\", \"w\", encoding=\"utf-8\").write(lt.adversarial($seed)); lt.encode_file(lt.gpt2(), \"adv$seed.txt\", \"adv$seed.expect\")" &&
 		enc adv$seed.txt >adv$seed.out && test_cmp adv$seed.expect adv$seed.out || return 1
@@ -62,7 +64,7 @@ test_expect_success PYTHON 'adversarial text with every byte pair a token: the i
 	done
 '
 
-test_expect_success PYTHON,SHARED 'every code point alone, after a space, between letters' '
+test_expect_success PYTHON 'every code point alone, after a space, between letters' '
 	py "
 s = []
 for c in range(0x110000):
@@ -75,13 +77,13 @@ lt.encode_file(lt.gpt2(), \"all.txt\", \"all.expect\")
 	"$LMPIPE_REL_BIN/bpe-encode" -m "$G/vocab.bpe" all.txt >all.out && test_cmp all.expect all.out
 '
 
-test_expect_success PYTHON,SHARED 'contractions in mixed case and white space before words' '
+test_expect_success PYTHON 'contractions in mixed case and white space before words' '
 	printf "I'"'"'LL I'"'"'ll she'"'"'S it'"'"'s '"'"''"'"'s x'"'"'re X'"'"'RE\n\n\n   \t  word\r\n\r\n  \302\240 word \342\200\250\n x \343\200\200y\n      " >ws.txt &&
 	py "lt.encode_file(lt.gpt2(), \"ws.txt\", \"ws.expect\")" &&
 	enc ws.txt >ws.out && test_cmp ws.expect ws.out
 '
 
-test_expect_success PYTHON,SHARED 'overlapping specials: the longest first' '
+test_expect_success PYTHON 'overlapping specials: the longest first' '
 	printf "a<|endoftext|><|endoftext|>b<|endoftext|>c" >sp.txt &&
 	bpe-encode -m "$G/vocab.bpe" -s "<|endoftext|>" -s "<|endoftext|><|endoftext|>" sp.txt |
 		od -An -tu2 | xargs >out &&

@@ -2,11 +2,10 @@
 test_description='bpe-encode: .tiktoken rank tables, and the default GPT-2 merges fetched from PyPI'
 . ./lib-test.sh
 
-G="$SHARED_DATA/gpt2"
+G="$GPT2_DATA"
 TABLE="$LMPIPE_BIN/../../data/gpt2.tiktoken"
-[ -f "$TABLE" ] && test_set_prereq FETCHED
 
-test_expect_success PYTHON,SHARED 'a rank table made from encoder.json gives the merges of vocab.bpe' '
+test_expect_success PYTHON 'a rank table made from encoder.json gives the merges of vocab.bpe' '
 	"$PYTHON" -c "
 import json, base64, sys
 sys.path.insert(0, \"$TEST_DIRECTORY\"); import importlib; lt = importlib.import_module(\"lib-tiktoken\")
@@ -21,9 +20,9 @@ with open(\"made.tiktoken\", \"w\") as f:
 	sed 1d "$G/vocab.bpe" | sed "/^$/d" >expect && test_cmp expect got
 '
 
-test_expect_success SHARED 'bpe-encode -m TABLE encodes as -m vocab.bpe' '
-	bpe-encode -m made.tiktoken -s "<|endoftext|>" "$SHARED_DATA/cs336/tinystories_sample.txt" >a &&
-	bpe-encode -m "$G/vocab.bpe" -s "<|endoftext|>" "$SHARED_DATA/cs336/tinystories_sample.txt" >b &&
+test_expect_success 'bpe-encode -m TABLE encodes as -m vocab.bpe' '
+	bpe-encode -m made.tiktoken -s "<|endoftext|>" "$TEST_DATA/cs336/tinystories_sample.txt" >a &&
+	bpe-encode -m "$G/vocab.bpe" -s "<|endoftext|>" "$TEST_DATA/cs336/tinystories_sample.txt" >b &&
 	test_cmp a b
 '
 
@@ -34,16 +33,16 @@ test_expect_success 'malformed rank tables: clear errors' '
 	test_must_fail test-tool tokranks short.tiktoken 2>err && grep "fewer than the 256 bytes" err
 '
 
-test_expect_success FETCHED,SHARED 'the fetched gpt2.tiktoken gives the merges of vocab.bpe' '
+test_expect_success 'the fetched gpt2.tiktoken gives the merges of vocab.bpe' '
 	test-tool tokranks "$TABLE" | sed 1d >got &&
 	sed 1d "$G/vocab.bpe" | sed "/^$/d" >expect && test_cmp expect got
 '
 
-test_expect_success FETCHED,SHARED 'default merges: GPT-2 with <|endoftext|> = 50256' '
-	bpe-encode "$SHARED_DATA/cs336/special_token_double_newlines_non_whitespace.txt" | od -An -tu2 | xargs >out &&
+test_expect_success 'default merges: GPT-2 with <|endoftext|> = 50256' '
+	bpe-encode "$TEST_DATA/cs336/special_token_double_newlines_non_whitespace.txt" | od -An -tu2 | xargs >out &&
 	echo "50256 198 198 33407 0" >expect && test_cmp expect out &&
-	LMPIPE_DATA_DIR=$(dirname "$TABLE") bpe-encode "$SHARED_DATA/cs336/german.txt" >a &&
-	bpe-encode -m "$G/vocab.bpe" "$SHARED_DATA/cs336/german.txt" >b && test_cmp a b
+	LMPIPE_DATA_DIR=$(dirname "$TABLE") bpe-encode "$TEST_DATA/cs336/german.txt" >a &&
+	bpe-encode -m "$G/vocab.bpe" "$TEST_DATA/cs336/german.txt" >b && test_cmp a b
 '
 
 test_done

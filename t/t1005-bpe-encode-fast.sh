@@ -14,8 +14,8 @@ test_expect_success 'fast pre-tokenizer path equals the general one' '
 	test_cmp expect actual
 '
 
-test_expect_success SHARED 'fast path on real text' '
-	head -c 200000 "$SHARED_DATA/corpus/tinyshakespeare.txt" >text &&
+test_expect_success 'fast path on real text' '
+	head -c 200000 "$TEST_DATA/corpus/tinyshakespeare_head.txt" >text &&
 	test-tool pretok-fast <text >actual &&
 	echo "fast 200000 ok" >expect &&
 	test_cmp expect actual

@@ -9,14 +9,14 @@ documents through the ring of slots, with more threads than cores, must
 give the ids of one whole pass.'
 . ./lib-test.sh
 
-G="$SHARED_DATA/gpt2"
+G="$GPT2_DATA"
 enc() { bpe-encode -m "$G/vocab.bpe" -s "<|endoftext|>" "$@"; }
 
 if command -v script >/dev/null 2>&1 && script -qec true /dev/null >/dev/null 2>&1; then
 	test_set_prereq TTY
 fi
 
-test_expect_success SHARED 'prepare text' '
+test_expect_success 'prepare text' '
 	for i in 1 2 3 4 5 6 7 8 9 10; do
 		printf "Once upon a time, %d cats said: \"I'"'"'LL go!\"\n\n" $i
 		printf "caf\303\251 \316\261\316\262\316\263   numbers 12345 and <|endoftext|> more\n"
@@ -24,14 +24,14 @@ test_expect_success SHARED 'prepare text' '
 	enc text >ids.ref && test -s ids.ref
 '
 
-test_expect_success TTY,SHARED 'refuses to write binary to a terminal, writes nothing' '
+test_expect_success TTY 'refuses to write binary to a terminal, writes nothing' '
 	G="$G" script -qec "bpe-encode -m \"\$G/vocab.bpe\" -s \"<|endoftext|>\" text" /dev/null >tty.out;
 	test $? = 1 &&
 	grep "bpe-encode: refusing to write binary token stream to a terminal" tty.out &&
 	test $(wc -l <tty.out) = 1
 '
 
-test_expect_success TTY,SHARED 'a terminal on stderr gets a progress line ended by a newline' '
+test_expect_success TTY 'a terminal on stderr gets a progress line ended by a newline' '
 	G="$G" script -qec "bpe-encode -m \"\$G/vocab.bpe\" -s \"<|endoftext|>\" text >ids.tty" /dev/null >tty.out &&
 	test_cmp ids.ref ids.tty &&
 	tr "\r" "\n" <tty.out | grep -v "^\$" >progress &&
@@ -41,7 +41,7 @@ test_expect_success TTY,SHARED 'a terminal on stderr gets a progress line ended 
 	test "$(tail -c 2 tty.out | od -An -tx1 | xargs)" = "0d 0a"
 '
 
-test_expect_success SHARED 'no progress line when stderr is not a terminal' '
+test_expect_success 'no progress line when stderr is not a terminal' '
 	enc text >ids 2>err &&
 	test_cmp ids.ref ids &&
 	test ! -s err &&
@@ -49,7 +49,7 @@ test_expect_success SHARED 'no progress line when stderr is not a terminal' '
 	test ! -s err
 '
 
-test_expect_success SHARED 'many small chunks, files and documents, more threads than slots: equal to one pass' '
+test_expect_success 'many small chunks, files and documents, more threads than slots: equal to one pass' '
 	cat text text text >three &&
 	enc three >expect &&
 	for j in 1 2 3 5; do

@@ -11,30 +11,30 @@ test_expect_success 'the alphabet: every byte round-trips, ids are a permutation
 	grep -q "^173 255 U+0143 Ń\$" alpha
 '
 
-test_expect_success SHARED 'GPT-2 vocab.bpe + <|endoftext|>: 50257 tokens, encoder.json byte for byte' '
-	test-tool merges info "$SHARED_DATA/gpt2/vocab.bpe" "<|endoftext|>" >info &&
+test_expect_success 'GPT-2 vocab.bpe + <|endoftext|>: 50257 tokens, encoder.json byte for byte' '
+	test-tool merges info "$GPT2_DATA/vocab.bpe" "<|endoftext|>" >info &&
 	grep -q "^merges 50000 specials 1 vocab 50257\$" info &&
-	test-tool merges json "$SHARED_DATA/gpt2/vocab.bpe" "<|endoftext|>" >encoder.json &&
-	cmp encoder.json "$SHARED_DATA/gpt2/encoder.json"
+	test-tool merges json "$GPT2_DATA/vocab.bpe" "<|endoftext|>" >encoder.json &&
+	cmp encoder.json "$GPT2_DATA/encoder.json"
 '
 
-test_expect_success SHARED 'the 8 merges that begin with # are merges, not headers' '
+test_expect_success 'the 8 merges that begin with # are merges, not headers' '
 	grep "^merge " info >hash &&
 	test $(wc -l <hash) = 8 &&
 	grep -q "^merge 1979: 2 2\$" hash
 '
 
-test_expect_success SHARED,PYTHON 'GPT-2 vocab.bpe makes 50000 distinct byte strings (as our read demands)' '
-	"$PYTHON" - "$SHARED_DATA/gpt2/encoder.json" <<-\PY
+test_expect_success PYTHON 'GPT-2 vocab.bpe makes 50000 distinct byte strings (as our read demands)' '
+	"$PYTHON" - "$GPT2_DATA/encoder.json" <<-\PY
 	import json, sys
 	enc = json.load(open(sys.argv[1], encoding="utf-8"))
 	assert len(enc) == 50257 and len(set(enc.values())) == 50257, len(enc)
 	PY
 '
 
-test_expect_success SHARED 'writing gives back the same file' '
-	test-tool merges write "$SHARED_DATA/gpt2/vocab.bpe" again.bpe &&
-	cmp again.bpe "$SHARED_DATA/gpt2/vocab.bpe"
+test_expect_success 'writing gives back the same file' '
+	test-tool merges write "$GPT2_DATA/vocab.bpe" again.bpe &&
+	cmp again.bpe "$GPT2_DATA/vocab.bpe"
 '
 
 test_expect_success 'a small file with CRLF and a blank line reads' '

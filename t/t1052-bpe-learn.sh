@@ -2,15 +2,15 @@
 test_description='bpe-learn: the CS336 reference, special tokens, counting across chunks'
 . ./lib-test.sh
 
-CS=$SHARED_DATA/cs336
+CS=$TEST_DATA/cs336
 
-test_expect_success SHARED 'corpus.en, vocab 500, <|endoftext|>: the reference merges, in order' '
+test_expect_success 'corpus.en, vocab 500, <|endoftext|>: the reference merges, in order' '
 	bpe-learn -v 500 -s "<|endoftext|>" -o ours.bpe --json ours.json "$CS/corpus.en" &&
 	head -n 1 ours.bpe >version && echo "#version: 0.2" >expect && test_cmp expect version &&
 	tail -n +2 ours.bpe >merges && test_cmp "$CS/train-bpe-reference-merges.txt" merges
 '
 
-test_expect_success SHARED,PYTHON 'corpus.en: the reference vocabulary, as sets of byte strings and ids' '
+test_expect_success PYTHON 'corpus.en: the reference vocabulary, as sets of byte strings and ids' '
 	"$PYTHON" - ours.json "$CS/train-bpe-reference-vocab.json" <<-\PY
 	import json, sys
 	ours, ref = (json.load(open(p, encoding="utf-8")) for p in sys.argv[1:3])
@@ -20,21 +20,21 @@ test_expect_success SHARED,PYTHON 'corpus.en: the reference vocabulary, as sets 
 	PY
 '
 
-test_expect_success SHARED 'the same merges with 1 and 2 threads and from stdin' '
+test_expect_success 'the same merges with 1 and 2 threads and from stdin' '
 	bpe-learn -j 1 -v 500 -s "<|endoftext|>" "$CS/corpus.en" >j1.bpe &&
 	test_cmp ours.bpe j1.bpe &&
 	bpe-learn -j 2 -v 500 -s "<|endoftext|>" <"$CS/corpus.en" >stdin.bpe &&
 	test_cmp ours.bpe stdin.bpe
 '
 
-test_expect_success SHARED 'tinystories_sample: no token but the special holds "<|"' '
+test_expect_success 'tinystories_sample: no token but the special holds "<|"' '
 	bpe-learn -v 1000 -s "<|endoftext|>" --json ts.json "$CS/tinystories_sample.txt" >ts.bpe 2>err &&
 	! grep -F "<|" ts.bpe &&
 	grep -o "\"[^\"]*<|[^\"]*\": [0-9]*" ts.json >specials &&
 	test "$(cat specials)" = "\"<|endoftext|>\": $(($(wc -l <ts.bpe) - 1 + 256))"
 '
 
-test_expect_success SHARED 'special_token_*.txt: nothing merges into or across the special' '
+test_expect_success 'special_token_*.txt: nothing merges into or across the special' '
 	for f in "$CS"/special_token_*.txt; do
 		bpe-learn -v 300 -s "<|endoftext|>" "$f" >sp.bpe 2>/dev/null &&
 		! grep -F -e "<" -e "|" -e ">" sp.bpe || return 1

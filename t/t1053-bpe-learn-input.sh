@@ -11,19 +11,19 @@ exit_code() {
 	[ "$got" = "$want" ] || { echo "exit $got, wanted $want: $*"; return 1; }
 }
 
-test_expect_success SHARED 'set up: a corpus and its reference merges' '
-	cat "$SHARED_DATA/cs336/corpus.en" "$SHARED_DATA/cs336/tinystories_sample.txt" >c.txt &&
+test_expect_success 'set up: a corpus and its reference merges' '
+	cat "$TEST_DATA/cs336/corpus.en" "$TEST_DATA/cs336/tinystories_sample.txt" >c.txt &&
 	bpe-learn -v 400 -s "<|endoftext|>" c.txt >ref.bpe
 '
 
 for z in "gzip" "xz -T1" "zstd -q" "bzip2"; do
-	test_expect_success SHARED "$z: the same merges as the plain file" "
+	test_expect_success "$z: the same merges as the plain file" "
 		$z -c c.txt >c.z && bpe-learn -v 400 -s '<|endoftext|>' c.z >out.bpe &&
 		test_cmp ref.bpe out.bpe
 	"
 done
 
-test_expect_success SHARED 'tar and zip of the text: the same merges; members are documents' '
+test_expect_success 'tar and zip of the text: the same merges; members are documents' '
 	tar cf c.tar c.txt && bpe-learn -v 400 -s "<|endoftext|>" c.tar >out.bpe &&
 	test_cmp ref.bpe out.bpe &&
 	zip -q c.zip c.txt && bpe-learn -v 400 -s "<|endoftext|>" c.zip >out.bpe &&
@@ -33,7 +33,7 @@ test_expect_success SHARED 'tar and zip of the text: the same merges; members ar
 	! grep -q "^b cd\$" sep.bpe && grep -q "^b cd\$" joined.bpe
 '
 
-test_expect_success SHARED,PYTHON '--jsonl KEY: the same merges as the texts split by the special' '
+test_expect_success PYTHON '--jsonl KEY: the same merges as the texts split by the special' '
 	"$PYTHON" - c.txt c.jsonl <<-\PY &&
 	import json, sys
 	text = open(sys.argv[1], encoding="utf-8").read()

@@ -4,17 +4,17 @@ test_description='bpe-learn: its merges and encoder.json load in HF tokenizers a
 
 command -v bpe-encode >/dev/null 2>&1 && test_set_prereq BPE_ENCODE
 
-test_expect_success SHARED 'learn a 3000 vocabulary from tiny shakespeare and tinystories' '
-	cat "$SHARED_DATA/corpus/tinyshakespeare.txt" "$SHARED_DATA/cs336/tinystories_sample.txt" \
-		"$SHARED_DATA/corpus/tinystories_val_head.txt" >corpus.txt &&
+test_expect_success 'learn a 3000 vocabulary from tiny shakespeare and tinystories' '
+	cat "$TEST_DATA/corpus/tinyshakespeare_head.txt" "$TEST_DATA/cs336/tinystories_sample.txt" \
+		"$TEST_DATA/corpus/tinystories_val_head.txt" >corpus.txt &&
 	"$LMPIPE_REL_BIN/bpe-learn" -v 3000 -s "<|endoftext|>" -o tok.bpe --json tok.json corpus.txt &&
 	test $(wc -l <tok.bpe) = 2744 &&
-	cat "$SHARED_DATA/cs336/tinystories_sample.txt" "$SHARED_DATA/cs336/address.txt" \
-		"$SHARED_DATA/cs336/german.txt" >probe.txt &&
+	cat "$TEST_DATA/cs336/tinystories_sample.txt" "$TEST_DATA/cs336/address.txt" \
+		"$TEST_DATA/cs336/german.txt" >probe.txt &&
 	printf "I'"'"'LL be there!!  \n\n\n   caf\303\251 \360\237\230\200 12345 <|endoftext|><|endoftext|>\n\n" >>probe.txt
 '
 
-test_expect_success SHARED,PYTHON 'HF GPT2TokenizerFast and GPT2Tokenizer encode as tiktoken built from the same merges' '
+test_expect_success PYTHON 'HF GPT2TokenizerFast and GPT2Tokenizer encode as tiktoken built from the same merges' '
 	"$PYTHON" - tok.json tok.bpe probe.txt >ids.txt <<-\PY
 	import json, sys
 	import tiktoken
@@ -46,7 +46,7 @@ test_expect_success SHARED,PYTHON 'HF GPT2TokenizerFast and GPT2Tokenizer encode
 	PY
 '
 
-test_expect_success SHARED,PYTHON,BPE_ENCODE 'bpe-encode -m with the learned merges gives the same ids' '
+test_expect_success PYTHON,BPE_ENCODE 'bpe-encode -m with the learned merges gives the same ids' '
 	bpe-encode -m tok.bpe -s "<|endoftext|>" probe.txt >ids.bin &&
 	"$PYTHON" -c "import sys, array; a = array.array(\"H\"); a.frombytes(open(sys.argv[1], \"rb\").read()); print(\" \".join(map(str, a)))" ids.bin >ours.txt &&
 	test_cmp ids.txt ours.txt

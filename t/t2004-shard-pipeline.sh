@@ -12,21 +12,21 @@ prereq_reason() {
 	if [ "$1" = BPE_ENCODE ]; then echo "bpe-encode not built yet"; else lib_prereq_reason "$1"; fi
 }
 
-MERGES=$SHARED_DATA/gpt2/vocab.bpe
-CORPUS=$SHARED_DATA/corpus/tinyshakespeare.txt
-# tiktoken's gpt2 built offline from $SHARED_DATA (t/lib-tiktoken.py)
+MERGES=$GPT2_DATA/vocab.bpe
+CORPUS=$TEST_DATA/corpus/tinyshakespeare_head.txt
+# tiktoken's gpt2 built offline from $GPT2_DATA (t/lib-tiktoken.py)
 export TD=$TEST_DIRECTORY
 PYENC='import sys, os, importlib; sys.path.insert(0, os.environ["TD"]); gpt2 = importlib.import_module("lib-tiktoken").gpt2()'
 export PYENC
 enc() { bpe-encode -m "$MERGES" -s "<|endoftext|>" "$@"; }
 
-test_expect_success SHARED 'setup: 60 KB of Shakespeare' '
+test_expect_success 'setup: 60 KB of Shakespeare' '
 	head -c 60000 "$CORPUS" >text
 '
 
 # Until bpe-encode exists, tiktoken stands in for it: the same pipe, the
 # same shards, decoded back to the text.
-test_expect_success SHARED,PYTHON 'tiktoken | shard -o t/: the shards decode to the text' '
+test_expect_success PYTHON 'tiktoken | shard -o t/: the shards decode to the text' '
 	"$PYTHON" -c "$PYENC
 import numpy as np
 ids = gpt2.encode(open(\"text\", encoding=\"utf-8\").read())
@@ -41,20 +41,20 @@ sys.stdout.buffer.write(np.array(ids, dtype=\"<u2\").tobytes())" | shard -o t -n
 	PY
 '
 
-test_expect_success BPE_ENCODE,SHARED 'bpe-encode | shard -o d/; shard --info d/*' '
+test_expect_success BPE_ENCODE 'bpe-encode | shard -o d/; shard --info d/*' '
 	enc text | shard -o d -n 5000 &&
 	shard --info d/* >info &&
 	test $(grep -c "5,000 tokens" info) -ge 2 &&
 	grep -q "^total: .* shards" info
 '
 
-test_expect_success BPE_ENCODE,SHARED 'decoding the shards gives back the text' '
+test_expect_success BPE_ENCODE 'decoding the shards gives back the text' '
 	for f in d/*_val_*.bin d/*_train_*.bin; do tail -c +1025 "$f" || return 1; done >tokens &&
 	enc -d <tokens >back &&
 	cmp text back
 '
 
-test_expect_success BPE_ENCODE,SHARED,PYTHON 'the shards hold tiktoken gpt2 ids' '
+test_expect_success BPE_ENCODE,PYTHON 'the shards hold tiktoken gpt2 ids' '
 	"$PYTHON" - <<-\PY
 	import os; exec(os.environ["PYENC"])
 	import glob, numpy as np
@@ -65,7 +65,7 @@ test_expect_success BPE_ENCODE,SHARED,PYTHON 'the shards hold tiktoken gpt2 ids'
 	PY
 '
 
-test_expect_success BPE_ENCODE,SHARED 'compressed shards decode the same' '
+test_expect_success BPE_ENCODE 'compressed shards decode the same' '
 	enc text | shard -o z -n 5000 --zstd &&
 	for f in z/*_val_*.zst z/*_train_*.zst; do zstd -q -d -c "$f" | tail -c +1025 || return 1; done >ztokens &&
 	cmp tokens ztokens

@@ -12,7 +12,7 @@ training: the losses equal those of a run without them, bit for bit.'
 
 loop_sample_hellaswag_tests
 
-test_expect_success SHARED 'an unreadable --hellaswag is an error' '
+test_expect_success 'an unreadable --hellaswag is an error' '
 	test_must_fail lm-train sdata --model d1 --vocab 320 --ctx 32 --merges merges --steps 1 \
 		--hellaswag no-such.jsonl -o bad 2>err && grep "no-such.jsonl" err
 '

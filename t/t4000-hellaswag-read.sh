@@ -121,11 +121,13 @@ test_expect_success 'malformed text form: bad label, truncated item' '
 	grep -q "no HellaSwag items" err
 '
 
-test_expect_success SHARED 'the whole validation set (bz2): 10042 items, label counts' '
-	test-tool eval count "$SHARED_DATA/hellaswag/hellaswag_val_full.txt.bz2" >out &&
-	printf "10042 items, form text\nlabel 0: 2515\nlabel 1: 2485\nlabel 2: 2584\nlabel 3: 2458\n" >expect &&
+test_expect_success 'the validation set (bz2, its first 100 items): the items and labels awk counts' '
+	HS="$TEST_DATA/hellaswag/hellaswag_val_head.txt.bz2" &&
+	test-tool eval count "$HS" >out &&
+	bzip2 -dc "$HS" | awk "NR % 6 == 2 { n[\$1]++; items++ }
+		END { printf \"%d items, form text\\n\", items; for (l = 0; l < 4; l++) printf \"label %d: %d\\n\", l, n[l] }" >expect &&
 	test_cmp expect out &&
-	test-tool eval hellaswag -n 1 "$SHARED_DATA/hellaswag/hellaswag_val_full.txt.bz2" >out &&
+	test-tool eval hellaswag -n 1 "$HS" >out &&
 	head -n 2 out >first && printf "@0 line 1 label 3\nctx: A man is sitting on a roof. he\n" >expect &&
 	test_cmp expect first
 '

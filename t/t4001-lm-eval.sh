@@ -7,7 +7,7 @@ REF="$TOP/t/py/eval_ref.py"
 # GPT-2's 50257-wide head is slow under ASan); the sanitized lm-eval runs the
 # same path on fewer items below.
 REL="$LMPIPE_REL_BIN"
-MERGES="$SHARED_DATA/gpt2/vocab.bpe"
+MERGES="$GPT2_DATA/vocab.bpe"
 
 # Per-item choices must be identical; losses within 1e-4 relative (the sums
 # of ~10 float32 log-probabilities of size ~10: float32 rounding of the
@@ -28,8 +28,8 @@ compare() {
 	PY
 }
 
-test_expect_success PYTHON,SHARED 'set up a tiny random GPT2LMHeadModel and 20 items' '
-	bzip2 -dc "$SHARED_DATA/hellaswag/hellaswag_val_full.txt.bz2" | head -n 120 >hs.txt &&
+test_expect_success PYTHON 'set up a tiny random GPT2LMHeadModel and 20 items' '
+	bzip2 -dc "$TEST_DATA/hellaswag/hellaswag_val_head.txt.bz2" | head -n 120 >hs.txt &&
 	cat >hs.jsonl <<-\EOF
 	{"ind": 24, "activity_label": "Roof shingle removal", "ctx_a": "A man is sitting on a roof.", "ctx_b": "he", "ctx": "A man is sitting on a roof. he", "split": "val", "split_type": "indomain", "label": 3, "endings": ["is using wrap to wrap a pair of skis.", "is ripping level tiles off.", "is holding a rubik'"'"'s cube.", "starts pulling up roofing on a roof."], "source_id": "activitynet~v_-JhWjGDPHMY"}
 	{"ind": 4, "activity_label": "Home and Garden", "ctx_a": "[header] How to fix a gate [title] Check the hinges.", "ctx_b": "you may need a [step] screwdriver", "ctx": "[header] How to fix a gate [title] Check the hinges. you may need a [step] screwdriver", "split": "val", "split_type": "zeroshot", "label": "0", "endings": ["tighten them  [substeps] firmly.", "caf\u00e9 [title] open it", "oil the hinge with a cloth.", "paint the gate  blue."], "source_id": "wikihow~1"}
@@ -38,7 +38,7 @@ test_expect_success PYTHON,SHARED 'set up a tiny random GPT2LMHeadModel and 20 i
 
 # One Python process makes the model and every reference (each import of
 # transformers costs seconds); the loss shards are written first.
-test_expect_success PYTHON,SHARED 'the transformers references, in one process' '
+test_expect_success PYTHON 'the transformers references, in one process' '
 	"$PYTHON" -c "
 import numpy as np
 rng = np.random.default_rng(5)
@@ -59,19 +59,19 @@ for name, n in ((\"t_val_000000.bin\", 700), (\"t_val_000001.bin\", 300)):
 '
 
 for style in llmc harness; do
-	test_expect_success PYTHON,SHARED "hellaswag --style $style, text form: per-item choices equal transformers" "
+	test_expect_success PYTHON "hellaswag --style $style, text form: per-item choices equal transformers" "
 		\"\$REL/lm-eval\" hellaswag tiny --device cpu --data hs.txt --style $style --limit 12 -v --json \
 			--tokenizer '$MERGES' >ours.json &&
 		compare ours.json ref-$style-txt.jsonl
 	"
-	test_expect_success PYTHON,SHARED "hellaswag --style $style, JSONL form: per-item choices equal transformers" "
+	test_expect_success PYTHON "hellaswag --style $style, JSONL form: per-item choices equal transformers" "
 		\"\$REL/lm-eval\" hellaswag tiny --device cpu --data hs.jsonl --style $style -v --json \
 			--tokenizer '$MERGES' >ours.json &&
 		compare ours.json ref-$style-jsonl.jsonl
 	"
 done
 
-test_expect_success PYTHON,SHARED 'the text output says the form and the counts (sanitized build)' '
+test_expect_success PYTHON 'the text output says the form and the counts (sanitized build)' '
 	lm-eval hellaswag tiny --device cpu --data hs.txt --limit 3 --tokenizer "$MERGES" >out &&
 	grep -q "^hellaswag: 3 items" out && grep -q "llama.cpp.s preprocessed text form" out &&
 	grep -q "^acc      0\.[0-9]* ([0-9]*/3)" out && grep -q "^acc_norm " out &&
@@ -86,7 +86,7 @@ assert [(x[\"pred\"], x[\"pred_norm\"]) for x in a[\"items\"]] == [(x[\"pred\"],
 	grep -q "official JSONL" out
 '
 
-test_expect_success PYTHON,SHARED 'loss: equal to transformers on the same windows' '
+test_expect_success PYTHON 'loss: equal to transformers on the same windows' '
 	lm-eval loss tiny --device cpu --json t_val_000000.bin t_val_000001.bin >ours.json &&
 	"$PYTHON" -c "
 import json, math
@@ -103,7 +103,7 @@ test_expect_code 2 'an unknown style: usage error' 'lm-eval hellaswag x --style 
 test_expect_code 1 'a missing data file: runtime error' 'lm-eval hellaswag x --data no-such.jsonl'
 test_expect_code 2 'an unknown --device: usage error' 'lm-eval loss x --device tpu y'
 
-test_expect_success PYTHON,SHARED,!GPU '--device cuda without a GPU (or CUDA) names the cause' '
+test_expect_success PYTHON,!GPU '--device cuda without a GPU (or CUDA) names the cause' '
 	test_must_fail lm-eval loss tiny --device cuda t_val_000000.bin 2>err &&
 	grep -E "lm-eval: --device cuda: (no CUDA GPU found|this build has no CUDA)" err
 '

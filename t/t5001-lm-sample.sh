@@ -3,7 +3,7 @@ test_description='lm-sample: greedy equals transformers generate, streaming, see
 . ./lib-test.sh
 
 REF="$TOP/t/py/eval_ref.py"
-TOK="--tokenizer $SHARED_DATA/gpt2/vocab.bpe"
+TOK="--tokenizer $GPT2_DATA/vocab.bpe"
 # The second prompt and the seed tests run the optimized build (GPT-2's
 # 50257-wide head is slow under ASan); the first runs the sanitized one.
 REL="$LMPIPE_REL_BIN"
@@ -17,7 +17,7 @@ test_expect_success 'utf8 hold-back: an incomplete character waits' '
 
 # One Python process makes the model and every reference (each import of
 # transformers costs seconds).
-test_expect_success PYTHON,SHARED 'set up a tiny random GPT2LMHeadModel and the references' '
+test_expect_success PYTHON 'set up a tiny random GPT2LMHeadModel and the references' '
 	cat >jobs <<-\EOF &&
 	model.out model tiny
 	ref1 generate tiny "Once upon a time" 20
@@ -31,13 +31,13 @@ for prompt in "Once upon a time" "The meaning of life is"; do
 	n=$((n + 1))
 	bin=lm-sample
 	[ "$prompt" = "Once upon a time" ] || bin="$REL/lm-sample"
-	test_expect_success PYTHON,SHARED "greedy: 20 tokens equal generate(do_sample=False) ($prompt)" "
+	test_expect_success PYTHON "greedy: 20 tokens equal generate(do_sample=False) ($prompt)" "
 		'$bin' tiny --device cpu -p '$prompt' -n 20 -t 0 --ids $TOK >ours &&
 		test_cmp ref$n ours
 	"
 done
 
-test_expect_success PYTHON,SHARED 'the streamed text is the decoding of the ids' '
+test_expect_success PYTHON 'the streamed text is the decoding of the ids' '
 	"$REL/lm-sample" tiny --device cpu -p "Hello" -n 30 -t 1 --seed 3 --ids $TOK >ids &&
 	lm-sample tiny --device cpu -p "Hello" -n 10 -t 1 --seed 3 $TOK >text10 &&
 	"$REL/lm-sample" tiny --device cpu -p "Hello" -n 30 -t 1 --seed 3 $TOK >text &&
@@ -51,19 +51,19 @@ sys.stdout.buffer.write(l.gpt2().decode_bytes([i for i in ids if i != 50256]) + 
 	"$REL/lm-sample" tiny --device cpu -p "Hello" -n 10 -t 1 --seed 3 $TOK >rel10 && cmp rel10 text10
 '
 
-test_expect_success PYTHON,SHARED 'the KV cache and --no-cache give the same tokens' '
+test_expect_success PYTHON 'the KV cache and --no-cache give the same tokens' '
 	"$REL/lm-sample" tiny --device cpu -p "Hello there" -n 40 -t 1 -k 40 --seed 5 --num 2 --ids $TOK >cache &&
 	"$REL/lm-sample" tiny --device cpu -p "Hello there" -n 40 -t 1 -k 40 --seed 5 --num 2 --ids --no-cache \
 		$TOK >nocache &&
 	test_cmp nocache cache
 '
 
-test_expect_success PYTHON,SHARED 'the prompt may come from stdin' '
+test_expect_success PYTHON 'the prompt may come from stdin' '
 	printf "Once upon a time" | "$REL/lm-sample" tiny --device cpu -n 20 -t 0 --ids $TOK >ours &&
 	test_cmp ref1 ours
 '
 
-test_expect_success PYTHON,SHARED 'seeds: same seed same sample, --num gives different ones' '
+test_expect_success PYTHON 'seeds: same seed same sample, --num gives different ones' '
 	"$REL/lm-sample" tiny --device cpu -p "A" -n 15 --seed 9 --ids -k 40 --top-p 0.9 $TOK >a &&
 	"$REL/lm-sample" tiny --device cpu -p "A" -n 15 --seed 9 --ids -k 40 --top-p 0.9 $TOK >b && test_cmp a b &&
 	"$REL/lm-sample" tiny --device cpu -p "A" -n 15 --seed 9 --num 2 --ids $TOK >two &&
@@ -75,7 +75,7 @@ test_expect_code 2 'a bad --top-p is a usage error' 'lm-sample x --top-p 1.5'
 test_expect_code 2 'an unknown --device is a usage error' 'lm-sample x --device tpu'
 test_expect_code 2 '--no-cache does not go with --device cuda' 'lm-sample x --device cuda --no-cache'
 
-test_expect_success PYTHON,SHARED,!GPU '--device cuda without a GPU (or CUDA) names the cause' '
+test_expect_success PYTHON,!GPU '--device cuda without a GPU (or CUDA) names the cause' '
 	test_must_fail lm-sample tiny -p "A" -n 2 --device cuda $TOK 2>err &&
 	grep -E "lm-sample: --device cuda: (no CUDA GPU found|this build has no CUDA)" err
 '

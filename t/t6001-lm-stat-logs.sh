@@ -69,7 +69,6 @@ assert \"tiny train\" in texts and \"tiny val\" in texts and \"tokens\" in texts
 "
 '
 
-pkg-config --exists librsvg-2.0 cairo 2>/dev/null && test_set_prereq RSVG
 
 # With librsvg (make deps installs it) a .png is rendered; without, it is a
 # clear error and no file. Whichever this build is, it is checked.
@@ -98,6 +97,27 @@ test_expect_success 'errors: not a log, a missing file, --plot without -o, nothi
 	{ lm-stat 2>err; test $? = 2; } && grep -q "nothing to do" err &&
 	test_must_fail lm-stat --plot -o none.svg a/log.jsonl bad.jsonl 2>err &&
 	test ! -e none.svg
+'
+
+test_expect_success 'a directory or an empty log is an error, not a row of zeros' '
+	write_log a &&
+	test_must_fail lm-stat a >out 2>err &&
+	test_error_mentions err "lm-stat: cannot read" "Is a directory" &&
+	! test -s out &&
+	: >empty.jsonl &&
+	test_must_fail lm-stat empty.jsonl >out 2>err &&
+	test_error_mentions err "lm-stat: " "empty.jsonl" "an empty log" &&
+	! test -s out &&
+	printf "\n  \n" >blank.jsonl &&
+	test_must_fail lm-stat --plot -o blank.svg blank.jsonl 2>err &&
+	test_error_mentions err "an empty log" &&
+	! test -e blank.svg
+'
+
+test_expect_success 'a log with only its run line is a run of 0 steps' '
+	head -n 1 a/log.jsonl >started.jsonl &&
+	lm-stat started.jsonl >out &&
+	grep -q "^tiny  *0 " out
 '
 
 test_done

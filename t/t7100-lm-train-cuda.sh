@@ -37,9 +37,9 @@ test_expect_success CUDA_RUN 'every family and ablation: logits, loss and gradie
 # Shakespeare in a BPE of 1024 tokens learned from it: real text, and a head
 # small enough that the CPU reference runs 200 steps in seconds. Two
 # micro-batches a step, so the accumulation is part of every comparison.
-test_expect_success CUDA_RUN,SHARED 'set up Shakespeare shards' '
-	bpe-learn -v 1024 -s "<|endoftext|>" -o shakes.merges "$SHARED_DATA/corpus/tinyshakespeare.txt" &&
-	bpe-encode -m shakes.merges -s "<|endoftext|>" <"$SHARED_DATA/corpus/tinyshakespeare.txt" |
+test_expect_success CUDA_RUN 'set up Shakespeare shards' '
+	bpe-learn -v 1024 -s "<|endoftext|>" -o shakes.merges "$TEST_DATA/corpus/tinyshakespeare_head.txt" &&
+	bpe-encode -m shakes.merges -s "<|endoftext|>" <"$TEST_DATA/corpus/tinyshakespeare_head.txt" |
 	shard -o shakes --vocab 1024 --val-tokens 16384
 '
 
@@ -51,7 +51,7 @@ RUN="--model d2 --vocab 1024 --merges shakes.merges --ctx 128 -b 2 --batch-token
 # under the sanitizers those runs would take minutes.
 REL=$LMPIPE_REL_BIN
 
-test_expect_success CUDA_RUN,SHARED '200 steps of d2 on Shakespeare: the CUDA loss curve follows the CPU one within bf16 noise' '
+test_expect_success CUDA_RUN '200 steps of d2 on Shakespeare: the CUDA loss curve follows the CPU one within bf16 noise' '
 	"$REL/lm-train" shakes $RUN --steps 200 --device cpu -o cpu 2>err.cpu &&
 	"$REL/lm-train" shakes $RUN --steps 200 --device cuda -o cuda 2>err.cuda &&
 	losses cpu/log.jsonl >cpu.losses && losses cuda/log.jsonl >cuda.losses &&
@@ -62,7 +62,7 @@ test_expect_success CUDA_RUN,SHARED '200 steps of d2 on Shakespeare: the CUDA lo
 	awk "{exit !(\$2 == 200 && \$4 < 0.02 && \$8 < 0.05)}" diff
 '
 
-test_expect_success CUDA_RUN,SHARED 'lm-sample --device cuda: greedy starts as on the CPU, and repeats itself' '
+test_expect_success CUDA_RUN 'lm-sample --device cuda: greedy starts as on the CPU, and repeats itself' '
 	lm-sample cuda/ckpt.safetensors -p "ROMEO:" -n 24 -t 0 --ids --device cuda >gpu.ids &&
 	lm-sample cuda/ckpt.safetensors -p "ROMEO:" -n 24 -t 0 --ids --device cpu >cpu.ids &&
 	lm-sample cuda/ckpt.safetensors -p "ROMEO:" -n 24 -t 0 --ids --device cuda >gpu2.ids &&
@@ -73,28 +73,28 @@ test_expect_success CUDA_RUN,SHARED 'lm-sample --device cuda: greedy starts as o
 	test -s text
 '
 
-test_expect_success CUDA_RUN,SHARED 'lm-eval --device cuda: the loss and the HellaSwag choices of the CPU' '
+test_expect_success CUDA_RUN 'lm-eval --device cuda: the loss and the HellaSwag choices of the CPU' '
 	lm-eval loss cuda/ckpt.safetensors --json --device cuda shakes/*val* >gpu.json &&
 	"$REL/lm-eval" loss cuda/ckpt.safetensors --json --device cpu shakes/*val* >cpu.json &&
 	cat gpu.json cpu.json &&
 	g=$(sed "s/.*\"loss\": \([^,]*\),.*/\1/" gpu.json) &&
 	c=$(sed "s/.*\"loss\": \([^,]*\),.*/\1/" cpu.json) &&
 	awk -v g=$g -v c=$c "BEGIN {d = g - c; if (d < 0) d = -d; exit !(d < 0.02)}" &&
-	bzip2 -dc "$SHARED_DATA/hellaswag/hellaswag_val_full.txt.bz2" | head -n 600 >hs.txt &&
+	bzip2 -dc "$TEST_DATA/hellaswag/hellaswag_val_head.txt.bz2" | head -n 600 >hs.txt &&
 	lm-eval hellaswag cuda/ckpt.safetensors --data hs.txt -v --device cuda >gpu.hs &&
 	"$REL/lm-eval" hellaswag cuda/ckpt.safetensors --data hs.txt -v --device cpu >cpu.hs &&
 	tail -n 2 gpu.hs cpu.hs &&
 	paste -d" " gpu.hs cpu.hs | awk "/^[0-9]+ label/ {n++; same += \$5 == \$(NF/2 + 5)} END {print same, n; exit !(n == 100 && same >= 95)}"
 '
 
-test_expect_success CUDA_RUN,SHARED 'the same seed gives the same losses bit for bit' '
+test_expect_success CUDA_RUN 'the same seed gives the same losses bit for bit' '
 	"$REL/lm-train" shakes $RUN --steps 30 --cosine-steps 200 --device cuda -o again 2>err &&
 	losses again/log.jsonl >again.losses &&
 	head -30 cuda.losses >first30 &&
 	cmp first30 again.losses
 '
 
-test_expect_success CUDA_RUN,SHARED 'a resume continues bit for bit' '
+test_expect_success CUDA_RUN 'a resume continues bit for bit' '
 	lm-train shakes $RUN --steps 20 --device cuda -o full 2>err &&
 	lm-train shakes $RUN --steps 10 --cosine-steps 20 --ckpt-every 5 --device cuda -o part 2>err &&
 	lm-train --resume part --steps 20 --device cuda 2>err &&
@@ -103,7 +103,7 @@ test_expect_success CUDA_RUN,SHARED 'a resume continues bit for bit' '
 	cmp full.losses part.losses
 '
 
-test_expect_success CUDA_RUN,SHARED 'a CUDA checkpoint resumes on the CPU, and a CPU one on CUDA' '
+test_expect_success CUDA_RUN 'a CUDA checkpoint resumes on the CPU, and a CPU one on CUDA' '
 	cp -r part tocpu && cp -r part tocuda &&
 	"$REL/lm-train" --resume tocpu --steps 20 --device cpu 2>err &&
 	losses tocpu/log.jsonl >tocpu.losses &&

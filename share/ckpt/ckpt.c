@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,6 +246,17 @@ static char *model_file(const char *path)
 	return file;
 }
 
+/* A NaN or an infinity in the weights would only come out as empty text or
+ * a loss of nan much later: refuse it here, naming the tensor. */
+static int check_finite(const st_file *f, const char *name, const float *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(v[i]))
+			return lm_fail("'%s': tensor '%s' holds %s at element %zu (a diverged run?)",
+				       st_path(f), name, isnan(v[i]) ? "NaN" : "an infinity", i);
+	return 0;
+}
+
 int ckpt_load(gpt_model *m, const char *path)
 {
 	char *file = model_file(path);
@@ -280,7 +292,7 @@ int ckpt_load(gpt_model *m, const char *path)
 		int nd;
 		int64_t shape[ST_MAX_DIMS];
 		part_shape(&parts[i], &nd, shape);
-		if (st_read(f, name, nd, shape, tmp) != 0)
+		if (st_read(f, name, nd, shape, tmp) != 0 || check_finite(f, name, tmp, need) != 0)
 			goto out;
 		part_copy(m, &parts[i], tmp, m->params + parts[i].t->offset, false);
 	}
@@ -327,7 +339,7 @@ int ckpt_open_model(gpt_model *m, const char *path)
 
 int ckpt_tokenizer_meta(const bpe_merges *tok, char **merges, char **specials)
 {
-	*merges = merges_to_text(tok);
+	*merges = merges_text(tok);
 	json_t *sp = json_array();
 	for (uint32_t i = 0; sp && i < tok->n_specials; i++)
 		json_array_append_new(sp, json_string(tok->specials[i]));

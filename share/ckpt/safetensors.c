@@ -98,29 +98,60 @@ const char *st_path(const st_file *f) { return f->path; }
 int st_count(const st_file *f) { return f->count; }
 const char *st_name(const st_file *f, int i) { return f->names[i]; }
 
-static int dtype_size(const char *dtype)
+/* The dtypes of the format (as of safetensors 0.4), with their sizes: the
+ * reader checks each entry's bytes against its shape, and reads the float
+ * ones. A dtype newer than this list (sub-byte ones among them) is taken on
+ * its offsets alone: the layout check needs no size, and st_read refuses
+ * to read it. */
+static const struct {
+	const char *name;
+	int size;
+} dtypes[] = {
+	{"BOOL", 1}, {"U8", 1}, {"I8", 1}, {"F8_E5M2", 1}, {"F8_E4M3", 1},
+	{"I16", 2}, {"U16", 2}, {"F16", 2}, {"BF16", 2},
+	{"I32", 4}, {"U32", 4}, {"F32", 4}, {"I64", 8}, {"U64", 8}, {"F64", 8},
+};
+
+/* Bytes an element of DTYPE takes; 0 for a name not in the list. */
+static int dtype_bytes(const char *dtype)
 {
-	if (strcmp(dtype, "F32") == 0)
-		return 4;
-	if (strcmp(dtype, "F16") == 0 || strcmp(dtype, "BF16") == 0)
-		return 2;
+	for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
+		if (strcmp(dtype, dtypes[i].name) == 0)
+			return dtypes[i].size;
 	return 0;
 }
 
-/* Check one tensor entry against the data size. */
-static int check_entry(const st_file *f, const char *name, json_t *e, uint64_t data_size)
+/* The size of an element of DTYPE when we read it as floats; 0 otherwise. */
+static int dtype_size(const char *dtype)
+{
+	if (strcmp(dtype, "F32") == 0 || strcmp(dtype, "F16") == 0 || strcmp(dtype, "BF16") == 0)
+		return dtype_bytes(dtype);
+	return 0;
+}
+
+/* One tensor's place in the data section, for the layout check. */
+typedef struct {
+	const char *name;
+	uint64_t begin, end;
+} st_extent;
+
+/* Check one tensor entry against the data size; *x gets its extent. */
+static int check_entry(const st_file *f, const char *name, json_t *e, uint64_t data_size,
+		       st_extent *x)
 {
 	json_t *dtype = json_object_get(e, "dtype"), *shape = json_object_get(e, "shape");
 	json_t *offs = json_object_get(e, "data_offsets");
-	if (!json_is_string(dtype) || !json_is_array(shape) || !json_is_array(offs) ||
-	    json_array_size(offs) != 2 || json_array_size(shape) > ST_MAX_DIMS)
+	if (!json_is_object(e) || !json_is_string(dtype) || !json_is_array(shape) ||
+	    !json_is_array(offs) || json_array_size(offs) != 2 ||
+	    json_array_size(shape) > ST_MAX_DIMS)
 		return lm_fail("'%s': tensor '%s': malformed header entry", f->path, name);
+	int size = dtype_bytes(json_string_value(dtype));
 	uint64_t numel = 1;
 	for (size_t d = 0; d < json_array_size(shape); d++) {
 		json_t *v = json_array_get(shape, d);
-		if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > (1LL << 40))
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    __builtin_mul_overflow(numel, (uint64_t)json_integer_value(v), &numel))
 			return lm_fail("'%s': tensor '%s': bad shape", f->path, name);
-		numel *= (uint64_t)json_integer_value(v);
 	}
 	json_t *b = json_array_get(offs, 0), *e2 = json_array_get(offs, 1);
 	if (!json_is_integer(b) || !json_is_integer(e2) || json_integer_value(b) < 0 ||
@@ -130,41 +161,93 @@ static int check_entry(const st_file *f, const char *name, json_t *e, uint64_t d
 	if (end > data_size)
 		return lm_fail("'%s': tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] beyond "
 			       "the end of the file (truncated?)", f->path, name, begin, end);
-	int size = dtype_size(json_string_value(dtype));
-	if (size && end - begin != numel * (uint64_t)size)
+	uint64_t bytes;
+	if (size && (__builtin_mul_overflow(numel, (uint64_t)size, &bytes) || end - begin != bytes))
 		return lm_fail("'%s': tensor '%s': %" PRIu64 " bytes for %" PRIu64 " elements of %s",
 			       f->path, name, end - begin, numel, json_string_value(dtype));
+	*x = (st_extent){name, begin, end};
 	return 0;
 }
 
-static int parse_header(st_file *f, const char *text, uint64_t data_size)
+static int by_offsets(const void *a, const void *b)
+{
+	const st_extent *x = a, *y = b;
+	if (x->begin != y->begin)
+		return x->begin < y->begin ? -1 : 1;
+	return x->end < y->end ? -1 : x->end > y->end;
+}
+
+/* The tensors must tile the data section, as the safetensors library
+ * requires: in order of their offsets, each begins where the previous one
+ * ends, the first at 0, the last at the end of the file. No overlap (two
+ * names for the same bytes), no gap, nothing after. */
+static int check_layout(const st_file *f, st_extent *x, int n, uint64_t data_size)
+{
+	qsort(x, (size_t)n, sizeof *x, by_offsets);
+	uint64_t at = 0;
+	for (int i = 0; i < n; i++) {
+		if (x[i].begin < at)
+			return lm_fail("'%s': tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] "
+				       "overlap tensor '%s'", f->path, x[i].name, x[i].begin,
+				       x[i].end, x[i - 1].name);
+		if (x[i].begin > at)
+			return lm_fail("'%s': tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] "
+				       "leave bytes [%" PRIu64 ", %" PRIu64 ") of the data unused",
+				       f->path, x[i].name, x[i].begin, x[i].end, at, x[i].begin);
+		at = x[i].end;
+	}
+	if (at != data_size)
+		return lm_fail("'%s': %" PRIu64 " bytes after the last tensor's data", f->path,
+			       data_size - at);
+	return 0;
+}
+
+/* The header: JSON and nothing else but the format's padding (whitespace,
+ * which the safetensors library's JSON parser skips too); a NUL or any
+ * other byte after the object is an error. */
+static int parse_header(st_file *f, const char *text, size_t len, uint64_t data_size)
 {
 	json_error_t jerr;
-	f->root = json_loads(text, 0, &jerr);
+	f->root = json_loadb(text, len, 0, &jerr);
 	if (!f->root || !json_is_object(f->root))
 		return lm_fail("'%s': not a safetensors file (invalid JSON header: %s)", f->path,
 			       f->root ? "not an object" : jerr.text);
-	f->names = calloc(json_object_size(f->root) + 1, sizeof *f->names);
-	if (!f->names)
+	size_t n = json_object_size(f->root);
+	f->names = calloc(n + 1, sizeof *f->names);
+	st_extent *x = calloc(n + 1, sizeof *x);
+	if (!f->names || !x) {
+		free(x);
 		return lm_fail("out of memory");
+	}
 	const char *key;
 	json_t *val;
+	int rc = 0;
 	json_object_foreach(f->root, key, val) {
 		if (strcmp(key, "__metadata__") == 0) {
 			const char *k2;
 			json_t *v2;
-			if (!json_is_object(val))
-				return lm_fail("'%s': __metadata__ is not an object", f->path);
+			if (!json_is_object(val)) {
+				rc = lm_fail("'%s': __metadata__ is not an object", f->path);
+				break;
+			}
 			json_object_foreach(val, k2, v2)
-				if (!json_is_string(v2))
-					return lm_fail("'%s': __metadata__ '%s' is not a string", f->path, k2);
+				if (!json_is_string(v2) && rc == 0)
+					rc = lm_fail("'%s': __metadata__ '%s' is not a string",
+						     f->path, k2);
+			if (rc != 0)
+				break;
 			continue;
 		}
-		if (check_entry(f, key, val, data_size) != 0)
-			return -1;
+		if (check_entry(f, key, val, data_size, &x[f->count]) != 0) {
+			rc = -1;
+			break;
+		}
 		f->names[f->count++] = key;
 	}
-	return 0;
+	if (rc == 0)
+		rc = check_layout(f, x, f->count, data_size);
+	free(x);
+	return rc;
 }
 
 st_file *st_open(const char *path)
@@ -202,7 +285,7 @@ st_file *st_open(const char *path)
 	}
 	text[n] = '\0';
 	f->data_start = 8 + n;
-	if (parse_header(f, text, (uint64_t)st.st_size - f->data_start) != 0)
+	if (parse_header(f, text, (size_t)n, (uint64_t)st.st_size - f->data_start) != 0)
 		goto fail;
 	free(text);
 	return f;

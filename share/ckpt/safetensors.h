@@ -8,7 +8,9 @@
  *
  * We write F32 only; we read F32, F16 and BF16 (converted to float).
  * The reader checks the whole header against the file size before trusting
- * it, and every error names the file (and the tensor).
+ * it, by the safetensors library's rules: JSON and padding whitespace only,
+ * and tensors that tile the data section exactly (no overlap, no gap,
+ * nothing after the last). Every error names the file (and the tensor).
  */
 #ifndef LMPIPE_SAFETENSORS_H
 #define LMPIPE_SAFETENSORS_H

@@ -348,6 +348,11 @@ static int take(loader *L, const loader_pos *c, int32_t *x, int32_t *y, loader_s
 	if (L->open.ntok < off + (uint64_t)L->o.T + 1)
 		return lm_fail("'%s' changed since it was opened", L->paths[f]);
 	const uint16_t *w = L->open.tok + off;
+	for (int t = 0; L->o.vocab > 0 && t <= L->o.T; t++)
+		if (w[t] >= L->o.vocab)
+			return lm_fail("'%s': token %u at offset %llu is outside the vocabulary (%d)",
+				       L->paths[f], w[t], (unsigned long long)(off + (uint64_t)t),
+				       L->o.vocab);
 	for (int t = 0; t < L->o.T; t++) {
 		x[t] = w[t];
 		y[t] = w[t + 1];

@@ -51,6 +51,8 @@ typedef struct {
 	int rank, nranks;  /* this process takes windows g with g % nranks == rank */
 	uint64_t seed;     /* the shuffle (train mode) */
 	bool shuffle;      /* true: train order, endless; false: val order, one pass */
+	int vocab;         /* > 0: a token >= vocab is an error naming the shard and
+			    * the token's offset in it; 0: not checked */
 } loader_opts;
 
 /* Where the next batch (of every rank) starts. */

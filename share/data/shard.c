@@ -261,34 +261,46 @@ static int open_bin(shard_file *s, const char *path)
 	return rc;
 }
 
+/* The buffer of a .bin.zst grows with the tokens that arrive, up to the
+ * header's count: a header is not trusted with an allocation before the
+ * stream bears it out (a 1 KiB file could ask for 4 GiB). */
+enum { ZST_FIRST_TOKENS = 1 << 20 };
+
+static int zst_grow(shard_file *s, size_t *cap)
+{
+	size_t ncap = *cap ? 2 * *cap : ZST_FIRST_TOKENS;
+	if (ncap > s->ntok)
+		ncap = (size_t)s->ntok;
+	void *p = realloc(s->map_, ncap ? 2 * ncap : 1);
+	if (!p)
+		return lm_fail("out of memory for '%s' (%zu tokens)", s->path, ncap);
+	s->map_ = p;
+	*cap = ncap;
+	return 0;
+}
+
 static int open_zst(shard_file *s, const char *path)
 {
 	shard_reader *r = shard_reader_open(path);
 	if (!r)
 		return -1;
 	s->ntok = shard_reader_count(r);
-	s->map_len_ = 2 * s->ntok;
-	s->map_ = malloc(s->map_len_ ? s->map_len_ : 1);
-	if (!s->map_) {
-		shard_reader_close(r);
-		return lm_fail("out of memory for '%s' (%llu tokens)", path,
-			       (unsigned long long)s->ntok);
-	}
-	uint16_t *buf = s->map_;
-	uint64_t have = 0;
-	for (;;) {
-		long long got = shard_reader_read(r, buf + have, (size_t)(s->ntok - have));
-		if (got < 0) {
-			shard_reader_close(r);
-			return -1;
-		}
-		if (got == 0)
+	size_t cap = 0, have = 0;
+	int rc = zst_grow(s, &cap);
+	while (rc == 0) {
+		if (have == cap && cap < s->ntok && (rc = zst_grow(s, &cap)) != 0)
 			break;
-		have += (uint64_t)got;
+		long long got = shard_reader_read(r, (uint16_t *)s->map_ + have, cap - have);
+		if (got < 0)
+			rc = -1;
+		if (got <= 0)
+			break;
+		have += (size_t)got;
 	}
 	shard_reader_close(r);
-	s->tok = buf;
-	return 0;
+	s->map_len_ = 2 * have;
+	s->tok = s->map_;
+	return rc;
 }
 
 int shard_open(shard_file *s, const char *path)

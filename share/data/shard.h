@@ -45,7 +45,9 @@ int shard_header_decode(const uint8_t hdr[SHARD_HEADER_BYTES], const char *path,
 /* ---- reading a whole shard --------------------------------------------------- */
 
 /* A shard held in memory: a .bin is mmap'ed, a .bin.zst is decompressed
- * (streamed from disk, straight into one buffer of exactly 2*ntok bytes). */
+ * (streamed from disk into one buffer that grows with the tokens read, to
+ * 2*ntok bytes at most: the header's count is no allocation until the
+ * stream bears it out). */
 typedef struct {
 	char *path;
 	uint64_t ntok;

@@ -56,6 +56,10 @@ int hellaswag_eval_item(const score_model *m, lm_tokenizer *tok, const hs_item *
 	int rc = 0;
 	for (int i = 0; rc == 0 && i < HS_CHOICES; i++) {
 		rc = build_row(tok, it->ctx, it->ending[i], style, &buf[i], &rows[i].cont);
+		/* a row longer than the context keeps its last tokens: of an
+		 * ending longer than it, the last ctx are scored */
+		if (rows[i].cont > m->cfg->ctx)
+			rows[i].cont = m->cfg->ctx;
 		rows[i].ids = buf[i].ids;
 		rows[i].n = (int)buf[i].n;
 	}

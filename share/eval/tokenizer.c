@@ -54,20 +54,13 @@ static bool table_has_specials(const bpe_merges *m)
 	return m->n_specials > 0;
 }
 
-/* The merges text from the metadata, read through an anonymous memory file
- * (merges_read takes a path). */
+/* The merges text from the metadata; its errors name the checkpoint and
+ * the metadata key. */
 static int read_merges_text(bpe_merges *m, const char *text, const char *ckpt)
 {
-	int fd = memfd_create("tokenizer_merges", 0);
-	if (fd < 0)
-		return lm_fail_errno("'%s': cannot read its tokenizer", ckpt);
-	char path[64];
-	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-	int rc = write_all(fd, text, strlen(text), "tokenizer_merges");
-	if (rc == 0 && merges_read(m, path) != 0)
-		rc = lm_fail("'%s': its tokenizer_merges: %s", ckpt, lm_last_error());
-	close(fd);
-	return rc;
+	if (merges_read_text(m, "tokenizer_merges", text, strlen(text)) != 0)
+		return lm_fail("'%s': %s", ckpt, lm_last_error());
+	return 0;
 }
 
 static int add_metadata_specials(bpe_merges *m, const char *json, const char *ckpt)
@@ -131,7 +124,7 @@ static int from_hf_files(bpe_merges *m, const char *dir, char *src, size_t cap)
 		return 0;
 	if (merges_read(m, path) != 0 || add_vocab_specials(m, dir) != 0)
 		return -1;
-	snprintf(src, cap, "the tokenizer in '%.400s'", dir);
+	snprintf(src, cap, "in '%.400s'", dir);
 	return 1;
 }
 
@@ -147,7 +140,7 @@ static int from_gguf(bpe_merges *m, const char *path, char *src, size_t cap)
 		rc = add_metadata_specials(m, specials, path);
 	free(merges);
 	free(specials);
-	snprintf(src, cap, "the tokenizer in '%.400s'", path);
+	snprintf(src, cap, "in '%.400s'", path);
 	return rc == 0 ? 1 : -1;
 }
 
@@ -177,7 +170,7 @@ static int from_checkpoint(bpe_merges *m, const char *ckpt, char *src, size_t ca
 		if (rc == 0 && specials)
 			rc = add_metadata_specials(m, specials, path);
 		rc = rc == 0 ? 1 : -1;
-		snprintf(src, cap, "the tokenizer in '%.400s'", path);
+		snprintf(src, cap, "in '%.400s'", path);  /* "the tokenizer in ..." */
 	}
 	st_close(f);
 	if (rc == 0 && fmt == FMT_HF_DIR)

@@ -30,7 +30,9 @@ typedef struct {
 	bpe_encoder *enc;
 	encode_state *st;
 	int eot;             /* id of <|endoftext|>, -1 when the tokenizer has none */
-	char source[512];    /* where it came from, for messages */
+	/* where it came from, as read after "the tokenizer" in messages:
+	 * 'FILE', GPT-2's 'FILE', or in 'CKPT' */
+	char source[512];
 } lm_tokenizer;
 
 /* Open the tokenizer for checkpoint CKPT (a .safetensors or a directory),

@@ -77,11 +77,11 @@ static void count_forward_flops(const lm_config *c, int T, lm_accounting *a)
  * (That list counts a SwiGLU MLP like a two-matrix one: its gate product
  * and elementwise product, 2 T d_ff more a layer, are not in it.)
  */
-static double activation_floats(const lm_config *c, int T)
+static double activation_floats(const lm_config *c, int seq)
 {
-	double C = c->d_model, F = c->d_ff, V = c->vocab_size, NH = c->n_head;
+	double C = c->d_model, F = c->d_ff, V = c->vocab_size, NH = c->n_head, T = seq;
 	double norms = c->norm == NORM_NONE ? 0 : 2 * T * C;
-	double attention = 3 * T * C + 2 * NH * (double)T * T + T * C + T * C;
+	double attention = 3 * T * C + 2 * NH * T * T + T * C + T * C;
 	double mlp = 2 * T * F + T * C;
 	double final_norm = config_has_final_norm(c) ? T * C : 0;
 	return c->n_layer * (norms + attention + mlp) + final_norm + 2 * T * V;
@@ -97,10 +97,10 @@ void accounting_compute(const lm_config *c, int T, lm_accounting *a)
 	a->activation_bytes = FP32_BYTES * activation_floats(c, T);
 }
 
-long accounting_max_batch(const lm_accounting *a, double mem_bytes)
+double accounting_max_batch(const lm_accounting *a, double mem_bytes)
 {
 	double free_bytes = mem_bytes - a->state_bytes;
-	if (free_bytes < a->activation_bytes)
+	if (!(free_bytes >= a->activation_bytes))
 		return 0;
-	return (long)floor(free_bytes / a->activation_bytes);
+	return floor(free_bytes / a->activation_bytes);
 }

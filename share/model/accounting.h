@@ -60,7 +60,9 @@ static inline double accounting_adamw_flops(const lm_accounting *a)
 {
 	return (double)ADAMW_FLOPS_PER_PARAM * (double)a->p_total;
 }
-/* Largest batch (sequences of T) whose training state fits mem bytes; 0 if none. */
-long accounting_max_batch(const lm_accounting *a, double mem_bytes);
+/* Largest batch (sequences of T) whose training state fits mem bytes; 0 if
+ * none. A whole number in a double: a huge memory gives a huge batch, which
+ * no integer type need hold. */
+double accounting_max_batch(const lm_accounting *a, double mem_bytes);
 
 #endif

@@ -5,10 +5,12 @@
 #include "ckpt/format.h"
 #include "ckpt/gguf.h"
 #include "ckpt/llmc.h"
+#include "ckpt/safetensors.h"
 #include "util/error.h"
 #include "util/io.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -341,49 +343,22 @@ char *config_to_json(const lm_config *c)
 
 /* ---- loading from a file ------------------------------------------------ */
 
-/* A safetensors file: 8-byte little-endian header length, then JSON whose
- * "__metadata__" maps strings to strings; ours stores the config as
- * "config". */
-/* 1 when the file has no config in its metadata (an error only if
- * required), 0 when read, -1 on an error. */
+/* A safetensors checkpoint: ours stores the config as the "config" value of
+ * the header's "__metadata__". The header is read and checked whole by the
+ * safetensors reader, so a broken file says what is broken. 1 when the
+ * file has no config in its metadata (an error only if REQUIRED), 0 when
+ * read, -1 on an error. */
 static int config_from_safetensors(lm_config *c, const char *path, bool required)
 {
-	FILE *fp = fopen(path, "rb");
-	if (!fp)
-		return lm_fail_errno("cannot open '%s'", path);
-	unsigned char len8[8];
-	uint64_t n = 0;
-	int rc = -1;
-	char *header = NULL;
-	if (fread(len8, 1, 8, fp) != 8) {
-		lm_fail("'%s': truncated safetensors header", path);
-		goto out;
-	}
-	for (int i = 7; i >= 0; i--)
-		n = (n << 8) | len8[i];
-	if (n == 0 || n > (100u << 20)) {
-		lm_fail("'%s': implausible safetensors header length %llu", path, (unsigned long long)n);
-		goto out;
-	}
-	header = malloc(n + 1);
-	if (!header || fread(header, 1, n, fp) != n) {
-		lm_fail("'%s': truncated safetensors header", path);
-		goto out;
-	}
-	header[n] = '\0';
-	json_t *root = json_loads(header, 0, NULL);
-	json_t *meta = json_object_get(root, "__metadata__");
-	json_t *cfg = json_object_get(meta, "config");
-	if (!json_is_string(cfg))
-		rc = !required ? 1 : lm_fail("'%s': no model config in the checkpoint's metadata (a "
-					     "transformers checkpoint: pass its directory, which "
-					     "holds config.json)", path);
-	else
-		rc = config_from_json(c, json_string_value(cfg), path);
-	json_decref(root);
-out:
-	free(header);
-	fclose(fp);
+	st_file *f = st_open(path);
+	if (!f)
+		return -1;
+	const char *cfg = st_metadata(f, "config");
+	int rc = cfg ? config_from_json(c, cfg, path)
+	     : !required ? 1
+		     : lm_fail("'%s': no model config in the checkpoint's metadata (a transformers "
+			       "checkpoint: pass its directory, which holds config.json)", path);
+	st_close(f);
 	return rc;
 }
 
@@ -395,6 +370,22 @@ static int config_from_json_file(lm_config *c, const char *path)
 	int rc = config_from_json(c, text, path);
 	free(text);
 	return rc;
+}
+
+/* A name that can only be a file or a directory: no preset has a '/' or
+ * a checkpoint's or a config's ending. */
+static int names_a_file(const char *model)
+{
+	static const char *const endings[] = {".safetensors", ".json", ".bin", ".gguf"};
+	size_t n = strlen(model);
+	if (strchr(model, '/'))
+		return 1;
+	for (size_t i = 0; i < sizeof endings / sizeof endings[0]; i++) {
+		size_t e = strlen(endings[i]);
+		if (n > e && strcmp(model + n - e, endings[i]) == 0)
+			return 1;
+	}
+	return 0;
 }
 
 /* A directory: our config in model.safetensors' metadata (exact, ablations
@@ -417,7 +408,8 @@ int config_load(lm_config *c, const char *model)
 	struct stat st;
 	ckpt_format fmt;
 	if (stat(model, &st) != 0)
-		return config_preset(c, model);
+		return names_a_file(model) ? lm_fail_errno("cannot open '%s'", model)
+					   : config_preset(c, model);
 	if (ckpt_sniff(model, &fmt) != 0)
 		return -1;
 	switch (fmt) {
@@ -434,14 +426,51 @@ int config_load(lm_config *c, const char *model)
 
 /* ---- derived values and checks ----------------------------------------- */
 
-/* CS336: d_ff = 8/3 d rounded to the nearest multiple of 64 (512 -> 1344). */
-static int default_d_ff(const lm_config *c)
+/* CS336: d_ff = 8/3 d rounded to the nearest multiple of 64 (512 -> 1344).
+ * In 64 bits: the caller checks the result against CONFIG_MAX_DIM. */
+static int64_t default_d_ff(const lm_config *c)
 {
 	if (config_mlp_gated(c)) {
-		int units = (int)((8.0 * c->d_model / 3.0) / 64.0 + 0.5);
+		int64_t units = (int64_t)((8.0 * c->d_model / 3.0) / 64.0 + 0.5);
 		return (units < 1 ? 1 : units) * 64;
 	}
-	return 4 * c->d_model;
+	return 4 * (int64_t)c->d_model;
+}
+
+/* A bound on the parameter count, in double (which cannot overflow here):
+ * every matrix and vector a layer may have, the embeddings and the head. */
+static double param_bound(const lm_config *c)
+{
+	double C = c->d_model, F = c->d_ff, Vp = c->padded_vocab;
+	double layer = 4 * C * C + 3 * C * F + 12 * C + 3 * F;
+	return c->n_layer * layer + 2 * Vp * C + (double)c->ctx * C + 2 * C;
+}
+
+/* The sizes fit the ints the shapes are made of, and their products the
+ * counts: every width (the QKV rows 3C, d_ff, the padded vocabulary) at
+ * most CONFIG_MAX_DIM, the parameters at most CONFIG_MAX_PARAMS. */
+static int check_sizes(lm_config *c)
+{
+	const int64_t max = CONFIG_MAX_DIM;
+	int64_t F = c->d_ff ? c->d_ff : default_d_ff(c);
+	int64_t Vp = ((int64_t)c->vocab_size + VOCAB_PAD_MULTIPLE - 1) / VOCAB_PAD_MULTIPLE
+		     * VOCAB_PAD_MULTIPLE;
+	const struct { const char *what; int64_t v; } dims[] = {
+		{"layers", c->n_layer}, {"width", c->d_model}, {"heads", c->n_head},
+		{"the QKV rows (3 x width)", 3 * (int64_t)c->d_model}, {"d_ff", F},
+		{"the padded vocabulary", Vp}, {"context", c->ctx},
+	};
+	for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++)
+		if (dims[i].v > max)
+			return lm_fail("model '%s': %s %lld is too large (at most %lld)", c->name,
+				       dims[i].what, (long long)dims[i].v, (long long)max);
+	c->d_ff = (int)F;
+	c->padded_vocab = (int)Vp;
+	double params = param_bound(c);
+	if (params > CONFIG_MAX_PARAMS)
+		return lm_fail("model '%s': about %.3g parameters, too many to count exactly "
+			       "(at most %.3g)", c->name, params, CONFIG_MAX_PARAMS);
+	return 0;
 }
 
 int config_finish(lm_config *c)
@@ -455,11 +484,12 @@ int config_finish(lm_config *c)
 	if (c->pos == POS_ROPE && config_head_size(c) % 2 != 0)
 		return lm_fail("model '%s': RoPE needs an even head size, not %d",
 			       c->name, config_head_size(c));
-	if (c->d_ff == 0)
-		c->d_ff = default_d_ff(c);
-	c->padded_vocab = (c->vocab_size + VOCAB_PAD_MULTIPLE - 1) / VOCAB_PAD_MULTIPLE
-			  * VOCAB_PAD_MULTIPLE;
-	if (!(c->norm_eps > 0))
+	if (check_sizes(c) != 0)
+		return -1;
+	if (!(c->norm_eps > 0 && isfinite(c->norm_eps)))
 		return lm_fail("model '%s': norm epsilon must be positive", c->name);
+	if (c->pos == POS_ROPE && !(c->rope_theta > 0 && isfinite(c->rope_theta)))
+		return lm_fail("model '%s': rope_theta must be positive, not %g", c->name,
+			       c->rope_theta);
 	return 0;
 }

@@ -17,6 +17,8 @@
 #ifndef LMPIPE_CONFIG_H
 #define LMPIPE_CONFIG_H
 
+#include "util/num.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -25,6 +27,13 @@ typedef enum { NORM_PRE, NORM_POST, NORM_NONE } lm_norm_place;
 typedef enum { NORM_LAYERNORM, NORM_RMSNORM } lm_norm_kind;
 typedef enum { POS_LEARNED, POS_ROPE, POS_NONE } lm_positions;
 typedef enum { MLP_GELU, MLP_SWIGLU, MLP_SILU } lm_mlp;
+
+/* The bounds config_finish checks: each width (3C, d_ff, the padded
+ * vocabulary, ...) fits an int with room, and the parameter count stays an
+ * exact integer in a double (2^53), so every product of sizes in size_t or
+ * double is exact. */
+#define CONFIG_MAX_DIM (1 << 30)
+#define CONFIG_MAX_PARAMS NUM_EXACT_MAX
 
 /* The vocabulary is padded internally to a multiple of this, for the GEMMs. */
 #define VOCAB_PAD_MULTIPLE 128

@@ -162,8 +162,10 @@ int gpt_alloc(gpt_model *m, const lm_config *cfg)
 		return -1;
 	m->params = calloc(m->num_params, sizeof(float));
 	if (!m->params) {
+		size_t n = m->num_params;  /* gpt_free clears it */
 		gpt_free(m);
-		return lm_fail("out of memory for %zu parameters", m->num_params);
+		return lm_fail("out of memory for %zu parameters (%zu MiB)", n,
+			       n / ((1 << 20) / sizeof(float)));
 	}
 	point_weights(m, &m->w, m->params);
 	if (cfg->pos == POS_ROPE) {

@@ -7,22 +7,40 @@
  * or compressed text), which comes out as one member. Data blocks are handed
  * to the caller without a copy, except in JSON-lines mode, where a line cut
  * by a block edge is gathered first.
+ *
+ * Except gzip: libarchive checks no gzip CRC, so the file's bytes reach it
+ * through our own reader (source_read), which decodes a gzip stream with
+ * its checks (text/gunzip.h). Every libarchive status is an error but OK
+ * and EOF: ARCHIVE_WARN from a read means bad data (a zip member's CRC),
+ * and ARCHIVE_RETRY from a header a damaged one.
  */
 #include "text/input.h"
+#include "text/gunzip.h"
 #include "util/error.h"
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { READ_BLOCK = 1 << 20 };
 
 struct text_input {
 	struct archive *a;
 	char *name;              /* the path, or "stdin", for messages */
+	/* the file's bytes, for libarchive */
+	int fd;
+	uint8_t *rbuf;           /* [READ_BLOCK] read from fd */
+	long rbuf_len;
+	bool rbuf_fresh;         /* rbuf holds the first block, not yet handed out */
+	gunzip *gz;              /* the file is gzip: decoded here */
+	uint8_t *gz_out;         /* [READ_BLOCK] */
+	bool first_block;        /* the member's next block is its first */
 	char *member;            /* current member's name, NULL for a plain file */
 	bool raw;                /* not an archive: the file is the one document */
 	bool in_member;          /* a member's data is being read */
@@ -37,6 +55,93 @@ struct text_input {
 	unsigned long line_no;
 	json_t *doc;             /* the line returned last */
 };
+
+/* ---- the file's bytes ----------------------------------------------------------- */
+
+/* Read into rbuf at least min bytes (fewer only at the end of the file), as
+ * many as one read gives beyond: a pipe's text goes on as it comes. */
+static long source_fill(text_input *in, size_t min)
+{
+	size_t got = 0;
+	while (got < min) {
+		ssize_t r = read(in->fd, in->rbuf + got, READ_BLOCK - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return lm_fail_errno("cannot read '%s'", in->name);
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	in->rbuf_len = (long)got;
+	return (long)got;
+}
+
+/* The next block of the file as it is on disk. */
+static long source_pull(void *ctx, const uint8_t **buf)
+{
+	text_input *in = ctx;
+	if (!in->rbuf_fresh && source_fill(in, 1) < 0)
+		return -1;
+	in->rbuf_fresh = false;
+	*buf = in->rbuf;
+	return in->rbuf_len;
+}
+
+/* libarchive's read callback: the file's bytes, or a gzip file's text. */
+static la_ssize_t source_read(struct archive *a, void *ctx, const void **buf)
+{
+	text_input *in = ctx;
+	long n;
+	if (in->gz) {
+		n = gunzip_read(in->gz, in->gz_out, READ_BLOCK);
+		*buf = in->gz_out;
+	} else {
+		const uint8_t *b = NULL;
+		n = source_pull(in, &b);
+		*buf = b;
+	}
+	if (n < 0) {
+		archive_set_error(a, -1, "%s", lm_last_error());  /* -1: no errno */
+		return -1;
+	}
+	return n;
+}
+
+/* libarchive's seek callback, for a file on disk that is not gzip: the zip
+ * reader then reads the central directory (where a member's type is, a
+ * symbolic link's say) instead of streaming the local headers. */
+static la_int64_t source_seek(struct archive *a, void *ctx, la_int64_t offset, int whence)
+{
+	text_input *in = ctx;
+	if (in->rbuf_fresh && whence == SEEK_CUR)
+		offset -= in->rbuf_len;  /* libarchive has not had the block read ahead */
+	in->rbuf_fresh = false;
+	off_t at = lseek(in->fd, (off_t)offset, whence);
+	if (at < 0) {
+		archive_set_error(a, errno, "cannot seek in '%s'", in->name);
+		return ARCHIVE_FATAL;
+	}
+	return at;
+}
+
+/* Open the file, read its first block and, if it is gzip, set the decoder. */
+static int source_open(text_input *in, const char *path)
+{
+	in->fd = path ? open(path, O_RDONLY | O_CLOEXEC) : 0;
+	if (in->fd < 0)
+		return lm_fail_errno("cannot open '%s'", in->name);
+	if (!(in->rbuf = malloc(READ_BLOCK)))
+		return lm_fail("out of memory");
+	long n = source_fill(in, GUNZIP_SNIFF_BYTES);
+	if (n < 0)
+		return -1;
+	in->rbuf_fresh = true;
+	if (gunzip_sniff(in->rbuf, (size_t)n) &&
+	    (!(in->gz_out = malloc(READ_BLOCK)) || !(in->gz = gunzip_new(source_pull, in))))
+		return lm_fail("out of memory");
+	return 0;
+}
 
 /* ---- opening and closing --------------------------------------------------- */
 
@@ -58,16 +163,23 @@ text_input *text_input_open(const char *path, const char *jsonl_key)
 		lm_fail("out of memory");
 		return NULL;
 	}
+	in->fd = -1;
+	if (source_open(in, is_stdin ? NULL : path) != 0) {
+		text_input_close(in);
+		return NULL;
+	}
 	archive_read_support_filter_all(in->a);
 	archive_read_support_format_tar(in->a);
 	archive_read_support_format_gnutar(in->a);
 	archive_read_support_format_zip(in->a);
 	archive_read_support_format_empty(in->a);
 	archive_read_support_format_raw(in->a);  /* bids last: a plain file */
-	if (archive_read_open_filename(in->a, is_stdin ? NULL : path, READ_BLOCK) != ARCHIVE_OK) {
-		int err = archive_errno(in->a);
-		const char *msg = err > 0 ? strerror(err) : archive_error_string(in->a);
-		lm_fail("cannot open '%s': %s", in->name, msg ? msg : "unknown error");
+	archive_read_set_callback_data(in->a, in);
+	archive_read_set_read_callback(in->a, source_read);
+	if (!in->gz && lseek(in->fd, 0, SEEK_CUR) >= 0)
+		archive_read_set_seek_callback(in->a, source_seek);
+	if (archive_read_open1(in->a) != ARCHIVE_OK) {
+		fail_archive(in, "unknown error");
 		text_input_close(in);
 		return NULL;
 	}
@@ -80,6 +192,11 @@ void text_input_close(text_input *in)
 		return;
 	if (in->a)
 		archive_read_free(in->a);
+	if (in->fd > 0)
+		close(in->fd);
+	gunzip_free(in->gz);
+	free(in->gz_out);
+	free(in->rbuf);
 	if (in->doc)
 		json_decref(in->doc);
 	free(in->name);
@@ -117,8 +234,13 @@ static int next_member(text_input *in)
 		int r = archive_read_next_header(in->a, &e);
 		if (r == ARCHIVE_EOF)
 			return 0;
-		if (r < ARCHIVE_WARN)
-			return fail_archive(in, "cannot read the next member");
+		if (r != ARCHIVE_OK) {  /* RETRY: a damaged header; WARN: one read wrong */
+			const char *msg = archive_error_string(in->a);
+			msg = msg ? msg : "cannot read the next member";
+			if (in->member)
+				return lm_fail("'%s': after member '%s': %s", in->name, in->member, msg);
+			return lm_fail("'%s': %s", in->name, msg);
+		}
 		in->raw = archive_format(in->a) == ARCHIVE_FORMAT_RAW;
 		free(in->member);
 		in->member = NULL;
@@ -138,11 +260,49 @@ static int next_member(text_input *in)
 			return lm_fail("'%s': member '%s' is %s, not a regular file", in->name,
 				       in->member, filetype_name(type));
 		in->in_member = true;
+		in->first_block = true;
 		in->new_doc = true;
 		in->line_no = 0;
 		in->line_len = 0;
 		return 1;
 	}
+}
+
+/* The name of the compression whose magic s[0..n) begins with, or NULL. */
+static const char *compressed_kind(const uint8_t *s, size_t n)
+{
+	static const struct { const char *name, *magic; size_t len; } kinds[] = {
+		{"gzip", "\x1f\x8b\x08", 3},
+		{"xz", "\xfd" "7zXZ\0", 6},
+		{"zstd", "\x28\xb5\x2f\xfd", 4},
+		{"bzip2", "BZh", 3},  /* then a digit and the block magic 1AY&SY */
+	};
+	for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+		if (n >= kinds[i].len && memcmp(s, kinds[i].magic, kinds[i].len) == 0 &&
+		    (strcmp(kinds[i].name, "bzip2") != 0 ||
+		     (n >= 10 && s[3] >= '1' && s[3] <= '9' && memcmp(s + 4, "1AY&SY", 6) == 0)))
+			return kinds[i].name;
+	return NULL;
+}
+
+/* A first block that is no text: a tar whose first header libarchive
+ * refused (its checksum), so that the raw format took the file; a member
+ * that is itself compressed. Documents are text: tokenizing either would
+ * feed binary bytes to the tokenizer with no word. */
+static int check_first_block(text_input *in, const uint8_t *s, size_t n)
+{
+	/* POSIX "ustar\0" and GNU "ustar  \0", NULs included: text may well hold
+	 * "mustard" at byte 256 */
+	enum { TAR_MAGIC_AT = 257 };
+	const char *m = (const char *)s + TAR_MAGIC_AT;
+	if (in->raw && n >= TAR_MAGIC_AT + 8 &&
+	    (memcmp(m, "ustar", 6) == 0 || memcmp(m, "ustar  ", 8) == 0))
+		return lm_fail("'%s': a tar archive whose first header is damaged", in->name);
+	const char *kind = in->raw ? NULL : compressed_kind(s, n);
+	if (kind)
+		return lm_fail("'%s': member '%s' is compressed (%s): decompress the members "
+			       "(or compress the whole archive instead)", in->name, in->member, kind);
+	return 0;
 }
 
 /* Next data block of the current member: its length, 0 at the member's end. */
@@ -157,10 +317,13 @@ static long next_block(text_input *in, const uint8_t **buf)
 			in->in_member = false;
 			return 0;
 		}
-		if (r < ARCHIVE_WARN)
+		if (r != ARCHIVE_OK)  /* WARN included: a zip member's CRC, say */
 			return fail_archive(in, "cannot read");
 		if (size == 0)
 			continue;
+		if (in->first_block && check_first_block(in, b, size) != 0)
+			return -1;
+		in->first_block = false;
 		*buf = b;
 		return (long)size;
 	}
@@ -202,7 +365,8 @@ static bool all_space(const uint8_t *s, size_t n)
 	return true;
 }
 
-/* Parse one line: 1 with its text in buf and len, 0 for a blank line, -1. */
+/* Parse one line: 1 with its text in buf and len (in->doc holds it until the
+ * next line), 0 for a blank line or an empty string, -1. */
 static int parse_line(text_input *in, const uint8_t *s, size_t n, const uint8_t **buf, size_t *len)
 {
 	in->line_no++;
@@ -222,6 +386,10 @@ static int parse_line(text_input *in, const uint8_t *s, size_t n, const uint8_t 
 		char msg[256];
 		snprintf(msg, sizeof msg, "'%.200s'", in->key);
 		return v ? fail_line(in, msg, " is not a string") : fail_line(in, "no key ", msg);
+	}
+	if (json_string_length(v) == 0) {  /* an empty document: as if absent */
+		json_decref(doc);
+		return 0;
 	}
 	in->doc = doc;
 	*buf = (const uint8_t *)json_string_value(v);
@@ -310,7 +478,7 @@ static long read_jsonl(text_input *in, const uint8_t **buf, bool *doc_start)
 		r = parse_line(in, s, n, buf, &len);
 		if (r < 0)
 			return -1;
-		if (r > 0 && len > 0) {
+		if (r > 0) {
 			*doc_start = true;
 			return (long)len;
 		}

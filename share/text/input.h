@@ -15,6 +15,13 @@
  *     with the count;
  *   - devices, FIFOs and sockets are an error naming the member: they hold
  *     no text, and an archive with them is likely not a corpus.
+ * A member that is itself compressed (a .gz in a tar) is an error naming
+ * it: its bytes are no text, and the archive's members are read one layer
+ * deep.
+ * Damaged input is an error, never text: a gzip stream whose CRC-32 or
+ * length does not match, a zip member whose CRC does not, a tar header
+ * whose checksum does not (the first one included: such a file is not
+ * read as plain text), a truncated or corrupt compressed stream.
  * Empty documents (an empty file or member, a JSON line whose string is
  * "") produce no piece: they are as if absent.
  * JSON lines: lines of white space only are skipped; a line that is not a

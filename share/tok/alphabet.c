@@ -104,15 +104,15 @@ size_t alphabet_encode(const uint8_t *bytes, size_t n, char *out)
 /* The error for a multi-byte symbol (or malformed UTF-8) at s. */
 static int fail_symbol(const uint8_t *s, size_t n)
 {
-	int need = s[0] >= 0xF0 ? 3 : s[0] >= 0xE0 ? 2 : s[0] >= 0xC0 ? 1 : -1;
+	int need = s[0] >= 0xF0 ? 3 : s[0] >= 0xE0 ? 2 : s[0] >= 0xC0 ? 1 : 0;
+	if (need == 0)  /* a continuation byte with no lead byte */
+		return lm_fail("malformed UTF-8 (byte 0x%02X)", s[0]);
 	uint32_t cp = s[0] & (0x3F >> need);
-	for (int j = 1; need > 0 && j <= need; j++) {
+	for (int j = 1; j <= need; j++) {
 		if ((size_t)j >= n || (s[j] & 0xC0) != 0x80)
 			return lm_fail("malformed UTF-8 (byte 0x%02X)", s[0]);
 		cp = (cp << 6) | (s[j] & 0x3F);
 	}
-	if (need < 0)
-		return lm_fail("malformed UTF-8 (byte 0x%02X)", s[0]);
 	return lm_fail("symbol U+%04X is outside the byte alphabet", (unsigned)cp);
 }
 

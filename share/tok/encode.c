@@ -19,6 +19,7 @@
 
 enum {
 	SMALL_PIECE = 48,       /* pieces up to this many bytes merge by scanning */
+	LEAN_PIECE = 1 << 20,   /* pieces longer than this merge in rounds (merge_lean) */
 	CACHE_SLOTS = 1 << 13,  /* direct-mapped cache of recent pieces */
 	CACHE_KEY = 30,         /* longest piece cached */
 	CACHE_IDS = 10,         /* most tokens of a cached piece */
@@ -46,6 +47,7 @@ struct bpe_encoder {
 	uint32_t *pair_val;
 	specials *sp;
 	uint32_t special_base;
+	size_t lean_piece;       /* longer pieces merge in rounds */
 };
 
 typedef struct {
@@ -58,9 +60,13 @@ typedef struct {
 struct encode_state {
 	const bpe_encoder *e;
 	cache_entry *cache;      /* [CACHE_SLOTS] */
-	uint32_t *ids, *next, *prev;    /* scratch of cap */
-	uint64_t *heap;
+	uint32_t *next, *prev;   /* merge_large's scratch of cap */
+	uint64_t *heap;          /* [2 * cap] */
 	size_t cap;
+	token_buf split;         /* encoder_split's parts */
+	uint32_t *hist;          /* merge_lean: [n_tokens] pairs of each rank */
+	uint64_t *band;          /* merge_lean: its heap ... */
+	size_t band_cap;         /* ... and its room */
 };
 
 /* ---- hashing ----------------------------------------------------------- */
@@ -187,31 +193,143 @@ static void pair_insert(bpe_encoder *e, uint32_t a, uint32_t b, uint32_t id)
 	e->pair_val[i] = id;
 }
 
+/* A trie of the ordinary tokens' bytes, read forwards or backwards: one
+ * walk along a token finds every token that is a prefix (suffix) of it, so
+ * finding the pairs costs the tokens' total length, not its square (hashing
+ * each of a token's n prefixes anew costs n^2: a 256 KiB token took 22 s).
+ * Children in one hash table keyed by (node, byte). */
+typedef struct {
+	uint64_t *key;           /* [mask + 1]: node << 8 | byte, or UINT64_MAX */
+	uint32_t *child;         /* [mask + 1] */
+	uint64_t mask;
+	uint32_t *id;            /* [n_nodes]: the token that ends there, or NONE */
+	uint32_t n_nodes;
+} trie;
+
+static void trie_free(trie *t)
+{
+	free(t->key);
+	free(t->child);
+	free(t->id);
+}
+
+static uint32_t trie_child(const trie *t, uint32_t node, uint8_t byte)
+{
+	uint64_t key = (uint64_t)node << 8 | byte;
+	for (uint64_t i = mix(key) & t->mask;; i = (i + 1) & t->mask) {
+		if (t->key[i] == key)
+			return t->child[i];
+		if (t->key[i] == UINT64_MAX)
+			return NONE;
+	}
+}
+
+static uint32_t trie_add_child(trie *t, uint32_t node, uint8_t byte)
+{
+	uint64_t key = (uint64_t)node << 8 | byte;
+	uint64_t i = mix(key) & t->mask;
+	for (; t->key[i] != UINT64_MAX; i = (i + 1) & t->mask)
+		if (t->key[i] == key)
+			return t->child[i];
+	t->key[i] = key;
+	t->child[i] = t->n_nodes;
+	t->id[t->n_nodes] = NONE;
+	return t->n_nodes++;
+}
+
+/* The byte at step k of a walk along s[0..n): s[k], or s[n-1-k] backwards. */
+static inline uint8_t walk_byte(const uint8_t *s, size_t n, size_t k, bool backwards)
+{
+	return backwards ? s[n - 1 - k] : s[k];
+}
+
+/* The trie of tokens 0..n_tokens-1 (the lowest id for bytes that repeat);
+ * nodes is at least one more than their total length. */
+static int trie_build(trie *t, const bpe_encoder *e, uint64_t nodes, bool backwards)
+{
+	memset(t, 0, sizeof *t);
+	if (nodes >= NONE)
+		return lm_fail("the tokens are too long (%llu bytes in all)", (unsigned long long)nodes);
+	t->mask = pow2_at_least(nodes + nodes / 4) - 1;  /* nodes is a bound: the load stays below 0.8 */
+	t->key = malloc((t->mask + 1) * sizeof *t->key);
+	t->child = malloc((t->mask + 1) * sizeof *t->child);
+	t->id = malloc(nodes * sizeof *t->id);
+	if (!t->key || !t->child || !t->id) {
+		trie_free(t);
+		return lm_fail("out of memory");
+	}
+	memset(t->key, 0xff, (t->mask + 1) * sizeof *t->key);
+	t->id[0] = NONE;
+	t->n_nodes = 1;
+	for (uint32_t id = 0; id < e->n_tokens; id++) {
+		const uint8_t *s = e->m->token_bytes[id];
+		size_t n = e->m->token_len[id];
+		uint32_t node = 0;
+		for (size_t k = 0; k < n; k++)
+			node = trie_add_child(t, node, walk_byte(s, n, k, backwards));
+		if (t->id[node] == NONE)
+			t->id[node] = id;
+	}
+	return 0;
+}
+
+/* ids[k] for k in 1..n-1: the token whose bytes are s[0..k) (forwards) or
+ * s[k..n) (backwards), or NONE. */
+static void trie_walk(const trie *t, const uint8_t *s, size_t n, bool backwards, uint32_t *ids)
+{
+	for (size_t k = 1; k < n; k++)
+		ids[k] = NONE;
+	uint32_t node = 0;
+	for (size_t k = 0; k + 1 < n; k++) {
+		node = trie_child(t, node, walk_byte(s, n, k, backwards));
+		if (node == NONE)
+			break;
+		ids[backwards ? n - 1 - k : k + 1] = t->id[node];
+	}
+}
+
 /* Every (a, b) whose bytes concatenate to token t's, for every t. */
 static int build_pairs(bpe_encoder *e)
 {
 	const bpe_merges *m = e->m;
-	uint64_t splits = 0;
-	for (uint32_t t = 256; t < e->n_tokens; t++)
-		splits += m->token_len[t] - 1;
+	uint64_t splits = 0, total = 0;
+	for (uint32_t t = 0; t < e->n_tokens; t++) {
+		uint64_t n = m->token_len[t];
+		total += n;
+		if (t >= 256)  /* at most one pair a cut, one a prefix token */
+			splits += n - 1 < e->n_tokens ? n - 1 : e->n_tokens;
+	}
 	e->pair_mask = pow2_at_least(2 * splits + 16) - 1;
 	e->pair_key = malloc((e->pair_mask + 1) * sizeof *e->pair_key);
 	e->pair_val = malloc((e->pair_mask + 1) * sizeof *e->pair_val);
-	if (!e->pair_key || !e->pair_val)
-		return lm_fail("out of memory");
-	memset(e->pair_key, 0xff, (e->pair_mask + 1) * sizeof *e->pair_key);
-	for (uint32_t t = 256; t < e->n_tokens; t++) {
-		const uint8_t *s = m->token_bytes[t];
-		size_t n = m->token_len[t];
-		uint32_t rank = token_lookup_h(e, s, n, hash_bytes(s, n));
-		for (size_t k = 1; k < n; k++) {
-			uint32_t a = token_lookup_h(e, s, k, hash_bytes(s, k));
-			uint32_t b = token_lookup_h(e, s + k, n - k, hash_bytes(s + k, n - k));
-			if (a != NONE && b != NONE)
-				pair_insert(e, a, b, rank);
+	uint32_t *pre = malloc((e->max_len + 1) * sizeof *pre);
+	uint32_t *suf = malloc((e->max_len + 1) * sizeof *suf);
+	trie fwd, bwd;
+	int rc = 0;
+	if (!e->pair_key || !e->pair_val || !pre || !suf)
+		rc = lm_fail("out of memory");
+	if (rc == 0)
+		rc = trie_build(&fwd, e, total + 1, false);
+	if (rc == 0 && (rc = trie_build(&bwd, e, total + 1, true)) != 0)
+		trie_free(&fwd);
+	if (rc == 0) {
+		memset(e->pair_key, 0xff, (e->pair_mask + 1) * sizeof *e->pair_key);
+		for (uint32_t t = 256; t < e->n_tokens; t++) {
+			const uint8_t *s = m->token_bytes[t];
+			size_t n = m->token_len[t];
+			uint32_t rank = token_lookup_h(e, s, n, hash_bytes(s, n));
+			trie_walk(&fwd, s, n, false, pre);
+			trie_walk(&bwd, s, n, true, suf);
+			for (size_t k = 1; k < n; k++)
+				if (pre[k] != NONE && suf[k] != NONE)
+					pair_insert(e, pre[k], suf[k], rank);
 		}
+		trie_free(&fwd);
+		trie_free(&bwd);
 	}
-	return 0;
+	free(pre);
+	free(suf);
+	return rc;
 }
 
 bpe_encoder *encoder_new(const bpe_merges *m)
@@ -224,6 +342,7 @@ bpe_encoder *encoder_new(const bpe_merges *m)
 	e->m = m;
 	e->n_tokens = 256 + m->n_merges;
 	e->special_base = e->n_tokens;
+	e->lean_piece = LEAN_PIECE;
 	if (build_tokens(e) != 0 || build_pairs(e) != 0 ||
 	    !(e->sp = specials_new((const char *const *)m->specials, (int)m->n_specials))) {
 		encoder_free(e);
@@ -265,7 +384,9 @@ void encode_state_free(encode_state *st)
 	if (!st)
 		return;
 	free(st->cache);
-	free(st->ids);
+	token_buf_free(&st->split);
+	free(st->hist);
+	free(st->band);
 	free(st->next);
 	free(st->prev);
 	free(st->heap);
@@ -312,9 +433,6 @@ static int scratch_reserve(encode_state *st, size_t n)
 	size_t cap = st->cap ? st->cap : 256;
 	while (cap < n)
 		cap *= 2;
-	uint32_t *ids = realloc(st->ids, cap * sizeof *ids);
-	if (ids)
-		st->ids = ids;
 	uint32_t *next = realloc(st->next, cap * sizeof *next);
 	if (next)
 		st->next = next;
@@ -324,18 +442,26 @@ static int scratch_reserve(encode_state *st, size_t n)
 	uint64_t *heap = realloc(st->heap, 2 * cap * sizeof *heap);
 	if (heap)
 		st->heap = heap;
-	if (!ids || !next || !prev || !heap)
+	if (!next || !prev || !heap)
 		return lm_fail("out of memory");
 	st->cap = cap;
 	return 0;
 }
 
+/* The rank of merging a and b, NONE when their bytes are no token below
+ * limit. */
+static inline uint32_t pair_rank(const bpe_encoder *e, uint32_t a, uint32_t b, uint32_t limit)
+{
+	uint32_t r = pair_lookup(e, a, b);
+	return r < limit ? r : NONE;
+}
+
 /* Short piece: find the lowest rank by scanning; ids[] shrinks in place. */
-static size_t merge_small(const bpe_encoder *e, uint32_t *ids, size_t n)
+static size_t merge_small(const bpe_encoder *e, uint32_t *ids, size_t n, uint32_t limit)
 {
 	uint32_t rank[SMALL_PIECE];
 	for (size_t i = 0; i + 1 < n; i++)
-		rank[i] = pair_lookup(e, ids[i], ids[i + 1]);
+		rank[i] = pair_rank(e, ids[i], ids[i + 1], limit);
 	while (n > 1) {
 		size_t best = 0;
 		for (size_t i = 1; i + 1 < n; i++)
@@ -349,9 +475,9 @@ static size_t merge_small(const bpe_encoder *e, uint32_t *ids, size_t n)
 			memmove(rank + best + 1, rank + best + 2, (n - best - 3) * sizeof *rank);
 		n--;
 		if (best > 0)
-			rank[best - 1] = pair_lookup(e, ids[best - 1], ids[best]);
+			rank[best - 1] = pair_rank(e, ids[best - 1], ids[best], limit);
 		if (best + 1 < n)
-			rank[best] = pair_lookup(e, ids[best], ids[best + 1]);
+			rank[best] = pair_rank(e, ids[best], ids[best + 1], limit);
 	}
 	return n;
 }
@@ -388,7 +514,7 @@ static uint64_t heap_pop(uint64_t *h, size_t *n)
 
 /* Long piece: parts in a linked list over the byte positions, candidate
  * merges in a heap checked when popped (stale entries are skipped). */
-static size_t merge_large(encode_state *st, uint32_t *ids, size_t n)
+static size_t merge_large(encode_state *st, uint32_t *ids, size_t n, uint32_t limit)
 {
 	const bpe_encoder *e = st->e;
 	uint32_t *next = st->next, *prev = st->prev;
@@ -399,14 +525,14 @@ static size_t merge_large(encode_state *st, uint32_t *ids, size_t n)
 		prev[i] = i > 0 ? i - 1 : NONE;
 	}
 	for (size_t i = 0; i + 1 < n; i++) {
-		uint32_t r = pair_lookup(e, ids[i], ids[i + 1]);
+		uint32_t r = pair_rank(e, ids[i], ids[i + 1], limit);
 		if (r != NONE)
 			heap_push(heap, &hn, (uint64_t)r << 32 | i);
 	}
 	while (hn > 0) {
 		uint64_t top = heap_pop(heap, &hn);
 		uint32_t r = top >> 32, i = (uint32_t)top, j = next[i];
-		if (ids[i] == NONE || j == NONE || pair_lookup(e, ids[i], ids[j]) != r)
+		if (ids[i] == NONE || j == NONE || pair_rank(e, ids[i], ids[j], limit) != r)
 			continue;
 		ids[i] = r;
 		ids[j] = NONE;
@@ -414,12 +540,12 @@ static size_t merge_large(encode_state *st, uint32_t *ids, size_t n)
 		if (next[j] != NONE)
 			prev[next[j]] = i;
 		if (prev[i] != NONE) {
-			uint32_t q = pair_lookup(e, ids[prev[i]], r);
+			uint32_t q = pair_rank(e, ids[prev[i]], r, limit);
 			if (q != NONE)
 				heap_push(heap, &hn, (uint64_t)q << 32 | prev[i]);
 		}
 		if (next[i] != NONE) {
-			uint32_t q = pair_lookup(e, r, ids[next[i]]);
+			uint32_t q = pair_rank(e, r, ids[next[i]], limit);
 			if (q != NONE)
 				heap_push(heap, &hn, (uint64_t)q << 32 | i);
 		}
@@ -430,18 +556,189 @@ static size_t merge_large(encode_state *st, uint32_t *ids, size_t n)
 	return k;
 }
 
-static int bpe_piece(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
+/* ---- giant pieces ------------------------------------------------------
+ *
+ * merge_large's list and heap cost some 20 bytes a byte of the piece (a
+ * 200 MB run of one letter took 4.6 GB), so above lean_piece bytes the
+ * merges go in rounds over the ids alone, compacted in place between rounds
+ * (4 bytes a byte), with a heap of at most about n/8 entries. Each round
+ * counts the pairs of each rank, then:
+ *   - when the lowest rank lo present has more pairs than the heap may hold
+ *     (a run of one letter), a sweep left to right merges every pair of rank
+ *     lo, the leftmost first, and at once each pair of lower rank a merge
+ *     makes beside the new part (only the two pairs next to the newest part
+ *     can be such, every other ranking lo or above), the lower first, the
+ *     left one on a tie;
+ *   - else the heap takes every pair of the lowest ranks up to hi, as many
+ *     as it may hold, and merges as merge_large does, pushing the new pairs
+ *     of rank <= hi; merged-away places hold NONE until the compaction.
+ * Either way every merge is the one-merge-at-a-time definition's: the
+ * lowest rank present, then the leftmost (every pair of rank <= hi is in
+ * the heap, every other ranks above). t1062 ties the rounds to the heap. */
+
+enum { LEAN_HEAP_SHARE = 8 };   /* the heap holds up to n / 8 pairs */
+
+/* The next part after i (n at the end), and the one before i (i > 0), over
+ * the NONE a round's merges leave. */
+static inline size_t part_after(const uint32_t *ids, size_t n, size_t i)
 {
+	do
+		i++;
+	while (i < n && ids[i] == NONE);
+	return i;
+}
+
+static inline size_t part_before(const uint32_t *ids, size_t i)
+{
+	do
+		i--;
+	while (ids[i] == NONE);
+	return i;
+}
+
+/* One sweep merging every pair of rank lo (see above); the parts left. */
+static size_t lean_sweep(const bpe_encoder *e, uint32_t *ids, size_t n, uint32_t lo, uint32_t limit)
+{
+	size_t w = 1, i = 1;    /* ids[0..w): settled this round, ids[i..n): not reached */
+	while (i < n) {
+		uint32_t r = pair_rank(e, ids[w - 1], ids[i], limit);
+		if (r > lo) {
+			ids[w++] = ids[i++];
+			continue;
+		}
+		ids[w - 1] = r;
+		i++;
+		for (;;) {
+			uint32_t a = w >= 2 ? pair_rank(e, ids[w - 2], ids[w - 1], limit) : NONE;
+			uint32_t b = i < n ? pair_rank(e, ids[w - 1], ids[i], limit) : NONE;
+			if (a <= lo && a <= b) {
+				ids[w - 2] = a;
+				w--;
+			} else if (b <= lo) {
+				ids[w - 1] = b;
+				i++;
+			} else {
+				break;
+			}
+		}
+	}
+	return w;
+}
+
+static int band_push(encode_state *st, size_t *hn, uint64_t v)
+{
+	if (*hn == st->band_cap) {
+		size_t cap = st->band_cap ? 2 * st->band_cap : 1024;
+		uint64_t *h = realloc(st->band, cap * sizeof *h);
+		if (!h)
+			return lm_fail("out of memory");
+		st->band = h;
+		st->band_cap = cap;
+	}
+	heap_push(st->band, hn, v);
+	return 0;
+}
+
+/* Merge every pair of rank <= hi through the heap (see above), then compact:
+ * the parts left, or -1 on out of memory. */
+static long lean_band(encode_state *st, uint32_t *ids, size_t n, uint32_t hi, uint32_t limit)
+{
+	const bpe_encoder *e = st->e;
+	size_t hn = 0;
+	for (size_t i = 0; i + 1 < n; i++) {
+		uint32_t r = pair_rank(e, ids[i], ids[i + 1], limit);
+		if (r <= hi && band_push(st, &hn, (uint64_t)r << 32 | i) != 0)
+			return -1;
+	}
+	while (hn > 0) {
+		uint64_t top = heap_pop(st->band, &hn);
+		uint32_t r = top >> 32;
+		size_t i = (uint32_t)top, j;
+		if (ids[i] == NONE || (j = part_after(ids, n, i)) >= n ||
+		    pair_rank(e, ids[i], ids[j], limit) != r)
+			continue;    /* stale */
+		ids[i] = r;
+		ids[j] = NONE;
+		if (i > 0) {
+			size_t h = part_before(ids, i);
+			uint32_t q = pair_rank(e, ids[h], r, limit);
+			if (q <= hi && band_push(st, &hn, (uint64_t)q << 32 | h) != 0)
+				return -1;
+		}
+		size_t k = part_after(ids, n, i);
+		if (k < n) {
+			uint32_t q = pair_rank(e, r, ids[k], limit);
+			if (q <= hi && band_push(st, &hn, (uint64_t)q << 32 | i) != 0)
+				return -1;
+		}
+	}
+	size_t w = 0;
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] != NONE)
+			ids[w++] = ids[i];
+	return (long)w;
+}
+
+/* The parts left of ids[0..n), or -1 on out of memory. */
+static long merge_lean(encode_state *st, uint32_t *ids, size_t n, uint32_t limit)
+{
+	const bpe_encoder *e = st->e;
+	if (!st->hist && !(st->hist = calloc(e->n_tokens, sizeof *st->hist)))
+		return lm_fail("out of memory");
+	uint32_t *hist = st->hist;
+	size_t budget = n / LEAN_HEAP_SHARE > 1024 ? n / LEAN_HEAP_SHARE : 1024;
+	for (;;) {
+		uint32_t lo = NONE, hi;
+		for (size_t i = 0; i + 1 < n; i++) {
+			uint32_t r = pair_rank(e, ids[i], ids[i + 1], limit);
+			if (r != NONE) {
+				hist[r]++;
+				if (r < lo)
+					lo = r;
+			}
+		}
+		if (lo == NONE)
+			return (long)n;
+		bool sweep = hist[lo] > budget;
+		size_t in_band = hist[lo];
+		for (hi = lo; hi + 1 < e->n_tokens && in_band + hist[hi + 1] <= budget; hi++)
+			in_band += hist[hi + 1];
+		memset(hist + lo, 0, (e->n_tokens - lo) * sizeof *hist);
+		if (sweep) {
+			n = lean_sweep(e, ids, n, lo, limit);
+		} else {
+			long k = lean_band(st, ids, n, hi, limit);
+			if (k < 0)
+				return -1;
+			n = (size_t)k;
+		}
+	}
+}
+
+/* BPE of s[0..n) with the tokens below limit into ids (room for n): the
+ * count of parts left. -1 on out of memory. */
+static long bpe_merge(encode_state *st, const uint8_t *s, size_t n, uint32_t limit, uint32_t *ids)
+{
+	const bpe_encoder *e = st->e;
+	for (size_t i = 0; i < n; i++)
+		ids[i] = e->byte_id[s[i]];
+	if (n > e->lean_piece)
+		return merge_lean(st, ids, n, limit);
+	if (n <= SMALL_PIECE)
+		return (long)merge_small(e, ids, n, limit);
 	if (scratch_reserve(st, n) != 0)
 		return -1;
-	uint32_t *ids = st->ids;
-	for (size_t i = 0; i < n; i++)
-		ids[i] = st->e->byte_id[s[i]];
-	size_t k = n <= SMALL_PIECE ? merge_small(st->e, ids, n) : merge_large(st, ids, n);
-	if (token_buf_reserve(out, k) != 0)
+	return (long)merge_large(st, ids, n, limit);
+}
+
+static int bpe_piece(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
+{
+	if (token_buf_reserve(out, n) != 0)
 		return -1;
-	memcpy(out->ids + out->n, ids, k * sizeof *ids);
-	out->n += k;
+	long k = bpe_merge(st, s, n, NONE, out->ids + out->n);
+	if (k < 0)
+		return -1;
+	out->n += (size_t)k;
 	return 0;
 }
 
@@ -537,6 +834,28 @@ int encoder_encode(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
 		n -= at + len;
 	}
 	return 0;
+}
+
+int encoder_split(encode_state *st, uint32_t t, uint32_t *left, uint32_t *right)
+{
+	const bpe_merges *m = st->e->m;
+	token_buf *b = &st->split;
+	b->n = 0;
+	if (token_buf_reserve(b, m->token_len[t]) != 0)
+		return -1;
+	long k = bpe_merge(st, m->token_bytes[t], m->token_len[t], t, b->ids);
+	if (k < 0)
+		return -1;
+	if (k != 2)
+		return 1;
+	*left = b->ids[0];
+	*right = b->ids[1];
+	return 0;
+}
+
+void encoder_set_lean_piece(bpe_encoder *e, size_t n)
+{
+	e->lean_piece = n;
 }
 
 size_t encoder_safe_cut(const bpe_encoder *e, const uint8_t *s, size_t n)

@@ -7,7 +7,9 @@
  * piece from a cache, else BPE: repeatedly merge the adjacent pair of parts
  * whose concatenated bytes form the token of lowest id (ties: the leftmost).
  * Short pieces merge by scanning; long ones with a heap over a linked list,
- * O(m log m), so no input is pathological.
+ * O(m log m), so no input is pathological; giant ones (over 1 MiB, a run of
+ * one letter say) in rounds over their ids alone, so memory stays near 5
+ * bytes a byte of the longest piece (plus the text itself).
  *
  * A bpe_encoder is read-only once built and shared by threads; each thread
  * encodes with its own encode_state (cache and scratch).
@@ -32,6 +34,10 @@ typedef struct {
  * outlive the encoder. NULL + lm_fail on error. */
 bpe_encoder *encoder_new(const bpe_merges *m);
 void encoder_free(bpe_encoder *e);
+/* Pieces longer than n bytes (default 1 MiB) merge in rounds over their
+ * ids alone: about 5 bytes a byte instead of 20, the same ids.
+ * For tests (0: every piece); set before the encoder is shared. */
+void encoder_set_lean_piece(bpe_encoder *e, size_t n);
 /* Per-thread state. */
 encode_state *encode_state_new(const bpe_encoder *e);
 void encode_state_free(encode_state *st);
@@ -41,6 +47,10 @@ void encode_state_free(encode_state *st);
 int encoder_encode(encode_state *st, const uint8_t *s, size_t n, token_buf *out);
 /* Append the ids of one piece (no pre-tokenization, no specials). */
 int encoder_encode_piece(encode_state *st, const uint8_t *s, size_t n, token_buf *out);
+/* BPE of ordinary token t's bytes with only the tokens below t (no whole-
+ * piece shortcut): 0 with the two parts left, 1 when not two are left, -1
+ * on out of memory. Linear-logarithmic in the token's length. */
+int encoder_split(encode_state *st, uint32_t t, uint32_t *left, uint32_t *right);
 /* Largest p <= n such that encoding s[0..p) then the rest equals encoding
  * the whole, whatever follows s[n-1]: a cut right after a special token, or
  * a safe pre-token cut (pretok_safe_cut) no special can straddle. 0 if none. */

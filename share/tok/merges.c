@@ -280,20 +280,25 @@ int merges_check_unique(const bpe_merges *m)
 	return rc;
 }
 
-int merges_read(bpe_merges *m, const char *path)
+int merges_read_text(bpe_merges *m, const char *name, const char *text, size_t len)
 {
 	if (merges_init_bytes(m) != 0)
 		return -1;
-	size_t len;
-	char *text = read_whole_file(path, &len);
-	if (!text) {
-		merges_free(m);
-		return -1;
-	}
-	int rc = parse_text(m, path, text, len);
-	free(text);
+	int rc = parse_text(m, name, text, len);
 	if (rc != 0)
 		merges_free(m);
+	return rc;
+}
+
+int merges_read(bpe_merges *m, const char *path)
+{
+	memset(m, 0, sizeof *m);
+	size_t len;
+	char *text = read_whole_file(path, &len);
+	if (!text)
+		return -1;
+	int rc = merges_read_text(m, path, text, len);
+	free(text);
 	return rc;
 }
 
@@ -421,7 +426,7 @@ int merges_write(const bpe_merges *m, const char *path)
 	return write_atomically(m, path, write_merges_to);
 }
 
-char *merges_to_text(const bpe_merges *m)
+char *merges_text(const bpe_merges *m)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -431,10 +436,10 @@ char *merges_to_text(const bpe_merges *m)
 		return NULL;
 	}
 	int rc = write_merges_to(m, fp);
-	if (fclose(fp) != 0 || rc != 0) {
+	if (fclose(fp) != 0 && rc == 0)
+		rc = lm_fail("out of memory");
+	if (rc != 0) {
 		free(text);
-		if (rc == 0)
-			lm_fail("out of memory");
 		return NULL;
 	}
 	return text;

@@ -15,6 +15,7 @@
 #ifndef LMPIPE_TOK_MERGES_H
 #define LMPIPE_TOK_MERGES_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct {
@@ -38,6 +39,9 @@ typedef struct {
  * in encoder.json, tiktoken's rank tables and GPT-2's own vocab.bpe (whose
  * 50000 merges make 50000 distinct byte strings). On error *m is empty. */
 int merges_read(bpe_merges *m, const char *path);
+/* The same from text[0..len) held in memory; NAME stands for the file in
+ * messages. */
+int merges_read_text(bpe_merges *m, const char *name, const char *text, size_t len);
 /* 0, or -1 + lm_fail when two tokens (bytes or merges) have the same bytes. */
 int merges_check_unique(const bpe_merges *m);
 /* The 256 byte tokens and no merges: a start for merges_add_merge. */
@@ -49,8 +53,9 @@ int merges_add_merge(bpe_merges *m, uint32_t left, uint32_t right);
 int merges_add_specials(bpe_merges *m, const char *const *specials, int n);
 /* The merges file; atomic, replaces PATH; "-" = stdout. */
 int merges_write(const bpe_merges *m, const char *path);
-/* The merges file's text (caller frees); NULL with an error. */
-char *merges_to_text(const bpe_merges *m);
+/* The merges file's text (what merges_write writes), NUL-terminated;
+ * caller frees. NULL + lm_fail when out of memory. */
+char *merges_text(const bpe_merges *m);
 /* encoder.json (token in the alphabet -> id, specials as their text),
  * written as GPT-2's own is (Python's json.dumps); atomic; "-" = stdout. */
 int merges_write_encoder_json(const bpe_merges *m, const char *path);

@@ -3,8 +3,7 @@
  *
  * A rank table lists tokens, not merges. The merge that makes token r is
  * found by BPE on r's bytes with only the tokens ranked below r: what is
- * left must be exactly two parts. Byte strings are looked up in a table
- * sorted by bytes (binary search); tokens are short, so BPE by scanning.
+ * left must be exactly two parts. The tokens sorted by bytes find repeats.
  */
 #include "tok/tiktoken_ranks.h"
 
@@ -13,6 +12,7 @@
 #include <string.h>
 
 #include "tok/alphabet.h"
+#include "tok/encode.h"
 #include "util/error.h"
 #include "util/io.h"
 
@@ -31,22 +31,6 @@ static int cmp_ranked(const void *x, const void *y)
 {
 	const ranked *a = x, *b = y;
 	return cmp_bytes(a->bytes, a->len, b->bytes, b->len);
-}
-
-static uint32_t rank_of(const ranked *sorted, size_t n, const uint8_t *s, size_t len)
-{
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = cmp_bytes(sorted[mid].bytes, sorted[mid].len, s, len);
-		if (c == 0)
-			return sorted[mid].rank;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return UINT32_MAX;
 }
 
 static int b64_value(int c)
@@ -83,100 +67,107 @@ static long b64_decode(const char *s, size_t n, uint8_t *out)
 	return k;
 }
 
+static void ranked_free(ranked *r, size_t n)
+{
+	for (size_t i = 0; r && i < n; i++)
+		free(r[i].bytes);
+	free(r);
+}
+
+/* One line "BASE64 RANK" into *e, which must be rank `want`: 0, or -1. */
+static int parse_line(const char *path, size_t line, const char *p, const char *eol, size_t want,
+		      ranked *e)
+{
+	const char *sp = memchr(p, ' ', eol - p);
+	char *num_end;
+	unsigned long rank = sp ? strtoul(sp + 1, &num_end, 10) : 0;
+	if (!sp || num_end == sp + 1 || (num_end != eol && !(num_end + 1 == eol && *num_end == '\r')))
+		return lm_fail("%s:%zu: not a line of a rank table (BASE64 RANK)", path, line);
+	if (rank != want)
+		return lm_fail("%s:%zu: rank %lu out of order (expected %zu)", path, line, rank, want);
+	uint8_t *bytes = malloc(sp - p + 1);
+	if (!bytes)
+		return lm_fail("out of memory");
+	long bl = b64_decode(p, sp - p, bytes);
+	if (bl <= 0) {
+		free(bytes);
+		return lm_fail("%s:%zu: not a line of a rank table (BASE64 RANK)", path, line);
+	}
+	*e = (ranked){bytes, (uint32_t)bl, (uint32_t)want};
+	return 0;
+}
+
 /* Parse the table: entries[rank] for ranks 0..n-1, each once. */
 static int parse(const char *path, char *text, size_t len, ranked **out, size_t *out_n)
 {
 	size_t cap = 1024, n = 0, line = 0;
-	ranked *r = calloc(cap, sizeof *r);
+	ranked *r = malloc(cap * sizeof *r);
 	if (!r)
 		return lm_fail("out of memory");
-	for (char *p = text, *end = text + len; p < end;) {
+	for (char *p = text, *end = text + len; p < end; n++) {
 		char *eol = memchr(p, '\n', end - p);
 		if (!eol)
 			eol = end;
-		line++;
-		char *sp = memchr(p, ' ', eol - p);
-		char *num_end;
-		unsigned long rank = sp ? strtoul(sp + 1, &num_end, 10) : 0;
-		if (!sp || num_end == sp + 1 || (num_end != eol && !(num_end + 1 == eol && *num_end == '\r')))
-			goto bad;
-		if (rank != n) {
-			free(r);
-			return lm_fail("%s:%zu: rank %lu out of order (expected %zu)", path, line, rank, n);
-		}
 		if (n == cap) {
 			ranked *g = realloc(r, (cap *= 2) * sizeof *r);
-			if (!g)
-				goto oom;
+			if (!g) {
+				ranked_free(r, n);
+				return lm_fail("out of memory");
+			}
 			r = g;
 		}
-		uint8_t *bytes = malloc(sp - p + 1);
-		long bl = bytes ? b64_decode(p, sp - p, bytes) : -1;
-		if (bl <= 0) {
-			free(bytes);
-			if (!bytes)
-				goto oom;
-			goto bad;
+		if (parse_line(path, ++line, p, eol, n, &r[n]) != 0) {
+			ranked_free(r, n);
+			return -1;
 		}
-		r[n].bytes = bytes;
-		r[n].len = bl;
-		r[n].rank = n;
-		n++;
 		p = eol + 1;
-		continue;
-bad:
-		for (size_t i = 0; i < n; i++)
-			free(r[i].bytes);
-		free(r);
-		return lm_fail("%s:%zu: not a line of a rank table (BASE64 RANK)", path, line);
 	}
 	*out = r;
 	*out_n = n;
 	return 0;
-oom:
-	for (size_t i = 0; i < n; i++)
-		free(r[i].bytes);
-	free(r);
-	return lm_fail("out of memory");
 }
 
-/* BPE of token t's bytes with the ranks below t: the two parts left. */
-static int split_token(const ranked *sorted, size_t n, const ranked *t, uint32_t *left, uint32_t *right)
+/* The merges: token t's two parts are what BPE with the tokens below t
+ * leaves of its bytes, found by the encoder itself (tok/encode.h) over the
+ * table's tokens (a vocabulary with no merges yet: the encoder reads only
+ * the tokens' bytes), so the cost is O(m log m) a token of m bytes. */
+static int add_merges(bpe_merges *m, const char *path, const ranked *r, size_t n)
 {
-	size_t m = t->len;
-	uint32_t *start = malloc((m + 1) * sizeof *start);
-	if (!start)
-		return lm_fail("out of memory");
-	for (size_t i = 0; i <= m; i++)
-		start[i] = i;    /* parts are [start[i], start[i+1]) */
-	size_t parts = m;
-	while (parts > 2) {
-		uint32_t best = UINT32_MAX;
-		size_t at = 0;
-		for (size_t i = 0; i + 1 < parts; i++) {
-			uint32_t r = rank_of(sorted, n, t->bytes + start[i], start[i + 2] - start[i]);
-			if (r < t->rank && r < best) {
-				best = r;
-				at = i;
-			}
-		}
-		if (best == UINT32_MAX)
-			break;
-		memmove(start + at + 1, start + at + 2, (parts - at - 1) * sizeof *start);
-		parts--;
+	bpe_merges vocab = {.n_merges = (uint32_t)(n - 256), .vocab_size = (uint32_t)n};
+	vocab.token_bytes = malloc(n * sizeof *vocab.token_bytes);
+	vocab.token_len = malloc(n * sizeof *vocab.token_len);
+	bpe_encoder *e = NULL;
+	encode_state *st = NULL;
+	int rc = -1;
+	if (!vocab.token_bytes || !vocab.token_len) {
+		lm_fail("out of memory");
+		goto out;
 	}
-	int rc = 0;
-	if (parts != 2)
-		rc = -1;
-	else {
-		*left = rank_of(sorted, n, t->bytes, start[1]);
-		*right = rank_of(sorted, n, t->bytes + start[1], m - start[1]);
+	for (size_t i = 0; i < n; i++) {
+		vocab.token_bytes[i] = r[i].bytes;
+		vocab.token_len[i] = r[i].len;
 	}
-	free(start);
+	if (!(e = encoder_new(&vocab)) || !(st = encode_state_new(e)))
+		goto out;
+	for (size_t t = 256; t < n; t++) {
+		uint32_t a = 0, b = 0;
+		int split = encoder_split(st, (uint32_t)t, &a, &b);
+		if (split > 0)
+			lm_fail("%s:%zu: token of rank %zu is not a merge of two lower ranks", path, t + 1, t);
+		if (split != 0 || merges_add_merge(m, a, b) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	encode_state_free(st);
+	encoder_free(e);
+	free(vocab.token_bytes);
+	free(vocab.token_len);
 	return rc;
 }
 
-/* The merges of n ranked tokens r (r[i].rank == i); ORIGIN names them in errors. */
+/* The merges of n tokens in rank order: the first 256 the single bytes in
+ * GPT-2's order, no token twice. R stays the caller's. */
 static int build(bpe_merges *m, const char *origin, const ranked *r, size_t n)
 {
 	ranked *sorted = NULL;
@@ -187,8 +178,7 @@ static int build(bpe_merges *m, const char *origin, const ranked *r, size_t n)
 	}
 	for (int i = 0; i < 256; i++)
 		if (r[i].len != 1 || alphabet_byte_id(r[i].bytes[0]) != i) {
-			lm_fail("%s: rank %d: ranks 0..255 are not the single bytes in GPT-2's order",
-				origin, i);
+			lm_fail("%s:%d: ranks 0..255 are not the single bytes in GPT-2's order", origin, i + 1);
 			goto out;
 		}
 	if (!(sorted = malloc(n * sizeof *sorted))) {
@@ -203,17 +193,8 @@ static int build(bpe_merges *m, const char *origin, const ranked *r, size_t n)
 				sorted[i - 1].rank);
 			goto out;
 		}
-	if (merges_init_bytes(m) != 0)
+	if (merges_init_bytes(m) != 0 || add_merges(m, origin, r, n) != 0)
 		goto out;
-	for (size_t t = 256; t < n; t++) {
-		uint32_t a = 0, b = 0;
-		if (split_token(sorted, n, &r[t], &a, &b) != 0) {
-			lm_fail("%s: token of rank %zu is not a merge of two lower ranks", origin, t);
-			goto out;
-		}
-		if (merges_add_merge(m, a, b) != 0)
-			goto out;
-	}
 	rc = 0;
 out:
 	if (rc != 0)
@@ -235,9 +216,7 @@ int tiktoken_ranks_read(bpe_merges *m, const char *path)
 	if (rc != 0)
 		return -1;
 	rc = build(m, path, r, n);
-	for (size_t i = 0; i < n; i++)
-		free(r[i].bytes);
-	free(r);
+	ranked_free(r, n);
 	return rc;
 }
 

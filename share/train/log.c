@@ -4,10 +4,14 @@
 #include "train/log.h"
 #include "util/error.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* The numeric fields, in output order, with where they live in a record. */
 static const struct {
@@ -50,6 +54,47 @@ int train_log_open(train_log *log, const char *path)
 		return lm_fail_errno("cannot open log '%s'", path);
 	log->path = strdup(path);
 	return 0;
+}
+
+/* The length of the whole lines of fd's SIZE bytes: just after the last
+ * newline, 0 if none; -1 on a read error. */
+static off_t whole_lines_end(int fd, off_t size)
+{
+	char buf[4096];
+	for (off_t end = size; end > 0;) {
+		off_t start = end > (off_t)sizeof buf ? end - (off_t)sizeof buf : 0;
+		ssize_t n = pread(fd, buf, (size_t)(end - start), start);
+		if (n != end - start)
+			return -1;
+		for (ssize_t i = n; i-- > 0;)
+			if (buf[i] == '\n')
+				return start + i + 1;
+		end = start;
+	}
+	return 0;
+}
+
+int train_log_repair(const char *path, long *dropped)
+{
+	*dropped = 0;
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : lm_fail_errno("cannot open log '%s'", path);
+	struct stat st;
+	int rc = 0;
+	off_t keep;
+	if (fstat(fd, &st) != 0)
+		rc = lm_fail_errno("cannot read log '%s'", path);
+	else if ((keep = whole_lines_end(fd, st.st_size)) < 0)
+		rc = lm_fail_errno("cannot read log '%s'", path);
+	else if (keep < st.st_size) {
+		if (ftruncate(fd, keep) != 0 || fsync(fd) != 0)
+			rc = lm_fail_errno("cannot cut the torn last line of log '%s'", path);
+		else
+			*dropped = (long)(st.st_size - keep);
+	}
+	close(fd);
+	return rc;
 }
 
 static int flush_line(train_log *log)
@@ -171,14 +216,18 @@ int run_log_read(run_log *run, const char *path)
 	char *line = NULL;
 	size_t line_cap = 0, cap = 0;
 	long lineno = 0;
-	int rc = 0;
-	while (rc == 0 && getline(&line, &line_cap, fp) != -1) {
+	int rc = 0, lines = 0;
+	ssize_t len;
+	while (rc == 0 && (len = getline(&line, &line_cap, fp)) != -1) {
 		lineno++;
 		if (line[strspn(line, " \t\r\n")] == '\0')
 			continue;
+		lines++;
 		json_t *o = json_loads(line, 0, NULL);
 		log_record r;
-		if (!json_is_object(o))
+		if (!json_is_object(o) && line[len - 1] != '\n')
+			run->torn_line = lineno;   /* the last line, cut short */
+		else if (!json_is_object(o))
 			rc = lm_fail("'%s' line %ld: not a JSON object (is it a training log?)", path, lineno);
 		else if (json_object_get(o, "run"))
 			take_run_line(run, o);
@@ -189,6 +238,10 @@ int run_log_read(run_log *run, const char *path)
 		json_decref(o);
 	}
 	free(line);
+	if (rc == 0 && ferror(fp))  /* a directory reads as EISDIR */
+		rc = lm_fail_errno("cannot read '%s'", path);
+	else if (rc == 0 && lines == 0)
+		rc = lm_fail("'%s': an empty log (no run line, no records)", path);
 	fclose(fp);
 	if (rc != 0)
 		run_log_free(run);

@@ -40,6 +40,10 @@ typedef struct {
 
 /* Open PATH for appending (a resumed run continues its log). */
 int train_log_open(train_log *log, const char *path);
+/* Before a resumed run appends to PATH: a last line without its newline (a
+ * crash mid-write) is cut off, so the next record starts a line of its own.
+ * *dropped gets the bytes removed (0: the log was whole, or is absent). */
+int train_log_repair(const char *path, long *dropped);
 /* The run line: NAME, the model config as JSON text, extra fields as a JSON
  * object text (or NULL). */
 int train_log_run(train_log *log, const char *name, const char *config_json,
@@ -55,9 +59,13 @@ typedef struct {
 	char *config_json;      /* NULL if no run line */
 	log_record *records;
 	size_t n_records;
+	long torn_line;         /* the torn last line left out (a crash mid-write), 0 none */
 } run_log;
 
-/* Read PATH; lines that are not JSON objects are an error naming the line.
+/* Read PATH; lines that are not JSON objects are an error naming the line,
+ * and so is an empty file or one that cannot be read (a directory), except
+ * a last line without its newline: torn by a crash mid-write, it is left
+ * out and its number put in torn_line.
  * A run that was resumed has several run lines: later ones are skipped, and
  * records that repeat an earlier step replace it (the resumed run redid it). */
 int run_log_read(run_log *run, const char *path);

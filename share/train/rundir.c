@@ -1,5 +1,6 @@
 /*
- * rundir.c — checkpoint names, the latest pointer, pruning (see rundir.h).
+ * rundir.c — checkpoint names, the latest pointer, pruning, the lock (see
+ * rundir.h).
  */
 #include "train/rundir.h"
 #include "util/error.h"
@@ -8,9 +9,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -143,17 +146,76 @@ int rundir_latest(const char *dir, long *step)
 	return rc;
 }
 
+/* Both files of step's pair are there. */
+static bool pair_present(const char *dir, long step)
+{
+	bool yes = true;
+	for (int e = 0; e < 2 && yes; e++) {
+		char *p = rundir_ckpt_path(dir, step, e ? "state" : "safetensors");
+		yes = p && access(p, F_OK) == 0;
+		free(p);
+	}
+	return yes;
+}
+
 int rundir_in_use(const char *dir)
 {
 	DIR *d = opendir(dir);
 	if (!d)
-		return 0;
-	int used = 0;
-	for (struct dirent *e; !used && (e = readdir(d));)
-		used = name_step(e->d_name, NULL) >= 0 || !strcmp(e->d_name, RUNDIR_LATEST) ||
-		       !strcmp(e->d_name, RUNDIR_LOG);
+		return RUNDIR_EMPTY;
+	int used = RUNDIR_EMPTY;
+	for (struct dirent *e; used != RUNDIR_CHECKPOINTED && (e = readdir(d));) {
+		long step = name_step(e->d_name, NULL);
+		if ((step >= 0 && pair_present(dir, step)) || !strcmp(e->d_name, RUNDIR_LATEST))
+			used = RUNDIR_CHECKPOINTED;
+		else if (step >= 0 || !strcmp(e->d_name, RUNDIR_LOG))
+			used = RUNDIR_NO_CHECKPOINT;
+	}
 	closedir(d);
 	return used;
+}
+
+/* ---- the lock ---------------------------------------------------------------------- */
+
+/* The pid the holder wrote into the lock file, for the message ("?" if none). */
+static void lock_holder(int fd, char *pid, size_t cap)
+{
+	ssize_t n = pread(fd, pid, cap - 1, 0);
+	pid[n > 0 ? n : 0] = 0;
+	pid[strcspn(pid, "\n")] = 0;
+	if (!pid[0])
+		snprintf(pid, cap, "?");
+}
+
+int rundir_lock(const char *dir)
+{
+	char *path = rundir_file(dir, RUNDIR_LOCK);
+	if (!path)
+		return -1;
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	if (fd < 0) {
+		lm_fail_errno("cannot open lock '%s'", path);
+	} else if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		char pid[32];
+		if (errno == EWOULDBLOCK) {
+			lock_holder(fd, pid, sizeof pid);
+			lm_fail("'%s' is in use by another run (pid %s): one run writes a run "
+				"directory at a time", dir, pid);
+		} else {
+			lm_fail_errno("cannot lock '%s'", path);
+		}
+		close(fd);
+		fd = -1;
+	} else {
+		/* the holder's pid, for a refused run's message: best effort (the
+		 * lock holds without it, on a full disk too) */
+		char pid[32];
+		int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+		bool said = ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)n, 0) == n;
+		(void)said;
+	}
+	free(path);
+	return fd;
 }
 
 /* ---- pruning --------------------------------------------------------------------- */
@@ -203,6 +265,22 @@ static long *list_steps(const char *dir, size_t *n)
 			steps[k++] = steps[i];
 	*n = k;
 	return steps;
+}
+
+int rundir_previous(const char *dir, long before, long *step)
+{
+	size_t n;
+	long *steps = list_steps(dir, &n);
+	if (!steps)
+		return -1;
+	int found = 0;
+	for (size_t i = 0; i < n && !found; i++)
+		if (steps[i] < before && pair_present(dir, steps[i])) {
+			*step = steps[i];
+			found = 1;
+		}
+	free(steps);
+	return found;
 }
 
 int rundir_prune(const char *dir, int keep)

@@ -4,7 +4,9 @@
 #include "util/cli.h"
 #include "util/error.h"
 #include "util/num.h"
+#include "util/version.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -15,7 +17,7 @@ void cli_common(int opt, void (*usage)(void))
 		usage();
 		exit(0);
 	case OPT_VERSION:
-		printf("%s (lmpipe) %s\n", lm_progname, LMPIPE_VERSION);
+		version_print(stdout, lm_progname);
 		exit(0);
 	default:
 		fprintf(stderr, "Try '%s --help' for more information.\n", lm_progname);
@@ -34,9 +36,9 @@ uint64_t cli_count(const char *option, const char *arg)
 int cli_int(const char *option, const char *arg, int lo, int hi)
 {
 	double v;
-	if (num_parse_real(arg, &v) != 0 || v != (double)(long long)v)
+	if (num_parse_real(arg, &v) != 0 || v != floor(v))
 		lm_usage_error("%s: invalid integer '%s'", option, arg);
-	if (v < lo || v > hi)
+	if (v < lo || v > hi)  /* before the cast: an int cannot hold it */
 		lm_usage_error("%s: %s is out of range [%d, %d]", option, arg, lo, hi);
 	return (int)v;
 }

@@ -13,8 +13,6 @@
 #include <getopt.h>
 #include <stdint.h>
 
-#define LMPIPE_VERSION "0.1.0"
-
 /* Long-option ids above any short option character. */
 enum { OPT_HELP = 'h', OPT_VERSION = 0x100, OPT_TOOL_BASE = 0x200 };
 

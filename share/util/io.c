@@ -26,20 +26,107 @@ static int fsync_parent_dir(const char *path)
 	return 0;
 }
 
-int atomic_file_open(atomic_file *af, const char *path, bool overwrite)
+static void free_names(atomic_file *af)
+{
+	free(af->path);
+	free(af->target);
+	free(af->tmp_path);
+	memset(af, 0, sizeof *af);
+}
+
+/* Symbolic links followed at most this deep, as the kernel does (ELOOP). */
+#define MAX_LINK_HOPS 40
+
+/* The contents of the symbolic link LINK, NUL-terminated; caller frees. */
+static char *read_link(const char *link)
+{
+	for (size_t cap = 256;; cap *= 2) {
+		char *buf = malloc(cap);
+		if (!buf)
+			return NULL;
+		ssize_t n = readlink(link, buf, cap);
+		if (n < 0) {
+			free(buf);
+			return NULL;
+		}
+		if ((size_t)n < cap) {
+			buf[n] = '\0';
+			return buf;
+		}
+		free(buf);
+	}
+}
+
+/* DEST, read from the link at LINK, as a path from here: a relative link
+ * is relative to the directory holding it. Caller frees. */
+static char *link_destination(const char *link, const char *dest)
+{
+	const char *slash = strrchr(link, '/');
+	if (dest[0] == '/' || !slash)
+		return strdup(dest);
+	size_t dir = (size_t)(slash - link) + 1, n = dir + strlen(dest) + 1;
+	char *out = malloc(n);
+	if (out)
+		snprintf(out, n, "%.*s%s", (int)dir, link, dest);
+	return out;
+}
+
+/* PATH with its symbolic links followed as far as they lead: an existing
+ * file, or the name a dangling link points to (which writing creates).
+ * Caller frees; NULL with an error. */
+static char *follow_links(const char *path)
+{
+	char *cur = strdup(path);
+	for (int hop = 0; cur; hop++) {
+		struct stat st;
+		if (lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode))
+			return cur;
+		if (hop == MAX_LINK_HOPS) {
+			free(cur);
+			errno = ELOOP;
+			lm_fail_errno("cannot write '%s'", path);
+			return NULL;
+		}
+		char *dest = read_link(cur);
+		if (!dest) {
+			lm_fail_errno("cannot read the link '%s'", cur);
+			free(cur);
+			return NULL;
+		}
+		char *next = link_destination(cur, dest);
+		free(dest);
+		free(cur);
+		cur = next;
+	}
+	lm_fail("out of memory");
+	return NULL;
+}
+
+/* A FIFO, a terminal, a device: open it and write into it, no rename. */
+static int open_through(atomic_file *af)
+{
+	int fd = open(af->target, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 || !(af->fp = fdopen(fd, "wb"))) {
+		lm_fail_errno("cannot open '%s'", af->path);
+		if (fd >= 0)
+			close(fd);
+		atomic_file_abort(af);
+		return -1;
+	}
+	return 0;
+}
+
+/* A regular file, or a new one: a temporary file beside the target. */
+static int open_temp(atomic_file *af)
 {
 	static unsigned counter;
-	memset(af, 0, sizeof *af);
-	if (!overwrite && access(path, F_OK) == 0)
-		return lm_fail("refusing to overwrite '%s' (use -f to force)", path);
-	size_t n = strlen(path) + 64;
-	af->path = strdup(path);
+	size_t n = strlen(af->target) + 64;
 	af->tmp_path = malloc(n);
-	if (!af->path || !af->tmp_path) {
+	if (!af->tmp_path) {
 		atomic_file_abort(af);
 		return lm_fail("out of memory");
 	}
-	snprintf(af->tmp_path, n, "%s.tmp.%ld.%u", path, (long)getpid(), counter++);
+	snprintf(af->tmp_path, n, "%s.tmp.%ld.%u", af->target, (long)getpid(), counter++);
 	int fd = open(af->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0 || !(af->fp = fdopen(fd, "wb"))) {
 		lm_fail_errno("cannot create '%s'", af->tmp_path);
@@ -53,27 +140,53 @@ int atomic_file_open(atomic_file *af, const char *path, bool overwrite)
 	return 0;
 }
 
+int atomic_file_open(atomic_file *af, const char *path, bool overwrite)
+{
+	memset(af, 0, sizeof *af);
+	if (!(af->path = strdup(path))) {
+		atomic_file_abort(af);
+		return lm_fail("out of memory");
+	}
+	if (!(af->target = follow_links(path))) {
+		atomic_file_abort(af);
+		return -1;
+	}
+	struct stat st;
+	if (stat(af->target, &st) == 0) {
+		if (S_ISDIR(st.st_mode)) {
+			atomic_file_abort(af);
+			return lm_fail("cannot write '%s': %s", path, strerror(EISDIR));
+		}
+		if (!S_ISREG(st.st_mode))
+			return open_through(af);
+		if (!overwrite) {
+			atomic_file_abort(af);
+			return lm_fail("refusing to overwrite '%s' (use -f to force)", path);
+		}
+	}
+	return open_temp(af);
+}
+
 int atomic_file_commit(atomic_file *af)
 {
 	int rc = 0;
+	bool through = !af->tmp_path;
 	if (fflush(af->fp) != 0 || ferror(af->fp))
 		rc = lm_fail_errno("cannot write '%s'", af->path);
-	else if (fsync(fileno(af->fp)) != 0)
+	else if (!through && fsync(fileno(af->fp)) != 0)
 		rc = lm_fail_errno("cannot sync '%s'", af->path);
 	if (fclose(af->fp) != 0 && rc == 0)
 		rc = lm_fail_errno("cannot write '%s'", af->path);
 	af->fp = NULL;
-	if (rc == 0 && rename(af->tmp_path, af->path) != 0)
-		rc = lm_fail_errno("cannot rename '%s' to '%s'", af->tmp_path, af->path);
-	if (rc == 0)
-		fsync_parent_dir(af->path);
+	if (!through && rc == 0 && rename(af->tmp_path, af->target) != 0)
+		rc = lm_fail_errno("cannot rename '%s' to '%s'", af->tmp_path, af->target);
+	if (!through && rc == 0)
+		fsync_parent_dir(af->target);
 	if (rc != 0) {
 		atomic_file_abort(af);
 		return -1;
 	}
-	free(af->path);
-	free(af->tmp_path);
-	memset(af, 0, sizeof *af);
+	free_names(af);
 	return 0;
 }
 
@@ -83,9 +196,7 @@ void atomic_file_abort(atomic_file *af)
 		fclose(af->fp);
 	if (af->tmp_path)
 		unlink(af->tmp_path);
-	free(af->path);
-	free(af->tmp_path);
-	memset(af, 0, sizeof *af);
+	free_names(af);
 }
 
 int write_all(int fd, const void *buf, size_t n, const char *what)

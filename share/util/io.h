@@ -4,7 +4,11 @@
  * atomic_file: write to a temporary name beside the target, fsync, rename
  * over the target, fsync the directory. A process killed at any moment
  * leaves either the old file or the new one, never a torn one; a failed
- * write leaves the target untouched.
+ * write leaves the target untouched. The target is what the path names
+ * after its symbolic links: a link stays a link, and the file it points to
+ * is the one replaced (or created). A target that is not a regular file (a
+ * FIFO, a terminal, /dev/null) is written through, as a shell's '>' would,
+ * since renaming over it would destroy the node; a directory is an error.
  *
  * stdout_close_checked: flush and close stdout at exit, so a full disk or a
  * broken pipe reaches the exit status (sbase's fshut).
@@ -17,12 +21,14 @@
 #include <stdio.h>
 
 typedef struct {
-	char *path;      /* final name */
-	char *tmp_path;  /* PATH.tmp.PID.N in the same directory */
-	FILE *fp;        /* open on tmp_path */
+	char *path;      /* the name given, for messages */
+	char *target;    /* PATH with its symbolic links followed: what is replaced */
+	char *tmp_path;  /* TARGET.tmp.PID.N in the same directory; NULL when written through */
+	FILE *fp;        /* open on tmp_path, or on the target itself when written through */
 } atomic_file;
 
-/* Open PATH for atomic replacement; refuses an existing PATH unless overwrite. */
+/* Open PATH for atomic replacement; refuses an existing regular file unless
+ * overwrite (a node written through replaces nothing). */
 int atomic_file_open(atomic_file *af, const char *path, bool overwrite);
 /* Flush, fsync, rename onto the target, fsync the directory. Frees af. */
 int atomic_file_commit(atomic_file *af);

@@ -68,13 +68,46 @@ int num_parse_real(const char *s, double *out)
 	return parse_scaled(s, NULL, out);
 }
 
+/* The largest count: every count is exact in a double, and a tool may add
+ * to one (a shard index, a step) without wrapping around. */
+#define COUNT_MAX ((unsigned long long)NUM_EXACT_MAX)
+
+static int count_too_large(const char *s)
+{
+	return lm_fail("'%s' is too large (at most %llu, 2^53)", s, COUNT_MAX);
+}
+
+/* Digits only (after the separators): parsed as an integer, so that one
+ * just past 2^53 is not rounded down to it by a double. 1 when S is not
+ * digits only. */
+static int parse_digits(const char *s, uint64_t *out)
+{
+	char buf[128];
+	if (strip_separators(s, buf, sizeof buf) != 0 || !buf[0])
+		return 1;
+	for (const char *p = buf; *p; p++)
+		if (!isdigit((unsigned char)*p))
+			return 1;
+	errno = 0;
+	unsigned long long v = strtoull(buf, NULL, 10);
+	if (errno == ERANGE || v > COUNT_MAX)
+		return count_too_large(s);
+	*out = v;
+	return 0;
+}
+
 int num_parse_count(const char *s, uint64_t *out)
 {
+	int rc = s ? parse_digits(s, out) : 1;
+	if (rc <= 0)
+		return rc;
 	double v;
 	if (parse_scaled(s, NULL, &v) != 0)
 		return -1;
-	if (v < 0 || v != floor(v) || v > 9.007199254740992e15)
+	if (v < 0 || v != floor(v))
 		return lm_fail("'%s' is not a whole non-negative number", s);
+	if (v > (double)COUNT_MAX)
+		return count_too_large(s);
 	*out = (uint64_t)v;
 	return 0;
 }
@@ -104,6 +137,14 @@ char *num_commas(uint64_t v, char *buf)
 	return buf;
 }
 
+char *num_commas_real(double v, char *buf)
+{
+	if (v >= 0 && v < 0x1p64)
+		return num_commas((uint64_t)v, buf);
+	snprintf(buf, 32, "%.6e", v);
+	return buf;
+}
+
 char *num_si(double v, const char *unit, char *buf)
 {
 	static const char prefixes[] = " KMGTPEZY";
@@ -115,7 +156,9 @@ char *num_si(double v, const char *unit, char *buf)
 		p++;
 	}
 	int decimals = a >= 99.95 ? 0 : a >= 9.995 ? 1 : 2;
-	if (p == 0)
+	if (a >= 999.5)  /* beyond the last prefix: an exponent, not 30 digits */
+		snprintf(buf, 32, "%.3g %c%s", v, prefixes[p], unit);
+	else if (p == 0)
 		snprintf(buf, 32, "%.*f %s", decimals, v, unit);
 	else
 		snprintf(buf, 32, "%.*f %c%s", decimals, v, prefixes[p], unit);
@@ -124,20 +167,22 @@ char *num_si(double v, const char *unit, char *buf)
 
 char *num_bytes(double v, char *buf)
 {
-	static const char *units[] = {"B", "KB", "MB", "GB", "TB", "PB"};
-	int u = 0;
-	while (fabs(v) >= 1000 && u < 5) {
+	static const char *units[] = {"B", "KB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"};
+	int u = 0, last = (int)(sizeof units / sizeof units[0]) - 1;
+	while (fabs(v) >= 1000 && u < last) {
 		v /= 1000;
 		u++;
 	}
-	snprintf(buf, 32, u == 0 ? "%.0f %s" : "%.2f %s", v, units[u]);
+	snprintf(buf, 32, u == 0 ? "%.0f %s" : fabs(v) >= 1000 ? "%.3g %s" : "%.2f %s", v, units[u]);
 	return buf;
 }
 
 char *num_duration(double s, char *buf)
 {
 	const double minute = 60, hour = 3600, day = 86400, year = 365.25 * 86400;
-	if (s >= year)
+	if (s >= 1e6 * year)  /* no 40-digit year counts */
+		snprintf(buf, 32, "%.3g years", s / year);
+	else if (s >= year)
 		snprintf(buf, 32, "%.1f years", s / year);
 	else if (s >= 2 * day)
 		snprintf(buf, 32, "%.1f days", s / day);

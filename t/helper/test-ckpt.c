@@ -10,6 +10,8 @@
  *        (B, T) and "logits" (B, T, V) (the real vocabulary) to OUT
  *   test-tool ckpt logits MODEL B T OUT warm   the same after a forward of a
  *        larger batch (B + 1, T), whose activations the model then reuses
+ *   test-tool ckpt tensors FILE        open a safetensors file: one line a
+ *        tensor, "NAME ndim=N sum=S" (S the sum of its values as floats)
  */
 #include "ckpt/ckpt.h"
 #include "ckpt/hf_dir.h"
@@ -79,12 +81,39 @@ static int roundtrip_main(gpt_model *m, const char *path)
 	return 0;
 }
 
+static int tensors_main(const char *path)
+{
+	st_file *f = st_open(path);
+	if (!f)
+		return -1;
+	int rc = 0;
+	for (int i = 0; rc == 0 && i < st_count(f); i++) {
+		int nd;
+		int64_t shape[ST_MAX_DIMS], numel = 1;
+		st_shape(f, st_name(f, i), &nd, shape);
+		for (int d = 0; d < nd; d++)
+			numel *= shape[d];
+		float *v = malloc(sizeof(float) * (size_t)(numel ? numel : 1));
+		rc = v ? st_read(f, st_name(f, i), nd, shape, v) : lm_fail("out of memory");
+		double sum = 0;
+		for (int64_t j = 0; rc == 0 && j < numel; j++)
+			sum += v[j];
+		if (rc == 0)
+			printf("%s ndim=%d sum=%g\n", st_name(f, i), nd, sum);
+		free(v);
+	}
+	st_close(f);
+	return rc;
+}
+
 int cmd__ckpt(int argc, char **argv)
 {
 	gpt_model m;
 	int rc = -1;
 	memset(&m, 0, sizeof m);
-	if (argc == 4 && strcmp(argv[1], "convert") == 0) {
+	if (argc == 3 && strcmp(argv[1], "tensors") == 0) {
+		rc = tensors_main(argv[2]);
+	} else if (argc == 4 && strcmp(argv[1], "convert") == 0) {
 		if (ckpt_open_model(&m, argv[2]) == 0)
 			rc = hf_dir_export(&m, NULL, argv[3], true);
 	} else if ((argc == 6 || argc == 7) && strcmp(argv[1], "logits") == 0) {
@@ -102,7 +131,8 @@ int cmd__ckpt(int argc, char **argv)
 	} else if (argc < 4 || argc > 7) {
 		fprintf(stderr, "usage: test-tool ckpt save|export|roundtrip CONFIG SEED PATH\n"
 				"       test-tool ckpt convert MODEL DIR\n"
-				"       test-tool ckpt logits MODEL B T OUT\n");
+				"       test-tool ckpt logits MODEL B T OUT\n"
+				"       test-tool ckpt tensors FILE\n");
 		return 2;
 	}
 	if (rc != 0)

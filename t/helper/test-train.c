@@ -6,10 +6,17 @@
  *                                         "sentence" of PERIOD tokens < V,
  *                                         repeated (a model learns it fast)
  *   test-tool train state FILE            a training state's header fields
+ *   test-tool train edit-state FILE EDIT...
+ *                                         rewrite a state as a hand would,
+ *                                         its hash made good again. EDIT:
+ *                                         step=N, tokens=N (the header);
+ *                                         KEY=JSON (an option set), -KEY
+ *                                         (an option removed)
  */
 #include "train/state.h"
 #include "util/error.h"
 
+#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,12 +59,57 @@ static int state(int argc, char **argv)
 	return 0;
 }
 
+/* One EDIT of edit-state on s and its options j. */
+static int edit_one(train_state *s, json_t *j, const char *e)
+{
+	const char *eq = strchr(e, '=');
+	if (e[0] == '-')
+		return json_object_del(j, e + 1) == 0 ? 0 : lm_fail("no option '%s'", e + 1);
+	if (!eq)
+		return lm_fail("'%s': not KEY=VALUE nor -KEY", e);
+	if (!strncmp(e, "step=", 5) || !strncmp(e, "tokens=", 7)) {
+		uint64_t v = strtoull(eq + 1, NULL, 0);
+		*(e[0] == 's' ? &s->step : &s->tokens) = v;
+		return 0;
+	}
+	json_error_t err;
+	json_t *v = json_loads(eq + 1, JSON_DECODE_ANY, &err);
+	if (!v)
+		return lm_fail("'%s': %s", eq + 1, err.text);
+	char key[128];
+	snprintf(key, sizeof key, "%.*s", (int)(eq - e), e);
+	return json_object_set_new(j, key, v);
+}
+
+static int edit_state(int argc, char **argv)
+{
+	if (argc < 4)
+		return fprintf(stderr, "usage: test-tool train edit-state FILE EDIT...\n"), 2;
+	train_state s;
+	if (train_state_read(argv[2], &s) != 0)
+		return fprintf(stderr, "test-tool: %s\n", lm_last_error()), 1;
+	json_t *j = json_loads(s.options_json, 0, NULL);
+	int rc = j ? 0 : lm_fail("'%s': options are not JSON", argv[2]);
+	for (int i = 3; rc == 0 && i < argc; i++)
+		rc = edit_one(&s, j, argv[i]);
+	if (rc == 0) {
+		free(s.options_json);
+		s.options_json = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(17));
+		rc = train_state_write(argv[2], &s);
+	}
+	json_decref(j);
+	train_state_free(&s);
+	return rc == 0 ? 0 : (fprintf(stderr, "test-tool: %s\n", lm_last_error()), 1);
+}
+
 int cmd__train(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "stream"))
 		return stream(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "state"))
 		return state(argc, argv);
-	fprintf(stderr, "usage: test-tool train stream|state ...\n");
+	if (argc >= 2 && !strcmp(argv[1], "edit-state"))
+		return edit_state(argc, argv);
+	fprintf(stderr, "usage: test-tool train stream|state|edit-state ...\n");
 	return 2;
 }

@@ -11,7 +11,7 @@ lm-sample (t/t4xxx, t/t5xxx, bench/).
                                                     "OUTFILE COMMAND ARGS..." (shell quoting),
                                                     its output written to OUTFILE
 
-Tokens: tiktoken's gpt2 built from $SHARED_DATA/gpt2 (t/lib-tiktoken.py).
+Tokens: tiktoken's gpt2 built from $GPT2_DATA (t/lib-tiktoken.py).
 HellaSwag: the items are read here again (JSONL or llama.cpp's 6-line text
 form) with llm.c's and lm-evaluation-harness's own rules written in Python:
 llmc encodes ctx and " " + ending apart; harness encodes context + " " +
