@@ -20,6 +20,7 @@
  */
 #include "ckpt/ckpt.h"
 #include "ckpt/format.h"
+#include "ckpt/gguf.h"
 #include "ckpt/hf_dir.h"
 #include "ckpt/safetensors.h"
 #include "data/loader.h"
@@ -759,9 +760,19 @@ static int model_setup(run *r, const char *ckpt)
  * checkpoint, or resumed, keeps it. */
 
 /* The tokenizer in the metadata of checkpoint SRC (a file, or a directory's
- * model.safetensors) into r->tok_*: 1 if it has one, 0 if not, -1 on error. */
+ * model.safetensors; a GGUF's own) into r->tok_*: 1 if it has one, 0 if not
+ * (llm.c's .bin never has), -1 on error. */
 static int carried_tokenizer(run *r, const char *src)
 {
+	ckpt_format fmt;
+	if (ckpt_sniff(src, &fmt) != 0)
+		return -1;
+	if (fmt == FMT_GGUF) {
+		int rc = gguf_tokenizer_meta(src, &r->tok_merges, &r->tok_specials);
+		return rc == 0 ? 1 : rc == 1 ? 0 : -1;
+	}
+	if (fmt != FMT_SAFETENSORS && fmt != FMT_HF_DIR)
+		return 0;
 	struct stat sb;
 	char *dir_file = stat(src, &sb) == 0 && S_ISDIR(sb.st_mode)
 		? rundir_file(src, "model.safetensors") : NULL;
