@@ -12,7 +12,12 @@
 # repository's own text, then each prompt's greedy continuation (ours on
 # the CPU in fp32, llama.cpp on the f32, f16 and bf16 GGUF) is compared.
 # f32 must agree token for token; f16/bf16 round the weights, so a
-# near-tie can differ there: those are reported, not required.
+# near-tie can differ there: those are reported, not required. The logits
+# too, at every position of 2 x 32 random tokens (test-tool ckpt logits):
+# rel = max|llama.cpp - ours| / max|ours|, with the KV cache in f32. The f32
+# bound: llama 1e-5 (float32 rounding alone); gpt2 1e-3, because ggml's CPU
+# GELU rounds its f32 input to f16 and reads a table (GGML_GELU_FP16 in
+# ggml-cpu/vec.h), which alone gives about 1e-4.
 set -eu
 cd "$(dirname "$0")/.."
 STEPS=${1:-200}
@@ -40,13 +45,18 @@ for fam in gpt2 llama; do
 		--merges "$W/merges" -s '<|endoftext|>' -o "$W/$fam" 2>/dev/null
 	for dt in f32 f16 bf16; do
 		"$BIN/lm-convert" -t $dt "$W/$fam" "$W/$fam-$dt.gguf"
+		"$BIN/test-tool" ckpt logits "$W/$fam" 2 32 "$W/ours.logits"
+		rel=$("$PY" bench/llama_cpp_greedy.py logits "$W/$fam-$dt.gguf" "$W/ours.logits" \
+			2>>"$W/llama.log")
+		bound=$([ $fam = gpt2 ] && echo 1e-3 || echo 1e-5)
+		[ $dt = f32 ] && [ "$(echo "$rel > $bound" | sed "s/e/*10^/g" | bc -l)" = 1 ] && bad=1
 		same=0 n=0
 		for p in "${prompts[@]}"; do
 			ids=$(printf '%s' "$p" | "$BIN/bpe-encode" -m "$W/merges" -s '<|endoftext|>' |
 				od -An -tu2 -v | xargs)
-			theirs_tok=$("$PY" bench/llama_cpp_greedy.py tokenize "$W/$fam-$dt.gguf" "$p")
+			theirs_tok=$("$PY" bench/llama_cpp_greedy.py tokenize "$W/$fam-$dt.gguf" "$p" 2>>"$W/llama.log")
 			ours=$("$BIN/lm-sample" "$W/$fam" -p "$p" -t 0 -n 32 --ids --device cpu)
-			theirs=$("$PY" bench/llama_cpp_greedy.py "$W/$fam-$dt.gguf" 32 $ids)
+			theirs=$("$PY" bench/llama_cpp_greedy.py "$W/$fam-$dt.gguf" 32 $ids 2>>"$W/llama.log")
 			n=$((n + 1))
 			if [ "$ids" != "$theirs_tok" ]; then
 				echo "  $fam $dt: tokenization of '$p' differs: ours [$ids] llama.cpp [$theirs_tok]"
@@ -54,13 +64,14 @@ for fam in gpt2 llama; do
 			fi
 			if [ "$ours" = "$theirs" ]; then
 				same=$((same + 1))
+				[ $dt = f32 ] && [ $n = 2 ] && echo "  e.g. '$p' -> [$ours]"
 			else
 				echo "  $fam $dt '$p': ours    [$ours]"
 				echo "  $fam $dt '$p': llama.cpp [$theirs]"
 				[ $dt = f32 ] && bad=1
 			fi
 		done
-		echo "$fam $dt: greedy tokens equal on $same of $n prompts (32 new tokens each)"
+		echo "$fam $dt: greedy tokens equal on $same of $n prompts (32 new tokens each); logits rel $rel$([ $dt = f32 ] && echo " (bound $bound)")"
 	done
 done
 exit $bad

@@ -55,6 +55,13 @@ test_expect_success 'our tools read it back: f32 bit for bit, the tokenizer from
 	lm-stat --flops llama.gguf >stat && grep -q "llama family" stat
 '
 
+test_expect_success 'lm-train continues from a GGUF, its tokenizer carried into the run' '
+	"$LMPIPE_REL_BIN/lm-train" sdata --model llama.gguf --batch-tokens 256 -b 8 --eval-every 0 \
+		--steps 2 -o from-gguf 2>err &&
+	cmp merges from-gguf/merges.txt &&
+	test-tool config from-gguf >cfg && grep -q "\"family\":\"llama\"" cfg
+'
+
 test_expect_success 'a truncated or foreign GGUF: a clear error, nothing written' '
 	head -c 3000 gpt2.gguf >short.gguf &&
 	test_must_fail lm-convert short.gguf out.safetensors 2>err &&
