@@ -34,7 +34,7 @@ test_expect_success 'derive-gpt2.py refuses a table that does not give those fil
 '
 
 test_expect_success 'no test reads ../shared' '
-	(cd "$TEST_DIRECTORY" && grep -l "SHARED_DATA\|LMPIPE_SHARED\|\.\./shared" t[0-9]*.sh lib-*.sh lib-*.py py/*.py) >users;
+	(cd "$TEST_DIRECTORY" && grep -l "SHARED_DATA\|LMPIPE_SHARED[^=]\|\.\./shared" t[0-9]*.sh lib-*.sh lib-*.py py/*.py; test $? -le 1) >users &&
 	sed -i "/^lib-test.sh\$/d; /^$SCRIPT_NAME.sh\$/d" users &&
 	test_cmp /dev/null users
 '
