@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,11 +185,29 @@ static void on_signal(int sig)
 	raise(sig);
 }
 
+static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
+
 static void catch_signals(void)
 {
-	int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		signal(sigs[i], on_signal);
+	for (size_t i = 0; i < sizeof stop_signals / sizeof stop_signals[0]; i++)
+		signal(stop_signals[i], on_signal);
+}
+
+/* While a temp file is made or renamed into place, g_tmp_path cannot name
+ * it exactly (it is set after the file exists, cleared before the rename),
+ * so the stop signals wait until the file and g_tmp_path agree again. */
+static void stop_signals_hold(sigset_t *old)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof stop_signals / sizeof stop_signals[0]; i++)
+		sigaddset(&set, stop_signals[i]);
+	pthread_sigmask(SIG_BLOCK, &set, old);
+}
+
+static void stop_signals_release(const sigset_t *old)
+{
+	pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
 /* ---- the sink: tokens in, shards out ------------------------------------------ */
@@ -257,9 +276,13 @@ static int sink_start(struct sink *s)
 			s->buf_cap = s->cap;
 		}
 	} else {
-		if (shard_stream_open(&s->st, s->path, o->force) != 0)
+		sigset_t old;
+		stop_signals_hold(&old);
+		int rc = shard_stream_open(&s->st, s->path, o->force);
+		g_tmp_path = rc == 0 ? shard_stream_tmp_path(&s->st) : NULL;
+		stop_signals_release(&old);
+		if (rc != 0)
 			return -1;
-		g_tmp_path = shard_stream_tmp_path(&s->st);
 	}
 	s->open = true;
 	return 0;
@@ -273,8 +296,11 @@ static int sink_finish(struct sink *s)
 		shard_write_opts wo = {o->zstd_level, o->threads, o->force, &g_tmp_path};
 		rc = shard_write(s->path, s->buf, s->have, &wo);
 	} else {
+		sigset_t old;
+		stop_signals_hold(&old);
 		g_tmp_path = NULL;
 		rc = shard_stream_commit(&s->st);
+		stop_signals_release(&old);
 	}
 	s->open = false;
 	if (rc != 0)
@@ -298,8 +324,11 @@ static int sink_finish(struct sink *s)
 static void sink_abort(struct sink *s)
 {
 	if (s->open && !s->o->zstd) {
+		sigset_t old;
+		stop_signals_hold(&old);
 		g_tmp_path = NULL;
 		shard_stream_abort(&s->st);
+		stop_signals_release(&old);
 	}
 	s->open = false;
 }

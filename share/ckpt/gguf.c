@@ -11,6 +11,7 @@
 #include "util/io.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -511,12 +512,23 @@ static int rd_value(gg_file *g, uint32_t type, double *num, char *str, size_t ca
 	return 0;
 }
 
-/* arch.KEY's number into *v (uint32) */
-static void take_u32(gg_file *g, const char *key, const char *want, double num, uint32_t *v)
+/* KEY's number into *v: a whole number that a uint32 holds, else an error
+ * (a cast of any other double is undefined). */
+static int as_u32(const gg_file *g, const char *key, double num, uint32_t *v)
+{
+	if (!(num >= 0 && num <= UINT32_MAX) || num != floor(num))
+		return lm_fail("'%s': %s is %g, not a whole number below 2^32", g->path, key, num);
+	*v = (uint32_t)num;
+	return 0;
+}
+
+/* arch.KEY's number into *v (uint32); 0 when KEY is another key */
+static int take_u32(gg_file *g, const char *key, const char *want, double num, uint32_t *v)
 {
 	size_t n = strlen(g->arch);
 	if (n && !strncmp(key, g->arch, n) && key[n] == '.' && !strcmp(key + n + 1, want))
-		*v = (uint32_t)num;
+		return as_u32(g, key, num, v);
+	return 0;
 }
 
 static int read_kv(gg_file *g)
@@ -551,16 +563,17 @@ static int read_kv(gg_file *g)
 		snprintf(g->arch, sizeof g->arch, "%s", str);
 	else if (!strcmp(key, "general.name"))
 		snprintf(g->name, sizeof g->name, "%s", str);
-	else if (!strcmp(key, "general.alignment"))
-		g->alignment = (uint32_t)num;
+	else if (!strcmp(key, "general.alignment") && as_u32(g, key, num, &g->alignment) != 0)
+		return -1;
 	else if (!strcmp(key, "tokenizer.ggml.model"))
 		snprintf(g->tok_model, sizeof g->tok_model, "%s", str);
-	take_u32(g, key, "context_length", num, &g->ctx);
-	take_u32(g, key, "embedding_length", num, &g->embd);
-	take_u32(g, key, "block_count", num, &g->blocks);
-	take_u32(g, key, "feed_forward_length", num, &g->ff);
-	take_u32(g, key, "attention.head_count", num, &g->heads);
-	take_u32(g, key, "attention.head_count_kv", num, &g->heads_kv);
+	if (take_u32(g, key, "context_length", num, &g->ctx) != 0 ||
+	    take_u32(g, key, "embedding_length", num, &g->embd) != 0 ||
+	    take_u32(g, key, "block_count", num, &g->blocks) != 0 ||
+	    take_u32(g, key, "feed_forward_length", num, &g->ff) != 0 ||
+	    take_u32(g, key, "attention.head_count", num, &g->heads) != 0 ||
+	    take_u32(g, key, "attention.head_count_kv", num, &g->heads_kv) != 0)
+		return -1;
 	size_t n = strlen(g->arch);
 	if (n && !strncmp(key, g->arch, n) && key[n] == '.') {
 		const char *k = key + n + 1;
