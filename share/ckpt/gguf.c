@@ -6,6 +6,7 @@
  */
 #include "ckpt/gguf.h"
 #include "ckpt/hf_dir.h"
+#include "model/accounting.h"
 #include "tok/alphabet.h"
 #include "util/error.h"
 #include "util/io.h"
@@ -597,6 +598,28 @@ static void gg_close(gg_file *g)
 		fclose(g->fp);
 }
 
+/* Tensor t's data lies inside the file, for the types we read (another
+ * type is refused when read): so no size taken from the header is
+ * allocated before the file bears it out. */
+static int gg_check_extent(const gg_file *g, const gg_info *t)
+{
+	if (t->type != GGML_F32 && t->type != GGML_F16 && t->type != GGML_BF16)
+		return 0;
+	uint64_t bytes = type_size(t->type);
+	for (int d = 0; d < t->nd; d++) {
+		if (t->ne[d] && bytes > g->size / t->ne[d]) {
+			bytes = UINT64_MAX;
+			break;
+		}
+		bytes *= t->ne[d];
+	}
+	if (g->data_start > g->size || t->offset > g->size - g->data_start ||
+	    bytes > g->size - g->data_start - t->offset)
+		return lm_fail("'%s': tensor '%s' runs past the end of the file (truncated?)", g->path,
+			       t->name);
+	return 0;
+}
+
 /* Header, key/values and tensor infos, checked against the file's size. */
 static int gg_open(gg_file *g, const char *path)
 {
@@ -647,6 +670,9 @@ static int gg_open(gg_file *g, const char *path)
 	}
 	uint64_t at = (uint64_t)ftello(g->fp), a = g->alignment;
 	g->data_start = (at + a - 1) / a * a;
+	for (uint64_t i = 0; i < g->n_tensors; i++)
+		if (gg_check_extent(g, &g->infos[i]) != 0)
+			return -1;
 	return 0;
 }
 
@@ -771,6 +797,19 @@ int gguf_config(lm_config *c, const char *path)
 	return rc;
 }
 
+/* The file can hold a model of config c: at two bytes a parameter at the
+ * least, so a header's sizes are not allocated before the file bears them
+ * out. */
+static int gg_holds(const gg_file *g, const lm_config *c)
+{
+	lm_accounting a;
+	accounting_compute(c, c->ctx, &a);
+	if (a.p_total > g->size / 2)
+		return lm_fail("'%s': a model of %llu parameters cannot be in %llu bytes (truncated?)",
+			       g->path, (unsigned long long)a.p_total, (unsigned long long)g->size);
+	return 0;
+}
+
 int gguf_open_model(gpt_model *m, const char *path)
 {
 	memset(m, 0, sizeof *m);
@@ -778,8 +817,8 @@ int gguf_open_model(gpt_model *m, const char *path)
 	lm_config c;
 	gg_list l = {.mtype = GGML_F32};
 	int rc = -1;
-	if (gg_open(&g, path) != 0 || gg_full_config(&g, &c) != 0 || gpt_alloc(m, &c) != 0 ||
-	    list_tensors(m, &l) != 0)
+	if (gg_open(&g, path) != 0 || gg_full_config(&g, &c) != 0 || gg_holds(&g, &c) != 0 ||
+	    gpt_alloc(m, &c) != 0 || list_tensors(m, &l) != 0)
 		goto out;
 	for (int i = 0; i < l.n; i++) {
 		if (c.tied_head && !strcmp(l.t[i].name, "output.weight"))
