@@ -97,7 +97,6 @@ prereq_reason() {
 	!*) echo "${1#!} is present, so the test of its absence does not apply" ;;
 	RSVG) echo "lm-stat was built without librsvg and cairo (its --version: $(tool_features lm-stat))" ;;
 	PYTHON) echo "no Python oracles in $TOP/.venv (run make deps)" ;;
-	SHARED) echo "tests may not read ../shared: bring the data into t/data" ;;
 	MPI) if have_feature lm-train mpi; then echo "no mpirun (openmpi-bin)"
 		else echo "lm-train was built without MPI (its --version: $(tool_features lm-train))"; fi ;;
 	GPU) echo "no NVIDIA GPU on this machine" ;;

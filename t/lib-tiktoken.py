@@ -15,16 +15,19 @@ import json, os
 GPT2_PAT = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 
 
+def _derive_gpt2():
+    """scripts/derive-gpt2.py, the one place GPT-2's byte alphabet is written."""
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts", "derive-gpt2.py")
+    spec = importlib.util.spec_from_file_location("derive_gpt2", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def byte_alphabet():
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return {chr(c): b for b, c in zip(bs, cs)}
+    """printable character in GPT-2's vocab.bpe and encoder.json -> its byte."""
+    return {c: b for b, c in _derive_gpt2().byte_alphabet().items()}
 
 
 def gpt2():
