@@ -126,7 +126,7 @@ test_expect_success 'the validation set (bz2, its first 100 items): the items an
 	test-tool eval count "$HS" >out &&
 	bzip2 -dc "$HS" | awk "NR % 6 == 2 { n[\$1]++; items++ }
 		END { printf \"%d items, form text\\n\", items; for (l = 0; l < 4; l++) printf \"label %d: %d\\n\", l, n[l] }" >expect &&
-	test_cmp expect out &&
+	test_cmp expect out && grep -x "100 items, form text" out &&
 	test-tool eval hellaswag -n 1 "$HS" >out &&
 	head -n 2 out >first && printf "@0 line 1 label 3\nctx: A man is sitting on a roof. he\n" >expect &&
 	test_cmp expect first
