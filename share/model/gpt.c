@@ -3,10 +3,12 @@
  * initialization, the forward pass and the backward pass.
  *
  * Sections: the parameter table; allocation and initialization; the
- * activations; forward; backward. Shapes use B, T, C, NH, HS, F (d_ff),
- * L, V and Vp (padded vocabulary) throughout.
+ * activations; a layer (its steps from model/layer_plan.h, over any rows:
+ * the KV cache's forward runs the same code); forward; backward. Shapes use
+ * B, T, C, NH, HS, F (d_ff), L, V and Vp (padded vocabulary) throughout.
  */
 #include "model/gpt.h"
+#include "model/gpt_layer.h"
 #include "model/par.h"
 #include "model/attention.h"
 #include "model/crossentropy.h"
@@ -168,6 +170,7 @@ int gpt_alloc(gpt_model *m, const lm_config *cfg)
 			       n / ((1 << 20) / sizeof(float)));
 	}
 	point_weights(m, &m->w, m->params);
+	layer_plan_init(&m->plan, cfg);
 	if (cfg->pos == POS_ROPE) {
 		size_t n = (size_t)cfg->ctx * (size_t)(config_head_size(cfg) / 2);
 		m->rope_cos = malloc(n * sizeof(float));
@@ -244,27 +247,28 @@ static int acts_alloc(gpt_model *m, int B, int T)
 	const lm_config *c = &m->cfg;
 	size_t L = (size_t)c->n_layer, BT = (size_t)B * T, C = (size_t)c->d_model;
 	size_t F = (size_t)c->d_ff, NH = (size_t)c->n_head, Vp = (size_t)c->padded_vocab;
-	bool norms = c->norm != NORM_NONE, ln = c->norm_kind == NORM_LAYERNORM;
-	bool rope = c->pos == POS_ROPE, gated = config_mlp_gated(c);
-	bool pre = c->norm == NORM_PRE, post = c->norm == NORM_POST;
+	const layer_plan *plan = &m->plan;
+	bool norm1 = layer_plan_has_op(plan, OP_NORM1), norm2 = layer_plan_has_op(plan, OP_NORM2);
+	bool norms = config_has_final_norm(c), ln = plan->norm_kind == NORM_LAYERNORM;
+	bool rope = plan->rope, gated = plan->mlp == MLP_SWIGLU;
 	gpt_acts *a = &m->acts;
 	struct { float **p; size_t n; } bufs[] = {
 		{&a->x, (L + 1) * BT * C},
-		{&a->n1, norms ? L * BT * C : 0},
-		{&a->n1_mean, norms && ln ? L * BT : 0},
-		{&a->n1_rstd, norms ? L * BT : 0},
+		{&a->n1, layer_plan_has_slot(plan, SLOT_N1) ? L * BT * C : 0},
+		{&a->n1_mean, norm1 && ln ? L * BT : 0},
+		{&a->n1_rstd, norm1 ? L * BT : 0},
 		{&a->qkv, L * BT * 3 * C},
 		{&a->qkvr, rope ? L * BT * 3 * C : 0},
 		{&a->att, L * (size_t)B * NH * (size_t)T * (size_t)T},
 		{&a->atty, L * BT * C},
 		{&a->r1, L * BT * C},
-		{&a->n2, pre ? L * BT * C : 0},
-		{&a->n2_mean, norms && ln ? L * BT : 0},
-		{&a->n2_rstd, norms ? L * BT : 0},
+		{&a->n2, layer_plan_has_slot(plan, SLOT_N2) ? L * BT * C : 0},
+		{&a->n2_mean, norm2 && ln ? L * BT : 0},
+		{&a->n2_rstd, norm2 ? L * BT : 0},
 		{&a->fca, L * BT * F},
 		{&a->fcg, gated ? L * BT * F : 0},
 		{&a->fch, L * BT * F},
-		{&a->r2, post ? L * BT * C : 0},
+		{&a->r2, layer_plan_has_slot(plan, SLOT_R2) ? L * BT * C : 0},
 		{&a->lnf, norms ? BT * C : 0},
 		{&a->lnf_mean, norms && ln ? BT : 0},
 		{&a->lnf_rstd, norms ? BT : 0},
@@ -315,16 +319,27 @@ static int acts_alloc(gpt_model *m, int B, int T)
 	return 0;
 }
 
-/* ---- forward --------------------------------------------------------------- */
+/* ---- a layer -------------------------------------------------------------- */
 
 /* Layer l's slice of a stacked tensor, NULL stays NULL. */
 static inline float *at(float *p, int l, size_t n) { return p ? p + (size_t)l * n : NULL; }
+
+/* out = inp W^T + b over n rows: the packed GEMM, or a few rows' matrix-vector
+ * products where the caller asks (the KV cache's token a call). */
+static void linear(bool matvec, float *out, const float *inp, const float *w, const float *b,
+		   int n, int IC, int OC)
+{
+	if (matvec && n <= 4)
+		matvec_forward(out, inp, w, b, n, IC, OC);
+	else
+		matmul_forward(out, inp, w, b, n, IC, OC);
+}
 
 static void norm_forward(const gpt_model *m, float *out, float *mean, float *rstd,
 			 const float *inp, const float *w, const float *b, int N)
 {
 	const lm_config *c = &m->cfg;
-	if (c->norm_kind == NORM_LAYERNORM)
+	if (m->plan.norm_kind == NORM_LAYERNORM)
 		layernorm_forward(out, mean, rstd, inp, w, b, N, c->d_model, (float)c->norm_eps);
 	else
 		rmsnorm_forward(out, rstd, inp, w, N, c->d_model, (float)c->norm_eps);
@@ -339,82 +354,105 @@ static void residual_add(float *out, const float *a, const float *b, size_t n)
 }
 
 /* out = resid + attention(inp) for layer l. */
-static void attn_block_forward(gpt_model *m, int l, const float *inp, const float *resid,
-			       float *out)
+static void attn_forward(const gpt_model *m, int l, const gpt_layer_io *io, const float *inp,
+			 const float *resid, float *out)
 {
 	const lm_config *c = &m->cfg;
-	int B = m->B, T = m->T, C = c->d_model, NH = c->n_head, BT = B * T;
-	gpt_acts *a = &m->acts;
-	size_t btc = (size_t)BT * C;
-	float *qkv = a->qkv + l * 3 * btc, *qkvr = a->qkvr + l * 3 * btc;
-	float *att = a->att + (size_t)l * B * NH * T * T, *atty = a->atty + l * btc;
-	matmul_forward(qkv, inp, at(m->w.qkvw, l, 3 * (size_t)C * C), at(m->w.qkvb, l, 3 * C),
-		       BT, C, 3 * C);
-	if (c->pos == POS_ROPE)
-		rope_forward(qkvr, qkv, m->rope_cos, m->rope_sin, B, T, C, NH);
-	attention_forward(atty, att, qkvr, B, T, C, NH);
-	matmul_forward(out, atty, at(m->w.attprojw, l, (size_t)C * C), at(m->w.attprojb, l, C),
-		       BT, C, C);
-	residual_add(out, out, resid, btc);
-}
-
-/* out = resid + mlp(inp) for layer l. */
-static void mlp_block_forward(gpt_model *m, int l, const float *inp, const float *resid,
-			      float *out)
-{
-	const lm_config *c = &m->cfg;
-	int BT = m->B * m->T, C = c->d_model, F = c->d_ff;
-	gpt_acts *a = &m->acts;
-	size_t btf = (size_t)BT * F;
-	float *fca = a->fca + l * btf, *fch = a->fch + l * btf;
-	matmul_forward(fca, inp, at(m->w.fcw, l, (size_t)F * C), at(m->w.fcb, l, F), BT, C, F);
-	if (c->mlp == MLP_SWIGLU) {
-		float *fcg = a->fcg + l * btf;
-		matmul_forward(fcg, inp, at(m->w.fcgw, l, (size_t)F * C), at(m->w.fcgb, l, F), BT, C, F);
-		swiglu_forward(fch, fca, fcg, (long)btf);
-	} else if (c->mlp == MLP_SILU) {
-		silu_forward(fch, fca, (long)btf);
-	} else {
-		gelu_forward(fch, fca, (long)btf);
-	}
-	matmul_forward(out, fch, at(m->w.fcprojw, l, (size_t)C * F), at(m->w.fcprojb, l, C),
-		       BT, F, C);
+	int B = io->B, T = io->T, C = c->d_model, NH = c->n_head, BT = B * T;
+	size_t half = (size_t)config_head_size(c) / 2;
+	linear(io->matvec, io->qkv, inp, at(m->w.qkvw, l, 3 * (size_t)C * C),
+	       at(m->w.qkvb, l, 3 * C), BT, C, 3 * C);
+	if (m->plan.rope)  /* the tables from row pos: absolute positions */
+		rope_forward(io->qkvr, io->qkv, m->rope_cos + io->pos * half,
+			     m->rope_sin + io->pos * half, B, T, C, NH);
+	if (io->kv)
+		gpt_kv_attend(io->kv, l, io->atty, io->qkvr, BT, C);
+	else
+		attention_forward(io->atty, io->att, io->qkvr, B, T, C, NH);
+	linear(io->matvec, out, io->atty, at(m->w.attprojw, l, (size_t)C * C),
+	       at(m->w.attprojb, l, C), BT, C, C);
 	residual_add(out, out, resid, (size_t)BT * C);
 }
 
-static void layer_forward(gpt_model *m, int l)
+/* out = resid + mlp(inp) for layer l. */
+static void mlp_forward(const gpt_model *m, int l, const gpt_layer_io *io, const float *inp,
+			const float *resid, float *out)
 {
 	const lm_config *c = &m->cfg;
-	int BT = m->B * m->T, C = c->d_model;
+	int BT = io->B * io->T, C = c->d_model, F = c->d_ff;
+	long btf = (long)BT * F;
+	linear(io->matvec, io->fca, inp, at(m->w.fcw, l, (size_t)F * C), at(m->w.fcb, l, F),
+	       BT, C, F);
+	switch (m->plan.mlp) {
+	case MLP_SWIGLU:
+		linear(io->matvec, io->fcg, inp, at(m->w.fcgw, l, (size_t)F * C),
+		       at(m->w.fcgb, l, F), BT, C, F);
+		swiglu_forward(io->fch, io->fca, io->fcg, btf);
+		break;
+	case MLP_SILU: silu_forward(io->fch, io->fca, btf); break;
+	case MLP_GELU: gelu_forward(io->fch, io->fca, btf); break;
+	}
+	linear(io->matvec, out, io->fch, at(m->w.fcprojw, l, (size_t)C * F),
+	       at(m->w.fcprojb, l, C), BT, F, C);
+	residual_add(out, out, resid, (size_t)BT * C);
+}
+
+void gpt_layer_forward(const gpt_model *m, int l, const gpt_layer_io *io)
+{
+	int C = m->cfg.d_model, BT = io->B * io->T;
+	for (int i = 0; i < m->plan.n_steps; i++) {
+		const layer_step *s = &m->plan.steps[i];
+		const float *in = io->slot[s->in];
+		const float *resid = s->resid == SLOT_NONE ? NULL : io->slot[s->resid];
+		float *out = io->slot[s->out];
+		switch (s->op) {
+		case OP_NORM1:
+			norm_forward(m, out, io->n1_mean, io->n1_rstd, in, at(m->w.ln1w, l, C),
+				     at(m->w.ln1b, l, C), BT);
+			break;
+		case OP_NORM2:
+			norm_forward(m, out, io->n2_mean, io->n2_rstd, in, at(m->w.ln2w, l, C),
+				     at(m->w.ln2b, l, C), BT);
+			break;
+		case OP_ATTN: attn_forward(m, l, io, in, resid, out); break;
+		case OP_MLP: mlp_forward(m, l, io, in, resid, out); break;
+		}
+	}
+}
+
+void gpt_head_forward(const gpt_model *m, float *logits, float *lnf, float *mean, float *rstd,
+		      const float *x, int n, bool matvec)
+{
+	const lm_config *c = &m->cfg;
+	if (config_has_final_norm(c)) {
+		norm_forward(m, lnf, mean, rstd, x, m->w.lnfw, m->w.lnfb, n);
+		x = lnf;
+	}
+	linear(matvec, logits, x, m->w.lm_head, NULL, n, c->d_model, c->padded_vocab);
+}
+
+/* ---- forward --------------------------------------------------------------- */
+
+/* Layer l's rows in the activations of the last forward's B x T. */
+static void layer_io(gpt_model *m, int l, gpt_layer_io *io)
+{
+	const lm_config *c = &m->cfg;
+	int B = m->B, T = m->T, BT = B * T;
+	size_t btc = (size_t)BT * c->d_model, btf = (size_t)BT * c->d_ff;
 	gpt_acts *a = &m->acts;
-	size_t btc = (size_t)BT * C;
-	float *x = a->x + l * btc, *xo = a->x + (l + 1) * btc, *r1 = a->r1 + l * btc;
-	float *n1 = at(a->n1, l, btc), *n1m = at(a->n1_mean, l, BT), *n1r = at(a->n1_rstd, l, BT);
-	float *n2m = at(a->n2_mean, l, BT), *n2r = at(a->n2_rstd, l, BT);
-	const float *ln1w = at(m->w.ln1w, l, C), *ln1b = at(m->w.ln1b, l, C);
-	const float *ln2w = at(m->w.ln2w, l, C), *ln2b = at(m->w.ln2b, l, C);
-	switch (c->norm) {
-	case NORM_PRE: {
-		float *n2 = a->n2 + l * btc;
-		norm_forward(m, n1, n1m, n1r, x, ln1w, ln1b, BT);
-		attn_block_forward(m, l, n1, x, r1);
-		norm_forward(m, n2, n2m, n2r, r1, ln2w, ln2b, BT);
-		mlp_block_forward(m, l, n2, r1, xo);
-		break;
-	}
-	case NORM_POST: {
-		float *r2 = a->r2 + l * btc;
-		attn_block_forward(m, l, x, x, r1);
-		norm_forward(m, n1, n1m, n1r, r1, ln1w, ln1b, BT);
-		mlp_block_forward(m, l, n1, n1, r2);
-		norm_forward(m, xo, n2m, n2r, r2, ln2w, ln2b, BT);
-		break;
-	}
-	case NORM_NONE:
-		attn_block_forward(m, l, x, x, r1);
-		mlp_block_forward(m, l, r1, r1, xo);
-		break;
-	}
+	*io = (gpt_layer_io){
+		.B = B, .T = T,
+		.slot = {
+			[SLOT_X] = at(a->x, l, btc), [SLOT_N1] = at(a->n1, l, btc),
+			[SLOT_R1] = at(a->r1, l, btc), [SLOT_N2] = at(a->n2, l, btc),
+			[SLOT_R2] = at(a->r2, l, btc), [SLOT_XO] = at(a->x, l + 1, btc),
+		},
+		.n1_mean = at(a->n1_mean, l, BT), .n1_rstd = at(a->n1_rstd, l, BT),
+		.n2_mean = at(a->n2_mean, l, BT), .n2_rstd = at(a->n2_rstd, l, BT),
+		.qkv = at(a->qkv, l, 3 * btc), .qkvr = at(a->qkvr, l, 3 * btc),
+		.att = at(a->att, l, (size_t)B * c->n_head * T * T), .atty = at(a->atty, l, btc),
+		.fca = at(a->fca, l, btf), .fcg = at(a->fcg, l, btf), .fch = at(a->fch, l, btf),
+	};
 }
 
 int gpt_check_batch(const lm_config *c, const int *inputs, const int *targets, int B, int T)
@@ -452,14 +490,13 @@ int gpt_forward(gpt_model *m, const int *inputs, const int *targets, int B, int 
 		memcpy(m->targets, targets, (size_t)BT * sizeof(int));
 
 	embedding_forward(a->x, inputs, m->w.wte, m->w.wpe, B, T, C);
-	for (int l = 0; l < L; l++)
-		layer_forward(m, l);
-	float *head_in = a->x + (size_t)L * BT * C;
-	if (c->norm != NORM_NONE) {
-		norm_forward(m, a->lnf, a->lnf_mean, a->lnf_rstd, head_in, m->w.lnfw, m->w.lnfb, BT);
-		head_in = a->lnf;
+	for (int l = 0; l < L; l++) {
+		gpt_layer_io io;
+		layer_io(m, l, &io);
+		gpt_layer_forward(m, l, &io);
 	}
-	matmul_forward(a->logits, head_in, m->w.lm_head, NULL, BT, C, c->padded_vocab);
+	gpt_head_forward(m, a->logits, a->lnf, a->lnf_mean, a->lnf_rstd, a->x + (size_t)L * BT * C,
+			 BT, false);
 	if (targets) {
 		m->mean_loss = crossentropy_forward(a->losses, a->lse, a->logits, targets, BT,
 						    c->vocab_size, c->padded_vocab);
@@ -479,28 +516,28 @@ static void norm_backward(const gpt_model *m, float *dinp, float *dw, float *db,
 {
 	const lm_config *c = &m->cfg;
 	int BT = m->B * m->T;
-	if (c->norm_kind == NORM_LAYERNORM)
+	if (m->plan.norm_kind == NORM_LAYERNORM)
 		layernorm_backward(dinp, dw, db, dout, inp, w, mean, rstd, BT, c->d_model);
 	else
 		rmsnorm_backward(dinp, dw, dout, inp, w, rstd, BT, c->d_model);
 }
 
-/* din += the attention branch's input gradient, given dout at its output. */
-static void attn_block_backward(gpt_model *m, int l, const float *inp, const float *dout,
-				float *din)
+/* din += the attention branch's input gradient, given dout at its output.
+ * din may be dout itself: dout is spent (on the projection's gradients)
+ * before din is written. */
+static void attn_backward(gpt_model *m, int l, const gpt_layer_io *io, const float *inp,
+			  const float *dout, float *din)
 {
 	const lm_config *c = &m->cfg;
 	int B = m->B, T = m->T, C = c->d_model, NH = c->n_head, BT = B * T;
 	gpt_acts *a = &m->acts;
 	size_t btc = (size_t)BT * C;
-	const float *qkvr = a->qkvr + l * 3 * btc, *atty = a->atty + l * btc;
-	const float *att = a->att + (size_t)l * B * NH * T * T;
 	zero(a->datty, btc);
 	matmul_backward(a->datty, at(m->g.attprojw, l, (size_t)C * C), at(m->g.attprojb, l, C),
-			dout, atty, at(m->w.attprojw, l, (size_t)C * C), BT, C, C);
+			dout, io->atty, at(m->w.attprojw, l, (size_t)C * C), BT, C, C);
 	zero(a->dqkvr, 3 * btc);
-	attention_backward(a->dqkvr, a->datty, qkvr, att, B, T, C, NH);
-	if (c->pos == POS_ROPE) {
+	attention_backward(a->dqkvr, a->datty, io->qkvr, io->att, B, T, C, NH);
+	if (m->plan.rope) {
 		zero(a->dqkv, 3 * btc);
 		rope_backward(a->dqkv, a->dqkvr, m->rope_cos, m->rope_sin, B, T, C, NH);
 	}
@@ -508,75 +545,62 @@ static void attn_block_backward(gpt_model *m, int l, const float *inp, const flo
 			a->dqkv, inp, at(m->w.qkvw, l, 3 * (size_t)C * C), BT, C, 3 * C);
 }
 
-/* din += the MLP branch's input gradient, given dout at its output. */
-static void mlp_block_backward(gpt_model *m, int l, const float *inp, const float *dout,
-			       float *din)
+/* din += the MLP branch's input gradient, given dout at its output; din may
+ * be dout itself, as in attn_backward. */
+static void mlp_backward(gpt_model *m, int l, const gpt_layer_io *io, const float *inp,
+			 const float *dout, float *din)
 {
 	const lm_config *c = &m->cfg;
 	int BT = m->B * m->T, C = c->d_model, F = c->d_ff;
 	gpt_acts *a = &m->acts;
 	size_t btf = (size_t)BT * F;
-	const float *fca = a->fca + l * btf, *fch = a->fch + l * btf;
 	zero(a->dfch, btf);
 	matmul_backward(a->dfch, at(m->g.fcprojw, l, (size_t)C * F), at(m->g.fcprojb, l, C),
-			dout, fch, at(m->w.fcprojw, l, (size_t)C * F), BT, F, C);
+			dout, io->fch, at(m->w.fcprojw, l, (size_t)C * F), BT, F, C);
 	zero(a->dfca, btf);
-	if (c->mlp == MLP_SWIGLU) {
+	switch (m->plan.mlp) {
+	case MLP_SWIGLU:
 		zero(a->dfcg, btf);
-		swiglu_backward(a->dfca, a->dfcg, a->dfch, fca, a->fcg + l * btf, (long)btf);
+		swiglu_backward(a->dfca, a->dfcg, a->dfch, io->fca, io->fcg, (long)btf);
 		matmul_backward(din, at(m->g.fcgw, l, (size_t)F * C), at(m->g.fcgb, l, F),
 				a->dfcg, inp, at(m->w.fcgw, l, (size_t)F * C), BT, C, F);
-	} else if (c->mlp == MLP_SILU) {
-		silu_backward(a->dfca, fca, a->dfch, (long)btf);
-	} else {
-		gelu_backward(a->dfca, fca, a->dfch, (long)btf);
+		break;
+	case MLP_SILU: silu_backward(a->dfca, io->fca, a->dfch, (long)btf); break;
+	case MLP_GELU: gelu_backward(a->dfca, io->fca, a->dfch, (long)btf); break;
 	}
 	matmul_backward(din, at(m->g.fcw, l, (size_t)F * C), at(m->g.fcb, l, F),
 			a->dfca, inp, at(m->w.fcw, l, (size_t)F * C), BT, C, F);
 }
 
-/* On entry a->dx holds d loss / d x[l+1]; on return d loss / d x[l]. */
-static void layer_backward(gpt_model *m, int l)
+/* Layer l's steps undone in reverse (m->plan.back): d[0] holds d loss / d
+ * x[l+1] on entry; returns the index of the buffer of d that holds d loss /
+ * d x[l]. */
+static int layer_backward(gpt_model *m, int l, float *const d[LAYER_MAX_GRADS])
 {
-	const lm_config *c = &m->cfg;
-	int BT = m->B * m->T, C = c->d_model;
-	gpt_acts *a = &m->acts;
-	size_t btc = (size_t)BT * C, bytes = btc * sizeof(float);
-	const float *x = a->x + l * btc, *r1 = a->r1 + l * btc;
-	const float *n1 = at(a->n1, l, btc);
-	const float *n1m = at(a->n1_mean, l, BT), *n1r = at(a->n1_rstd, l, BT);
-	const float *n2m = at(a->n2_mean, l, BT), *n2r = at(a->n2_rstd, l, BT);
-	const float *ln1w = at(m->w.ln1w, l, C), *ln2w = at(m->w.ln2w, l, C);
-	float *gln1w = at(m->g.ln1w, l, C), *gln1b = at(m->g.ln1b, l, C);
-	float *gln2w = at(m->g.ln2w, l, C), *gln2b = at(m->g.ln2b, l, C);
-	switch (c->norm) {
-	case NORM_PRE:  /* xo = r1 + mlp(n2), n2 = norm2(r1), r1 = x + attn(n1), n1 = norm1(x) */
-		zero(a->dn, btc);
-		mlp_block_backward(m, l, a->n2 + l * btc, a->dx, a->dn);
-		memcpy(a->dr, a->dx, bytes);
-		norm_backward(m, a->dr, gln2w, gln2b, a->dn, r1, ln2w, n2m, n2r);
-		zero(a->dn, btc);
-		attn_block_backward(m, l, n1, a->dr, a->dn);
-		norm_backward(m, a->dr, gln1w, gln1b, a->dn, x, ln1w, n1m, n1r);
-		memcpy(a->dx, a->dr, bytes);
-		break;
-	case NORM_POST:  /* r1 = x + attn(x), n1 = norm1(r1), r2 = n1 + mlp(n1), xo = norm2(r2) */
-		zero(a->dr, btc);
-		norm_backward(m, a->dr, gln2w, gln2b, a->dx, a->r2 + l * btc, ln2w, n2m, n2r);
-		memcpy(a->dn, a->dr, bytes);
-		mlp_block_backward(m, l, n1, a->dr, a->dn);
-		zero(a->dr, btc);
-		norm_backward(m, a->dr, gln1w, gln1b, a->dn, r1, ln1w, n1m, n1r);
-		memcpy(a->dx, a->dr, bytes);
-		attn_block_backward(m, l, x, a->dr, a->dx);
-		break;
-	case NORM_NONE:  /* r1 = x + attn(x), xo = r1 + mlp(r1) */
-		memcpy(a->dr, a->dx, bytes);
-		mlp_block_backward(m, l, r1, a->dx, a->dr);
-		memcpy(a->dx, a->dr, bytes);
-		attn_block_backward(m, l, x, a->dr, a->dx);
-		break;
+	int C = m->cfg.d_model;
+	size_t btc = (size_t)m->B * m->T * C;
+	gpt_layer_io io;
+	layer_io(m, l, &io);
+	for (int i = 0; i < m->plan.n_steps; i++) {
+		const layer_grad_step *s = &m->plan.back[i];
+		const float *inp = io.slot[s->in], *dout = d[s->dout];
+		float *din = d[s->din];
+		if (s->fresh)
+			zero(din, btc);
+		switch (s->op) {
+		case OP_NORM1:
+			norm_backward(m, din, at(m->g.ln1w, l, C), at(m->g.ln1b, l, C), dout, inp,
+				      at(m->w.ln1w, l, C), io.n1_mean, io.n1_rstd);
+			break;
+		case OP_NORM2:
+			norm_backward(m, din, at(m->g.ln2w, l, C), at(m->g.ln2b, l, C), dout, inp,
+				      at(m->w.ln2w, l, C), io.n2_mean, io.n2_rstd);
+			break;
+		case OP_ATTN: attn_backward(m, l, &io, inp, dout, din); break;
+		case OP_MLP: mlp_backward(m, l, &io, inp, dout, din); break;
+		}
 	}
+	return m->plan.dx;
 }
 
 int gpt_backward(gpt_model *m, float dloss)
@@ -594,7 +618,7 @@ int gpt_backward(gpt_model *m, float dloss)
 	crossentropy_backward(a->logits, a->lse, m->targets, BT, c->vocab_size, c->padded_vocab,
 			      dloss / (float)BT);
 	float *xL = a->x + (size_t)L * btc;
-	if (c->norm != NORM_NONE) {
+	if (config_has_final_norm(c)) {
 		zero(a->dn, btc);
 		matmul_backward(a->dn, dhead_w, NULL, a->logits, a->lnf, m->w.lm_head, BT, C,
 				c->padded_vocab);
@@ -606,9 +630,14 @@ int gpt_backward(gpt_model *m, float dloss)
 		matmul_backward(a->dx, dhead_w, NULL, a->logits, xL, m->w.lm_head, BT, C,
 				c->padded_vocab);
 	}
-	for (int l = L - 1; l >= 0; l--)
-		layer_backward(m, l);
-	embedding_backward(m->g.wte, m->g.wpe, a->dx, m->inputs, m->B, m->T, C);
+	float *d[LAYER_MAX_GRADS] = {a->dx, a->dn, a->dr};  /* d[0]: the stream's gradient */
+	for (int l = L - 1; l >= 0; l--) {
+		int k = layer_backward(m, l, d);
+		float *t = d[0];
+		d[0] = d[k];
+		d[k] = t;
+	}
+	embedding_backward(m->g.wte, m->g.wpe, d[0], m->inputs, m->B, m->T, C);
 	m->has_targets = 0;  /* the logits now hold their gradient */
 	return 0;
 }

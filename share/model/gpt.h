@@ -16,14 +16,18 @@
  *   ... adamw_step(...) on m.params / m.grads ...
  *   gpt_free(&m);
  *
- * Each layer is  x -> x + attn(norm1(x)) -> ... + mlp(norm2(.))  (pre-norm);
- * post-norm is  x -> norm1(x + attn(x)) -> norm2(. + mlp(.)); none drops the
- * norms (and the final one). The final norm stays for pre and post.
+ * What a layer does is said once, in model/layer_plan.h: pre-norm
+ *   n1 = norm1(x), r1 = x + attn(n1), n2 = norm2(r1), x' = r1 + mlp(n2);
+ * post-norm  r1 = x + attn(x), n1 = norm1(r1), r2 = n1 + mlp(n1), x' = norm2(r2);
+ * none drops the norms (and the final one). The final norm stays for pre and
+ * post. The forward, the backward, the KV cache's forward and the CUDA model
+ * all walk that plan.
  */
 #ifndef LMPIPE_GPT_H
 #define LMPIPE_GPT_H
 
 #include "model/config.h"
+#include "model/layer_plan.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -93,8 +97,9 @@ typedef struct {
 	float *logits;     /* (B, T, Vp); dlogits after gpt_backward */
 	float *lse;        /* (B, T) */
 	float *losses;     /* (B, T) */
-	/* gradient scratch, reused layer to layer */
-	float *dx;         /* (B, T, C) gradient of the residual stream */
+	/* gradient scratch, reused layer to layer: dx, dn, dr are the plan's
+	 * gradient buffers (layer_plan.h's back), dx the stream's at the head */
+	float *dx;         /* (B, T, C) */
 	float *dr;         /* (B, T, C) */
 	float *dn;         /* (B, T, C) */
 	float *datty;      /* (B, T, C) */
@@ -106,6 +111,7 @@ typedef struct {
 
 typedef struct {
 	lm_config cfg;
+	layer_plan plan;     /* a layer's steps for cfg (model/layer_plan.h) */
 	size_t num_params;
 	float *params;       /* (num_params) all weights, one allocation */
 	float *grads;        /* (num_params) same layout; NULL until needed */

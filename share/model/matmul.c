@@ -266,3 +266,59 @@ void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dou
 		}
 	}
 }
+
+/* ---- a few rows ---------------------------------------------------------- */
+
+/* A matrix-vector product this large (multiply-adds) or larger is split over
+ * threads; a smaller one costs less than waking them (on a busy machine far
+ * less). */
+#define MATVEC_PAR_MIN (1L << 22)
+
+void matvec_forward(float *out, const float *inp, const float *weight, const float *bias,
+		    int N, int IC, int OC)
+{
+#pragma omp parallel for schedule(static) if ((long)OC * IC >= MATVEC_PAR_MIN)
+	for (int o = 0; o < OC; o++)
+		for (int n = 0; n < N; n++)
+			out[(long)n * OC + o] = vec_dot(inp + (long)n * IC, weight + (long)o * IC, IC) +
+						(bias ? bias[o] : 0.0f);
+}
+
+/* ---- the reference: triple loops ------------------------------------------ */
+
+void matmul_forward_naive(float *out, const float *inp, const float *weight, const float *bias,
+			  int N, int IC, int OC)
+{
+	for (int n = 0; n < N; n++)
+		for (int o = 0; o < OC; o++) {
+			double s = bias ? bias[o] : 0.0;
+			for (int i = 0; i < IC; i++)
+				s += (double)inp[(long)n * IC + i] * weight[(long)o * IC + i];
+			out[(long)n * OC + o] = (float)s;
+		}
+}
+
+void matmul_backward_naive(float *dinp, float *dweight, float *dbias, const float *dout,
+			   const float *inp, const float *weight, int N, int IC, int OC)
+{
+	for (int n = 0; dinp && n < N; n++)      /* dinp[n][i] += sum_o dout[n][o] weight[o][i] */
+		for (int i = 0; i < IC; i++) {
+			double s = dinp[(long)n * IC + i];
+			for (int o = 0; o < OC; o++)
+				s += (double)dout[(long)n * OC + o] * weight[(long)o * IC + i];
+			dinp[(long)n * IC + i] = (float)s;
+		}
+	for (int o = 0; o < OC; o++)             /* dweight[o][i] += sum_n dout[n][o] inp[n][i] */
+		for (int i = 0; i < IC; i++) {
+			double s = dweight[(long)o * IC + i];
+			for (int n = 0; n < N; n++)
+				s += (double)dout[(long)n * OC + o] * inp[(long)n * IC + i];
+			dweight[(long)o * IC + i] = (float)s;
+		}
+	for (int o = 0; dbias && o < OC; o++) {  /* dbias[o] += sum_n dout[n][o] */
+		double s = dbias[o];
+		for (int n = 0; n < N; n++)
+			s += dout[(long)n * OC + o];
+		dbias[o] = (float)s;
+	}
+}

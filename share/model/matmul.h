@@ -25,4 +25,19 @@ void matmul_forward(float *out, const float *inp, const float *weight, const flo
 void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout,
 		     const float *inp, const float *weight, int N, int IC, int OC);
 
+/* matmul_forward for a few rows: a matrix-vector product per row, each
+ * output channel one vec_dot (threads over the channels), reading weight
+ * once where the GEMM would pack all of it for one row. Sums in another
+ * order than the GEMM: equal to float rounding, not bit for bit. */
+void matvec_forward(float *out, const float *inp, const float *weight, const float *bias,
+		    int N, int IC, int OC);
+
+/* matmul_forward and matmul_backward as triple loops over the definition,
+ * each sum in double in index order (one rounding to float at the end):
+ * the reference the packed GEMM is checked against (test-tool matmul). */
+void matmul_forward_naive(float *out, const float *inp, const float *weight, const float *bias,
+			  int N, int IC, int OC);
+void matmul_backward_naive(float *dinp, float *dweight, float *dbias, const float *dout,
+			   const float *inp, const float *weight, int N, int IC, int OC);
+
 #endif
