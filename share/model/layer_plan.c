@@ -133,11 +133,16 @@ int layer_plan_describe(const layer_plan *p, char *buf, size_t size)
 			PUT("%s + ", slot_names[s->resid]);
 		PUT("%s(%s)\n", op_name(p, s->op), slot_names[s->in]);
 	}
-	PUT("backward, %d gradient buffer%s:\n", p->n_grads, p->n_grads == 1 ? "" : "s");
+	PUT("backward, %d gradient buffer%s, g0 holding d x' on entry:\n", p->n_grads,
+	    p->n_grads == 1 ? "" : "s");
 	for (int i = 0; i < p->n_steps; i++) {
 		const layer_grad_step *g = &p->back[i];
-		PUT("g%d %s %s'(g%d) at %s\n", g->din, g->fresh ? "=" : "+=", op_name(p, g->op),
-		    g->dout, slot_names[g->in]);
+		const layer_step *s = &p->steps[p->n_steps - 1 - i];
+		if (s->resid != SLOT_NONE)
+			PUT("d %s = d %s (in g%d, the residual)\n", slot_names[s->resid],
+			    slot_names[s->out], g->dout);
+		PUT("d %s %s %s'(d %s) (in g%d)\n", slot_names[g->in], g->fresh ? "=" : "+=",
+		    op_name(p, g->op), slot_names[s->out], g->din);
 	}
 	PUT("d x in g%d\n", p->dx);
 #undef PUT

@@ -1,7 +1,9 @@
 /*
  * gpt_cuda.c — the model on the GPU, wired from kernels.h the way
- * model/gpt.c wires the CPU ops: the same blocks, the same order, the same
- * accumulation points, so the two read side by side.
+ * model/gpt.c wires the CPU ops: a layer is the same plan's steps
+ * (model/layer_plan.h), forward and backward, with the same blocks, the
+ * same order and the same accumulation points, so the two read side by
+ * side.
  *
  * Sections: weights and their gradients; memory; forward; backward;
  * sampling.
@@ -176,28 +178,29 @@ static int acts_alloc(gpt_cuda *g, long rows)
 	const lm_config *c = &g->host->cfg;
 	size_t L = (size_t)c->n_layer, R = (size_t)rows, C = (size_t)c->d_model;
 	size_t F = (size_t)c->d_ff, NH = (size_t)c->n_head, Vp = (size_t)c->padded_vocab;
-	bool norms = c->norm != NORM_NONE, ln = c->norm_kind == NORM_LAYERNORM;
-	bool rope = c->pos == POS_ROPE, gated = config_mlp_gated(c);
-	bool pre = c->norm == NORM_PRE, post = c->norm == NORM_POST;
+	const layer_plan *plan = &g->host->plan;
+	bool norm1 = layer_plan_has_op(plan, OP_NORM1), norm2 = layer_plan_has_op(plan, OP_NORM2);
+	bool norms = config_has_final_norm(c), ln = plan->norm_kind == NORM_LAYERNORM;
+	bool rope = plan->rope, gated = plan->mlp == MLP_SWIGLU;
 	size_t bias_oc = 3 * C > F ? 3 * C : F;
 	gpt_cuda_acts *a = &g->a;
 	struct { void **p; size_t bytes; } bufs[] = {
 		{(void **)&a->x, (L + 1) * R * C * 2},
-		{(void **)&a->n1, norms ? L * R * C * 2 : 0},
-		{(void **)&a->n1_mean, norms && ln ? L * R * 4 : 0},
-		{(void **)&a->n1_rstd, norms ? L * R * 4 : 0},
+		{(void **)&a->n1, layer_plan_has_slot(plan, SLOT_N1) ? L * R * C * 2 : 0},
+		{(void **)&a->n1_mean, norm1 && ln ? L * R * 4 : 0},
+		{(void **)&a->n1_rstd, norm1 ? L * R * 4 : 0},
 		{(void **)&a->qkv, L * R * 3 * C * 2},
 		{(void **)&a->qkvr, rope ? L * R * 3 * C * 2 : 0},
 		{(void **)&a->lse, L * R * NH * 4},
 		{(void **)&a->atty, L * R * C * 2},
 		{(void **)&a->r1, L * R * C * 2},
-		{(void **)&a->n2, pre ? L * R * C * 2 : 0},
-		{(void **)&a->n2_mean, norms && ln ? L * R * 4 : 0},
-		{(void **)&a->n2_rstd, norms ? L * R * 4 : 0},
+		{(void **)&a->n2, layer_plan_has_slot(plan, SLOT_N2) ? L * R * C * 2 : 0},
+		{(void **)&a->n2_mean, norm2 && ln ? L * R * 4 : 0},
+		{(void **)&a->n2_rstd, norm2 ? L * R * 4 : 0},
 		{(void **)&a->fca, L * R * F * 2},
 		{(void **)&a->fcg, gated ? L * R * F * 2 : 0},
 		{(void **)&a->fch, L * R * F * 2},
-		{(void **)&a->r2, post ? L * R * C * 2 : 0},
+		{(void **)&a->r2, layer_plan_has_slot(plan, SLOT_R2) ? L * R * C * 2 : 0},
 		{(void **)&a->lnf, norms ? R * C * 2 : 0},
 		{(void **)&a->lnf_mean, norms && ln ? R * 4 : 0},
 		{(void **)&a->lnf_rstd, norms ? R * 4 : 0},
@@ -205,7 +208,7 @@ static int acts_alloc(gpt_cuda *g, long rows)
 		{(void **)&a->losses, R * 4},
 		{(void **)&a->row_logits, Vp * 4},
 		{(void **)&a->dx, R * C * 2},
-		{(void **)&a->dr, post ? R * C * 2 : 0},
+		{(void **)&a->dr, plan->n_grads > 2 ? R * C * 2 : 0},
 		{(void **)&a->dn, R * C * 2},
 		{(void **)&a->datty, R * C * 2},
 		{(void **)&a->dqkv, R * 3 * C * 2},
@@ -253,7 +256,7 @@ static int norm_forward(gpt_cuda *g, bf16 *out, float *mean, float *rstd, const 
 			const bf16 *w, const bf16 *b, int N)
 {
 	const lm_config *c = &g->host->cfg;
-	if (c->norm_kind == NORM_LAYERNORM)
+	if (g->host->plan.norm_kind == NORM_LAYERNORM)
 		return cu_layernorm_forward(out, mean, rstd, inp, w, b, N, c->d_model,
 					    (float)c->norm_eps, g->stream);
 	return cu_rmsnorm_forward(out, rstd, inp, w, N, c->d_model, (float)c->norm_eps, g->stream);
@@ -273,7 +276,7 @@ static int attn_block_forward(gpt_cuda *g, int l, const bf16 *inp, const bf16 *r
 	if (cu_matmul_forward(g->blas, qkv, inp, wl(g, w->qkvw, l, 3 * cc),
 			      wl(g, w->qkvb, l, 3 * C), NULL, BT, C, 3 * C) != 0)
 		return -1;
-	if (c->pos == POS_ROPE &&
+	if (g->host->plan.rope &&
 	    cu_rope_forward(qkvr, qkv, g->rope_cos, g->rope_sin, B, T, C, NH, g->stream) != 0)
 		return -1;
 	if (cu_attention_forward(atty, lse, qkvr, B, T, C, NH, g->stream) != 0)
@@ -294,16 +297,17 @@ static int mlp_block_forward(gpt_cuda *g, int l, const bf16 *inp, const bf16 *re
 	if (cu_matmul_forward(g->blas, fca, inp, wl(g, w->fcw, l, fc), wl(g, w->fcb, l, F), NULL,
 			      BT, C, F) != 0)
 		return -1;
-	int rc;
-	if (c->mlp == MLP_SWIGLU) {
+	int rc = -1;
+	switch (g->host->plan.mlp) {
+	case MLP_SWIGLU: {
 		bf16 *fcg = al(a->fcg, l, btf);
 		rc = cu_matmul_forward(g->blas, fcg, inp, wl(g, w->fcgw, l, fc), wl(g, w->fcgb, l, F),
 				       NULL, BT, C, F);
 		rc = rc ? rc : cu_swiglu_forward(fch, fca, fcg, (long)btf, g->stream);
-	} else if (c->mlp == MLP_SILU) {
-		rc = cu_silu_forward(fch, fca, (long)btf, g->stream);
-	} else {
-		rc = cu_gelu_forward(fch, fca, (long)btf, g->stream);
+		break;
+	}
+	case MLP_SILU: rc = cu_silu_forward(fch, fca, (long)btf, g->stream); break;
+	case MLP_GELU: rc = cu_gelu_forward(fch, fca, (long)btf, g->stream); break;
 	}
 	if (rc != 0)
 		return -1;
@@ -311,39 +315,48 @@ static int mlp_block_forward(gpt_cuda *g, int l, const bf16 *inp, const bf16 *re
 				 wl(g, w->fcprojb, l, C), resid, BT, F, C);
 }
 
+/* Layer l's rows of each slot of the plan (model/layer_plan.h), NULL for
+ * a slot it lacks. */
+static void layer_slots(gpt_cuda *g, int l, bf16 *slot[SLOT_COUNT])
+{
+	gpt_cuda_acts *a = &g->a;
+	size_t btc = (size_t)g->B * g->T * g->host->cfg.d_model;
+	slot[SLOT_X] = al(a->x, l, btc);
+	slot[SLOT_N1] = al(a->n1, l, btc);
+	slot[SLOT_R1] = al(a->r1, l, btc);
+	slot[SLOT_N2] = al(a->n2, l, btc);
+	slot[SLOT_R2] = al(a->r2, l, btc);
+	slot[SLOT_XO] = al(a->x, l + 1, btc);
+}
+
+/* Layer l's steps (g->host->plan), as gpt.c's gpt_layer_forward. */
 static int layer_forward(gpt_cuda *g, int l)
 {
-	const lm_config *c = &g->host->cfg;
+	const layer_plan *p = &g->host->plan;
 	const gpt_weights *w = &g->host->w;
-	int BT = g->B * g->T, C = c->d_model;
+	int BT = g->B * g->T, C = g->host->cfg.d_model;
 	gpt_cuda_acts *a = &g->a;
-	size_t btc = (size_t)BT * C;
-	bf16 *x = al(a->x, l, btc), *xo = al(a->x, l + 1, btc), *r1 = al(a->r1, l, btc);
-	bf16 *n1 = al(a->n1, l, btc);
-	float *n1m = fl(a->n1_mean, l, BT), *n1r = fl(a->n1_rstd, l, BT);
-	float *n2m = fl(a->n2_mean, l, BT), *n2r = fl(a->n2_rstd, l, BT);
-	const bf16 *ln1w = wl(g, w->ln1w, l, C), *ln1b = wl(g, w->ln1b, l, C);
-	const bf16 *ln2w = wl(g, w->ln2w, l, C), *ln2b = wl(g, w->ln2b, l, C);
-	switch (c->norm) {
-	case NORM_PRE: {
-		bf16 *n2 = al(a->n2, l, btc);
-		return norm_forward(g, n1, n1m, n1r, x, ln1w, ln1b, BT) ||
-		       attn_block_forward(g, l, n1, x, r1) ||
-		       norm_forward(g, n2, n2m, n2r, r1, ln2w, ln2b, BT) ||
-		       mlp_block_forward(g, l, n2, r1, xo) ? -1 : 0;
+	bf16 *slot[SLOT_COUNT];
+	layer_slots(g, l, slot);
+	int rc = 0;
+	for (int i = 0; rc == 0 && i < p->n_steps; i++) {
+		const layer_step *s = &p->steps[i];
+		const bf16 *in = slot[s->in], *resid = s->resid == SLOT_NONE ? NULL : slot[s->resid];
+		bf16 *out = slot[s->out];
+		switch (s->op) {
+		case OP_NORM1:
+			rc = norm_forward(g, out, fl(a->n1_mean, l, BT), fl(a->n1_rstd, l, BT), in,
+					  wl(g, w->ln1w, l, C), wl(g, w->ln1b, l, C), BT);
+			break;
+		case OP_NORM2:
+			rc = norm_forward(g, out, fl(a->n2_mean, l, BT), fl(a->n2_rstd, l, BT), in,
+					  wl(g, w->ln2w, l, C), wl(g, w->ln2b, l, C), BT);
+			break;
+		case OP_ATTN: rc = attn_block_forward(g, l, in, resid, out); break;
+		case OP_MLP: rc = mlp_block_forward(g, l, in, resid, out); break;
+		}
 	}
-	case NORM_POST: {
-		bf16 *r2 = al(a->r2, l, btc);
-		return attn_block_forward(g, l, x, x, r1) ||
-		       norm_forward(g, n1, n1m, n1r, r1, ln1w, ln1b, BT) ||
-		       mlp_block_forward(g, l, n1, n1, r2) ||
-		       norm_forward(g, xo, n2m, n2r, r2, ln2w, ln2b, BT) ? -1 : 0;
-	}
-	case NORM_NONE:
-		return attn_block_forward(g, l, x, x, r1) || mlp_block_forward(g, l, r1, r1, xo)
-			       ? -1 : 0;
-	}
-	return -1;
+	return rc ? -1 : 0;
 }
 
 /* Group the positions of INPUTS by token on the host (embedding_buckets)
@@ -403,7 +416,7 @@ int gpt_cuda_forward(gpt_cuda *g, const int *inputs, const int *targets, int B, 
 		if (layer_forward(g, l) != 0)
 			return -1;
 	bf16 *head_in = al(a->x, L, (size_t)BT * C);
-	if (c->norm != NORM_NONE) {
+	if (config_has_final_norm(c)) {
 		if (norm_forward(g, a->lnf, a->lnf_mean, a->lnf_rstd, head_in, w0(g, w->lnfw),
 				 w0(g, w->lnfb), (int)BT) != 0)
 			return -1;
@@ -457,7 +470,7 @@ static int norm_backward(gpt_cuda *g, bf16 *dinp, float *dw, float *db, const bf
 {
 	const lm_config *c = &g->host->cfg;
 	int BT = g->B * g->T;
-	if (c->norm_kind == NORM_LAYERNORM)
+	if (g->host->plan.norm_kind == NORM_LAYERNORM)
 		return cu_layernorm_backward(dinp, dw, db, g->a.norm_scratch, dout, inp, w, mean,
 					     rstd, BT, c->d_model, g->stream);
 	return cu_rmsnorm_backward(dinp, dw, g->a.norm_scratch, dout, inp, w, rstd, BT,
@@ -490,7 +503,7 @@ static int attn_block_backward(gpt_cuda *g, int l, const bf16 *inp, const bf16 *
 	    cu_attention_backward(a->dqkvr, a->att_scratch, a->datty, qkvr, atty, lse, B, T, C,
 				  NH, g->stream))
 		return -1;
-	if (c->pos == POS_ROPE && cu_rope_backward(a->dqkv, a->dqkvr, g->rope_cos, g->rope_sin, B,
+	if (g->host->plan.rope && cu_rope_backward(a->dqkv, a->dqkvr, g->rope_cos, g->rope_sin, B,
 						   T, C, NH, g->stream) != 0)
 		return -1;
 	return linear_backward(g, din, w->qkvw, w->qkvb, l, a->dqkv, inp, C, 3 * C, accumulate);
@@ -509,60 +522,58 @@ static int mlp_block_backward(gpt_cuda *g, int l, const bf16 *inp, const bf16 *d
 	const bf16 *fca = al(a->fca, l, btf), *fch = al(a->fch, l, btf);
 	if (linear_backward(g, a->dfch, w->fcprojw, w->fcprojb, l, dout, fch, F, C, false) != 0)
 		return -1;
-	int rc;
-	if (c->mlp == MLP_SWIGLU) {
+	int rc = -1;
+	switch (g->host->plan.mlp) {
+	case MLP_SWIGLU:
 		rc = cu_swiglu_backward(a->dfca, a->dfcg, a->dfch, fca, al(a->fcg, l, btf), (long)btf,
 					g->stream);
 		rc = rc ? rc : linear_backward(g, din, w->fcgw, w->fcgb, l, a->dfcg, inp, C, F,
 					       accumulate);
 		accumulate = true;  /* the two branches' gradients add */
-	} else if (c->mlp == MLP_SILU) {
-		rc = cu_silu_backward(a->dfca, fca, a->dfch, (long)btf, g->stream);
-	} else {
-		rc = cu_gelu_backward(a->dfca, fca, a->dfch, (long)btf, g->stream);
+		break;
+	case MLP_SILU: rc = cu_silu_backward(a->dfca, fca, a->dfch, (long)btf, g->stream); break;
+	case MLP_GELU: rc = cu_gelu_backward(a->dfca, fca, a->dfch, (long)btf, g->stream); break;
 	}
 	return rc ? rc : linear_backward(g, din, w->fcw, w->fcb, l, a->dfca, inp, C, F, accumulate);
 }
 
-/* On entry a->dx holds d loss / d x[l+1]; on return d loss / d x[l], built
- * in place: a residual's gradient passes through by accumulating the
- * branch's input gradient into the buffer that holds it (gpt.c copies into
- * separate buffers instead; the sums are the same). */
-static int layer_backward(gpt_cuda *g, int l)
+/* Layer l's steps undone in reverse (g->host->plan's back), as gpt.c's
+ * layer_backward: d[0] holds d loss / d x[l+1] on entry; returns the index of
+ * the buffer of d that holds d loss / d x[l], or -1. A residual's gradient
+ * passes through in place: the branch's input gradient accumulates into the
+ * buffer that holds it. */
+static int layer_backward(gpt_cuda *g, int l, bf16 *const d[LAYER_MAX_GRADS])
 {
-	const lm_config *c = &g->host->cfg;
+	const layer_plan *p = &g->host->plan;
 	const gpt_weights *w = &g->host->w;
-	int BT = g->B * g->T, C = c->d_model;
+	int BT = g->B * g->T, C = g->host->cfg.d_model;
 	gpt_cuda_acts *a = &g->a;
 	size_t btc = (size_t)BT * C;
-	const bf16 *x = al(a->x, l, btc), *r1 = al(a->r1, l, btc), *n1 = al(a->n1, l, btc);
-	const float *n1m = fl(a->n1_mean, l, BT), *n1r = fl(a->n1_rstd, l, BT);
-	const float *n2m = fl(a->n2_mean, l, BT), *n2r = fl(a->n2_rstd, l, BT);
-	const bf16 *ln1w = wl(g, w->ln1w, l, C), *ln2w = wl(g, w->ln2w, l, C);
-	float *gln1w = gl(g, w->ln1w, l, C), *gln1b = gl(g, w->ln1b, l, C);
-	float *gln2w = gl(g, w->ln2w, l, C), *gln2b = gl(g, w->ln2b, l, C);
-	bf16 *dx = a->dx, *dn = a->dn, *dr = a->dr;
-	switch (c->norm) {
-	case NORM_PRE:  /* xo = r1 + mlp(n2), n2 = norm2(r1), r1 = x + attn(n1), n1 = norm1(x) */
-		return mlp_block_backward(g, l, al(a->n2, l, btc), dx, dn, false) ||  /* dn = d n2 */
-		       norm_backward(g, dx, gln2w, gln2b, dn, r1, ln2w, n2m, n2r) ||  /* dx = d r1 */
-		       attn_block_backward(g, l, n1, dx, dn, false) ||                /* dn = d n1 */
-		       norm_backward(g, dx, gln1w, gln1b, dn, x, ln1w, n1m, n1r)      /* dx = d x */
-			       ? -1 : 0;
-	case NORM_POST:  /* r1 = x + attn(x), n1 = norm1(r1), r2 = n1 + mlp(n1), xo = norm2(r2) */
-		return zero(g, dr, btc) ||
-		       norm_backward(g, dr, gln2w, gln2b, dx, al(a->r2, l, btc), ln2w, n2m,
-				     n2r) ||                                           /* dr = d r2 */
-		       mlp_block_backward(g, l, n1, dr, dr, true) ||                  /* dr = d n1 */
-		       zero(g, dx, btc) ||
-		       norm_backward(g, dx, gln1w, gln1b, dr, r1, ln1w, n1m, n1r) ||  /* dx = d r1 */
-		       attn_block_backward(g, l, x, dx, dx, true) ? -1 : 0;           /* dx = d x */
-	case NORM_NONE:  /* r1 = x + attn(x), xo = r1 + mlp(r1) */
-		return mlp_block_backward(g, l, r1, dx, dx, true) ||  /* dx = d r1 */
-		       attn_block_backward(g, l, x, dx, dx, true)     /* dx = d x */
-			       ? -1 : 0;
+	bf16 *slot[SLOT_COUNT];
+	layer_slots(g, l, slot);
+	int rc = 0;
+	for (int i = 0; rc == 0 && i < p->n_steps; i++) {
+		const layer_grad_step *s = &p->back[i];
+		const bf16 *inp = slot[s->in], *dout = d[s->dout];
+		bf16 *din = d[s->din];
+		switch (s->op) {
+		case OP_NORM1:
+			rc = (s->fresh && zero(g, din, btc)) ||
+			     norm_backward(g, din, gl(g, w->ln1w, l, C), gl(g, w->ln1b, l, C), dout, inp,
+					   wl(g, w->ln1w, l, C), fl(a->n1_mean, l, BT),
+					   fl(a->n1_rstd, l, BT));
+			break;
+		case OP_NORM2:
+			rc = (s->fresh && zero(g, din, btc)) ||
+			     norm_backward(g, din, gl(g, w->ln2w, l, C), gl(g, w->ln2b, l, C), dout, inp,
+					   wl(g, w->ln2w, l, C), fl(a->n2_mean, l, BT),
+					   fl(a->n2_rstd, l, BT));
+			break;
+		case OP_ATTN: rc = attn_block_backward(g, l, inp, dout, din, !s->fresh); break;
+		case OP_MLP: rc = mlp_block_backward(g, l, inp, dout, din, !s->fresh); break;
+		}
 	}
-	return -1;
+	return rc ? -1 : p->dx;
 }
 
 static int embedding_backward(gpt_cuda *g, const bf16 *dx)
@@ -593,7 +604,7 @@ int gpt_cuda_backward(gpt_cuda *g)
 	/* the head: the logits already hold their gradient (cu_crossentropy_fused) */
 	bf16 *xL = al(a->x, L, btc);
 	const float *head_w = c->tied_head ? w->wte : w->lm_head;
-	if (c->norm != NORM_NONE) {
+	if (config_has_final_norm(c)) {
 		if (linear_backward(g, a->dn, head_w, NULL, 0, a->logits, a->lnf, C, c->padded_vocab,
 				    false) ||
 		    zero(g, a->dx, btc) ||
@@ -606,10 +617,16 @@ int gpt_cuda_backward(gpt_cuda *g)
 	}
 	if (stage_done(g, 0) != 0)
 		return -1;
-	for (int l = L - 1; l >= 0; l--)
-		if (layer_backward(g, l) != 0 || stage_done(g, 1 + (L - 1 - l)) != 0)
+	bf16 *d[LAYER_MAX_GRADS] = {a->dx, a->dn, a->dr};  /* d[0]: the stream's gradient */
+	for (int l = L - 1; l >= 0; l--) {
+		int k = layer_backward(g, l, d);
+		if (k < 0 || stage_done(g, 1 + (L - 1 - l)) != 0)
 			return -1;
-	if (embedding_backward(g, a->dx) != 0 || stage_done(g, L + 1) != 0)
+		bf16 *t = d[0];
+		d[0] = d[k];
+		d[k] = t;
+	}
+	if (embedding_backward(g, d[0]) != 0 || stage_done(g, L + 1) != 0)
 		return -1;
 	g->has_targets = 0;  /* the logits now hold their gradient */
 	return 0;

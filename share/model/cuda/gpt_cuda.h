@@ -31,7 +31,7 @@ typedef struct {
 	float *lse;        /* (L, B, NH, T) attention's log-sum-exp */
 	float *losses;     /* (B, T) */
 	float *row_logits; /* (Vp) one row of logits as fp32, for sampling */
-	bf16 *dx, *dr, *dn, *datty, *dqkv, *dqkvr, *dfca, *dfcg, *dfch;  /* dr: post-norm only */
+	bf16 *dx, *dr, *dn, *datty, *dqkv, *dqkvr, *dfca, *dfcg, *dfch;  /* dx, dn, dr: the layer plan's gradient buffers (dr where it needs 3) */
 	float *norm_scratch, *bias_scratch, *att_scratch;
 	int *inputs, *targets;  /* (B, T) */
 	int *buckets;           /* embedding_buckets' ids | starts | pos */
