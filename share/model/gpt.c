@@ -324,12 +324,15 @@ static int acts_alloc(gpt_model *m, int B, int T)
 /* Layer l's slice of a stacked tensor, NULL stays NULL. */
 static inline float *at(float *p, int l, size_t n) { return p ? p + (size_t)l * n : NULL; }
 
-/* out = inp W^T + b over n rows: the packed GEMM, or a few rows' matrix-vector
- * products where the caller asks (the KV cache's token a call). */
+/* Up to this many rows, a caller that asks for it (the KV cache's token a
+ * call) gets matrix-vector products rather than the packed GEMM. */
+#define MATVEC_MAX_ROWS 4
+
+/* out = inp W^T + b over n rows. */
 static void linear(bool matvec, float *out, const float *inp, const float *w, const float *b,
 		   int n, int IC, int OC)
 {
-	if (matvec && n <= 4)
+	if (matvec && n <= MATVEC_MAX_ROWS)
 		matvec_forward(out, inp, w, b, n, IC, OC);
 	else
 		matmul_forward(out, inp, w, b, n, IC, OC);
@@ -397,6 +400,9 @@ static void mlp_forward(const gpt_model *m, int l, const gpt_layer_io *io, const
 	residual_add(out, out, resid, (size_t)BT * C);
 }
 
+/* Each step is  out = [resid +] op(in)  over the slots: for pre-norm (gpt2,
+ * llama) n1 = norm1(x), r1 = x + attn(n1), n2 = norm2(r1), x' = r1 + mlp(n2);
+ * layer_plan.c lists every placement. */
 void gpt_layer_forward(const gpt_model *m, int l, const gpt_layer_io *io)
 {
 	int C = m->cfg.d_model, BT = io->B * io->T;
