@@ -78,7 +78,7 @@ int cli_arg_real(const char *option, const char *arg, double *v)
 
 int cli_arg_positive_real(const char *option, const char *arg, double *v)
 {
-	double x;
+	double x = 0;
 	int rc = cli_arg_real(option, arg, &x);
 	if (rc != 0)
 		return rc;

@@ -34,9 +34,9 @@
  *     {
  *         lm_set_progname(argv[0]);
  *         struct options o;
- *         int rc = parse_options(argc, argv, &o);
- *         if (rc != CLI_RUN)
- *             return rc;
+ *         int status = parse_options(argc, argv, &o);
+ *         if (status != CLI_RUN)
+ *             return status;
  *         ...
  *     }
  *
