@@ -29,12 +29,15 @@ test_expect_success '--help: the usage on stdout, exit 0, stderr empty; -h the s
 	done
 '
 
-# lm-train's usage text is still its own (lm-train.c takes the skeleton in a
-# change of its own); every other tool lists the common options.
-test_expect_success 'every usage lists -h, --help and --version' '
+# lm-train's usage text and man page are still their own (lm-train.c takes the
+# skeleton in a change of its own); every other tool lists the common options.
+test_expect_success 'every usage and man page lists -h, --help and --version' '
 	for t in $(echo $TOOLS | sed "s/lm-train //"); do
 		grep -q -- "-h, --help" help.$t && grep -q -- "--version" help.$t ||
 			{ echo "$t --help lacks -h, --help or --version:"; cat help.$t; return 1; }
+		grep -qxF ".BR \\-h \", \" \\-\\-help" "$TOP/$t/$t.1" &&
+		grep -qxF ".B \\-\\-version" "$TOP/$t/$t.1" ||
+			{ echo "$t.1 lacks -h, --help or --version"; return 1; }
 	done
 '
 
