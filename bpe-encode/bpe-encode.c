@@ -446,7 +446,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	o->chunk = DEFAULT_CHUNK;
 	int opt, rc = 0;
 	double chunk;
-	while (rc == 0 && (opt = getopt_long(argc, argv, "m:s:j:dh", longopts, NULL)) != -1) {
+	while (rc == 0 && (opt = cli_getopt(argc, argv, "m:s:j:dh", longopts)) != -1) {
 		switch (opt) {
 		case 'm': o->merges = optarg; break;
 		case 's':

@@ -98,7 +98,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	};
 	*o = (struct options){.vocab = DEFAULT_VOCAB, .threads = threads_default(MAX_THREADS)};
 	int opt, rc = 0;
-	while (rc == 0 && (opt = getopt_long(argc, argv, "v:s:j:o:fh", longopts, NULL)) != -1) {
+	while (rc == 0 && (opt = cli_getopt(argc, argv, "v:s:j:o:fh", longopts)) != -1) {
 		switch (opt) {
 		case 'v': rc = cli_arg_count("--vocab", optarg, &o->vocab); break;
 		case 's': rc = add_special(o, optarg); break;

@@ -69,7 +69,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	};
 	*o = (struct options){.dt = DT_F32};
 	int opt;
-	while ((opt = getopt_long(argc, argv, "t:fh", longopts, NULL)) != -1) {
+	while ((opt = cli_getopt(argc, argv, "t:fh", longopts)) != -1) {
 		switch (opt) {
 		case 't':
 			if (ckpt_parse_dtype(optarg, &o->dt) != 0)

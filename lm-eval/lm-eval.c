@@ -116,7 +116,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	*o = (struct options){.style = HS_STYLE_LLMC, .device = "auto"};
 	int opt, rc = 0;
 	uint64_t limit;
-	while (rc == 0 && (opt = getopt_long(argc, argv, "vb:h", longopts, NULL)) != -1) {
+	while (rc == 0 && (opt = cli_getopt(argc, argv, "vb:h", longopts)) != -1) {
 		switch (opt) {
 		case OPT_DATA: o->data = optarg; break;
 		case OPT_STYLE:

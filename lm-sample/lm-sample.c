@@ -90,7 +90,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			      .so = {.temperature = 1, .top_k = 0, .top_p = 1}};
 	int opt, rc = 0;
 	double real;
-	while (rc == 0 && (opt = getopt_long(argc, argv, "p:n:t:k:h", longopts, NULL)) != -1) {
+	while (rc == 0 && (opt = cli_getopt(argc, argv, "p:n:t:k:h", longopts)) != -1) {
 		switch (opt) {
 		case 'p': o->prompt = optarg; break;
 		case 'n': rc = cli_arg_int("--tokens", optarg, 0, 1 << 30, &o->max_new); break;

@@ -153,7 +153,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	int opt, rc = 0;
 	int batch;
 	uint64_t count;
-	while (rc == 0 && (opt = getopt_long(argc, argv, "F:o:h", longopts, NULL)) != -1) {
+	while (rc == 0 && (opt = cli_getopt(argc, argv, "F:o:h", longopts)) != -1) {
 		if ((rc = config_flags_arg(&o->flags, opt, optarg)) != CONFIG_FLAGS_OTHER)
 			continue;
 		rc = 0;

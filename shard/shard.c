@@ -133,7 +133,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			   .zstd_level = DEFAULT_ZSTD_LEVEL, .threads = threads_default(MAX_THREADS),
 			   .eot = SHARD_EOT_GPT2, .head = 8};
 	int c, rc = 0;
-	while (rc == 0 && (c = getopt_long(argc, argv, "o:n:j:fvh", longopts, NULL)) != -1) {
+	while (rc == 0 && (c = cli_getopt(argc, argv, "o:n:j:fvh", longopts)) != -1) {
 		switch (c) {
 		case 'o': o->dir = optarg; break;
 		case 'n': rc = cli_arg_count("-n", optarg, &o->shard_tokens); break;

@@ -61,6 +61,16 @@ test_expect_success 'an unknown option: exit 2, the tool named on stderr, stdout
 	done
 '
 
+test_expect_success 'run by its path, a tool still names itself alone' '
+	for t in $(echo $TOOLS | sed "s/lm-train //"); do
+		test_expect_code 2 "$LMPIPE_BIN/$t" --no-such-option 2>err.$t &&
+		test_expect_code 2 "$LMPIPE_BIN/$t" -j 2>>err.$t || return 1
+		if grep -v "^$t: " err.$t | grep -v "^Try '\''$t --help'\''"; then
+			echo "$t: a line not prefixed by the tool alone"; return 1
+		fi
+	done
+'
+
 test_expect_success 'a bad option value: exit 2, the tool and the option named, stdout empty' '
 	for t in bpe-learn bpe-encode shard lm-train; do
 		test_expect_code 2 $t -j 0 >out.$t 2>err.$t || return 1

@@ -17,6 +17,18 @@ static void usage_hint(void)
 	fprintf(stderr, "Try '%s --help' for more information.\n", lm_progname);
 }
 
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts)
+{
+	/* glibc's getopt names the program by argv[0] (it may be a path):
+	 * lend it the tool's name for the call. getopt permutes only the
+	 * arguments after it. */
+	char *argv0 = argv[0];
+	argv[0] = (char *)lm_progname;
+	int opt = getopt_long(argc, argv, shortopts, longopts, NULL);
+	argv[0] = argv0;
+	return opt;
+}
+
 int cli_common_option(int opt, void (*usage)(void))
 {
 	switch (opt) {

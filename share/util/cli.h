@@ -16,7 +16,7 @@
  *         static const struct option longopts[] = {..., CLI_COMMON_OPTIONS, {0}};
  *         *o = (struct options){.threads = threads_default(MAX_THREADS), ...};
  *         int opt, rc = 0;
- *         while (rc == 0 && (opt = getopt_long(argc, argv, "j:...h", longopts, NULL)) != -1) {
+ *         while (rc == 0 && (opt = cli_getopt(argc, argv, "j:...h", longopts)) != -1) {
  *             switch (opt) {
  *             case 'j': rc = cli_arg_int("--threads", optarg, 1, MAX_THREADS, &o->threads); break;
  *             ...
@@ -63,6 +63,10 @@ enum { CLI_RUN = -1 };
 #define CLI_COMMON_OPTIONS                                  \
 	{"help", no_argument, NULL, OPT_HELP},              \
 	{"version", no_argument, NULL, OPT_VERSION}
+
+/* getopt_long, whose own messages (an unknown option, a missing value) are
+ * prefixed by the tool's name, not by argv[0]'s path. */
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts);
 
 /* For a getopt_long switch's default: --help prints usage() and returns 0,
  * --version prints the version line and returns 0; anything else (getopt
