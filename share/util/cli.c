@@ -12,11 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static void usage_hint(void)
-{
-	fprintf(stderr, "Try '%s --help' for more information.\n", lm_progname);
-}
-
 int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts)
 {
 	/* glibc's getopt names the program by argv[0] (it may be a path):
@@ -39,21 +34,17 @@ int cli_common_option(int opt, void (*usage)(void))
 		version_print(stdout, lm_progname);
 		return 0;
 	default:
-		usage_hint();
+		lm_usage_hint();
 		return EXIT_USAGE;
 	}
 }
 
 int cli_usage_error(const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	lm_vusage(fmt, ap);
 	va_end(ap);
-	fflush(stdout);
-	fprintf(stderr, "%s: %s\n", lm_progname, msg);
-	usage_hint();
 	return EXIT_USAGE;
 }
 

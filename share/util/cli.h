@@ -1,7 +1,7 @@
 /*
  * cli.h — the one command-line skeleton every tool follows.
  *
- * Each tool parses with getopt_long, using the same long names for the same
+ * Each tool parses with getopt_long (through cli_getopt), using the same long names for the same
  * things everywhere (--help, --version, --json, -o/--output, -j/--threads,
  * -v/--verbose, -f/--force), into the same shape:
  *
@@ -19,7 +19,7 @@
  *         while (rc == 0 && (opt = cli_getopt(argc, argv, "j:...h", longopts)) != -1) {
  *             switch (opt) {
  *             case 'j': rc = cli_arg_int("--threads", optarg, 1, MAX_THREADS, &o->threads); break;
- *             ...
+ *             ...                        // model flags: config_flags_arg (model/config_flags.h)
  *             default: return cli_common_option(opt, usage);
  *             }
  *         }
