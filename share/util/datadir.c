@@ -2,16 +2,13 @@
  * datadir.c — find an installed data file.
  */
 #include "util/datadir.h"
+#include "util/error.h"
 
 #include <limits.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-#ifndef LMPIPE_DATADIR
-#define LMPIPE_DATADIR "/usr/local/share/lmpipe"
-#endif
 
 static const char *readable(const char *path)
 {
@@ -47,5 +44,13 @@ const char *datadir_find(const char *name, char *path, size_t cap)
 			return path;
 	}
 	snprintf(path, cap, "%s/%s", LMPIPE_DATADIR, name);
-	return readable(path);
+	if (readable(path))
+		return path;
+	lm_fail("no %s in $LMPIPE_DATA_DIR, the build tree's data or %s", name, LMPIPE_DATADIR);
+	return NULL;
+}
+
+const char *datadir_hellaswag(char *path, size_t cap)
+{
+	return datadir_find(DATADIR_HELLASWAG, path, cap);
 }
