@@ -1205,7 +1205,7 @@ static double hellaswag_score(run *r, double *ms)
 	double t0 = now_ms();
 	hs_total tot = {0};
 	score_model model;
-	r->be.scorer(&r->be, &model);
+	score_model_device(&model, &r->be);
 	for (size_t i = 0; i < r->hs.n; i++) {
 		hs_result res;
 		if (hellaswag_eval_item(&model, &r->etok, &r->hs.items[i], r->hs.style, &res) != 0)
