@@ -1,6 +1,6 @@
 /*
- * device_model.c — opening a model on the device --device names (the one
- * place that knows which devices this build has), closing it, and the
+ * device_model.c — opening a model on the device --device names (cpu,
+ * cuda or auto; a build without CUDA says so here), closing it, and the
  * model's layout for the optimizer. See device_model.h.
  */
 #include "model/device_model.h"
