@@ -19,15 +19,13 @@
 #include "eval/score.h"
 #include "eval/tokenizer.h"
 #include "model/device.h"
+#include "model/device_model.h"
 #include "model/gpt.h"
 #include "util/cli.h"
 #include "util/datadir.h"
 #include "util/error.h"
 #include "util/io.h"
 #include "util/threads.h"
-#ifdef LMPIPE_CUDA
-#include "eval/score_cuda.h"
-#endif
 
 #include <jansson.h>
 #include <limits.h>
@@ -148,37 +146,21 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 typedef struct {
 	gpt_model m;       /* the checkpoint's weights on the host */
-#ifdef LMPIPE_CUDA
-	gpt_cuda g;        /* --device cuda: the model on the GPU */
-#endif
-	bool on_gpu;
-	score_model s;     /* what scores: the CPU model or the GPU's */
+	device_model d;    /* the model on --device */
+	score_model s;     /* what scores: a view of d */
 } eval_model;
 
 static void eval_model_open(eval_model *e, const char *ckpt, const char *device)
 {
 	memset(e, 0, sizeof *e);
-	if (ckpt_open_model(&e->m, ckpt) != 0)
+	if (ckpt_open_model(&e->m, ckpt) != 0 || device_model_open(&e->d, device, &e->m) != 0)
 		lm_die_last();
-	score_model_cpu(&e->s, &e->m);
-	if (strcmp(device, "cuda") != 0)
-		return;
-#ifdef LMPIPE_CUDA
-	if (cu_device_check("--device cuda") != 0 || gpt_cuda_open(&e->g, &e->m) != 0)
-		lm_die_last();
-	score_model_cuda(&e->s, &e->g);
-	e->on_gpu = true;
-#else
-	lm_die("--device cuda: this build has no CUDA (make found no nvcc)");
-#endif
+	score_model_device(&e->s, &e->d);
 }
 
 static void eval_model_close(eval_model *e)
 {
-#ifdef LMPIPE_CUDA
-	if (e->on_gpu)
-		gpt_cuda_close(&e->g);
-#endif
+	device_model_close(&e->d);
 	gpt_free(&e->m);
 }
 

@@ -16,6 +16,7 @@
 #include "ckpt/ckpt.h"
 #include "eval/tokenizer.h"
 #include "model/device.h"
+#include "model/device_model.h"
 #include "model/gpt.h"
 #include "sample/generate.h"
 #include "sample/sampler.h"
@@ -23,9 +24,6 @@
 #include "util/error.h"
 #include "util/io.h"
 #include "util/threads.h"
-#ifdef LMPIPE_CUDA
-#include "model/cuda/gpt_cuda.h"
-#endif
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,42 +130,6 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return CLI_RUN;
 }
 
-/* ---- the GPU --------------------------------------------------------------- */
-
-/* --device cuda: the model on the GPU (model/cuda/gpt_cuda.h) behind a
- * gen_model for generate_with. */
-typedef struct {
-#ifdef LMPIPE_CUDA
-	gpt_cuda g;
-	gpt_cuda_gen s;
-#endif
-	gen_model gm;
-} gpu_model;
-
-static int gpu_open(gpu_model *p, gpt_model *m)
-{
-#ifdef LMPIPE_CUDA
-	if (cu_device_check("--device cuda") != 0 || gpt_cuda_open(&p->g, m) != 0)
-		return -1;
-	if (gpt_cuda_gen_open(&p->s, &p->g) != 0) {
-		gpt_cuda_close(&p->g);
-		return -1;
-	}
-	gpt_cuda_gen_model(&p->s, &p->gm);
-	return 0;
-#else
-	return lm_fail("--device cuda: this build has no CUDA (make found no nvcc)");
-#endif
-}
-
-static void gpu_close(gpu_model *p)
-{
-#ifdef LMPIPE_CUDA
-	gpt_cuda_gen_close(&p->s);
-	gpt_cuda_close(&p->g);
-#endif
-}
-
 /* ---- streaming --------------------------------------------------------- */
 
 typedef struct {
@@ -254,22 +216,21 @@ int main(int argc, char **argv)
 		if (prompt.ids[i] >= (uint32_t)m.cfg.vocab_size)
 			lm_die("the prompt's token %u is beyond the model's vocabulary (%d)",
 			       prompt.ids[i], m.cfg.vocab_size);
-	gpu_model gpu = {0};
-	bool on_gpu = strcmp(o.device, "cuda") == 0;
-	if (on_gpu && gpu_open(&gpu, &m) != 0)
+	device_model dev;
+	gen_model gm;
+	if (device_model_open(&dev, o.device, &m) != 0)
 		lm_die_last();
+	gen_model_device(&gm, &dev);
 	for (int k = 0; k < o.num; k++) {
 		if (k)
 			fputs("\n---\n", stdout);
 		sample_rng rng;
 		sample_rng_seed(&rng, o.seed + (uint64_t)k);
 		stream st = {.tok = &tok, .ids = o.ids, .eot = tok.eot};
-		int (*gen)(gpt_model *, const uint32_t *, int, int, int, sampler *, sample_rng *,
-			   generate_emit, void *) = o.no_cache ? generate_recompute : generate;
-		int rc = on_gpu ? generate_with(&gpu.gm, prompt.ids, (int)prompt.n, o.max_new,
-						tok.eot, &smp, &rng, emit_token, &st)
-				: gen(&m, prompt.ids, (int)prompt.n, o.max_new, tok.eot, &smp,
-				      &rng, emit_token, &st);
+		int rc = o.no_cache ? generate_recompute(&m, prompt.ids, (int)prompt.n, o.max_new,
+							 tok.eot, &smp, &rng, emit_token, &st)
+				    : generate_with(&gm, prompt.ids, (int)prompt.n, o.max_new, tok.eot,
+						    &smp, &rng, emit_token, &st);
 		if (rc != 0)
 			lm_die_last();
 		fwrite(st.pending, 1, st.npending, stdout);   /* bytes that never completed */
@@ -279,8 +240,7 @@ int main(int argc, char **argv)
 	free(text);
 	sampler_free(&smp);
 	lm_tokenizer_close(&tok);
-	if (on_gpu)
-		gpu_close(&gpu);
+	device_model_close(&dev);
 	gpt_free(&m);
 	if (stdout_close_checked() != 0)
 		lm_die_last();

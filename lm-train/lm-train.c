@@ -137,7 +137,7 @@ static void usage(void)
 	       "  -o, --output RUN_DIR     checkpoints and log.jsonl go here (run)\n"
 	       "      --resume RUN_DIR     continue RUN_DIR's run exactly where it stopped\n"
 	       "      --device DEV         where to train: cpu, cuda, or auto (cuda when there is\n"
-	       "                           a GPU) (cpu; cuda with --gpus)\n"
+	       "                           a GPU) (auto; cuda with --gpus)\n"
 	       "      --gpus N             N ranks on this machine, one a GPU, NCCL between them (1);\n"
 	       "                           under mpirun or srun their ranks count, one GPU each\n"
 	       "  -j, --threads N          OpenMP threads\n"
@@ -180,7 +180,7 @@ static void opts_defaults(train_opts *o)
 	memset(o, 0, sizeof *o);
 	o->model = DEFAULT_MODEL;
 	o->run_dir = NULL;
-	o->device = "cpu";
+	o->device = "auto";
 	o->gpus = 1;
 	o->batch_tokens = DEFAULT_BATCH_TOKENS;
 	o->micro_batch = DEFAULT_MICRO_BATCH;
@@ -1205,7 +1205,7 @@ static double hellaswag_score(run *r, double *ms)
 	double t0 = now_ms();
 	hs_total tot = {0};
 	score_model model;
-	r->be.scorer(&r->be, &model);
+	score_model_device(&model, &r->be);
 	for (size_t i = 0; i < r->hs.n; i++) {
 		hs_result res;
 		if (hellaswag_eval_item(&model, &r->etok, &r->hs.items[i], r->hs.style, &res) != 0)

@@ -21,7 +21,7 @@ test_expect_success PYTHON 'set up: GPT-2 tokens, the initial weights (one step 
 # the first step's update (lr 6e-4) shows in the second loss.
 test_expect_success PYTHON 'two steps: the same losses within the padding'"'"'s 1e-3' '
 	"$LMPIPE_REL_BIN/lm-train" shakes --model init/ckpt.safetensors -b 1 --batch-tokens 1024 \
-		--steps 2 --lr 6e-4 --warmup 0 --eval-every 0 --sample-every 0 -o ours 2>err &&
+		--steps 2 --lr 6e-4 --warmup 0 --eval-every 0 --sample-every 0 --device cpu -o ours 2>err &&
 	losses ours/log.jsonl >ours.losses &&
 	test-tool loader -B 1 -T 1024 --seed 1337 --batches 2 --dump batches.bin shakes train >/dev/null &&
 	"$PYTHON" "$TOP/bench/torch_loss_curve.py" "$BENCH_PY" init/ckpt.safetensors batches.bin \

@@ -5,7 +5,7 @@ test_description='lm-train under mpirun: 2 ranks equal 1 rank with twice the acc
 . "$TEST_DIRECTORY/lib-mpi.sh"
 
 MODEL="--model d1 --vocab 64 --ctx 16"
-SMALL="$MODEL -b 4 --steps 8 --eval-every 4 --eval-tokens 512"
+SMALL="$MODEL --device cpu -b 4 --steps 8 --eval-every 4 --eval-tokens 512"
 
 . "$TEST_DIRECTORY/lib-train.sh"
 

@@ -15,7 +15,7 @@ test_description='lm-train --resume on another number of ranks: the run goes on 
 MODEL="--model d1 --vocab 64 --ctx 16"
 # 8 steps of 16 windows; --cosine-steps 8 keeps the schedule of the 8-step
 # run when a part stops at step 4
-RUN="$MODEL -b 4 --batch-tokens 256 --cosine-steps 8 --warmup 2 --eval-every 4 --eval-tokens 512"
+RUN="$MODEL --device cpu -b 4 --batch-tokens 256 --cosine-steps 8 --warmup 2 --eval-every 4 --eval-tokens 512"
 
 . "$TEST_DIRECTORY/lib-train.sh"
 

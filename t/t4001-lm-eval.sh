@@ -103,8 +103,10 @@ test_expect_success 'an unknown style: usage error' 'test_expect_code 2 lm-eval 
 test_expect_success 'a missing data file: runtime error' 'test_expect_code 1 lm-eval hellaswag x --data no-such.jsonl'
 test_expect_success 'an unknown --device: usage error' 'test_expect_code 2 lm-eval loss x --device tpu y'
 
-test_expect_success PYTHON,!GPU '--device cuda without a GPU (or CUDA) names the cause' '
-	test_must_fail lm-eval loss tiny --device cuda t_val_000000.bin 2>err &&
+# No GPU in sight (CUDA_VISIBLE_DEVICES empty), so on a GPU and on the
+# CUDA emulation too.
+test_expect_success PYTHON '--device cuda without a GPU (or CUDA) names the cause' '
+	test_must_fail env CUDA_VISIBLE_DEVICES= lm-eval loss tiny --device cuda t_val_000000.bin 2>err &&
 	grep -E "lm-eval: --device cuda: (no CUDA GPU found|this build has no CUDA)" err
 '
 

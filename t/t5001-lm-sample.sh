@@ -75,8 +75,10 @@ test_expect_success 'a bad --top-p is a usage error' 'test_expect_code 2 lm-samp
 test_expect_success 'an unknown --device is a usage error' 'test_expect_code 2 lm-sample x --device tpu'
 test_expect_success '--no-cache does not go with --device cuda' 'test_expect_code 2 lm-sample x --device cuda --no-cache'
 
-test_expect_success PYTHON,!GPU '--device cuda without a GPU (or CUDA) names the cause' '
-	test_must_fail lm-sample tiny -p "A" -n 2 --device cuda $TOK 2>err &&
+# No GPU in sight (CUDA_VISIBLE_DEVICES empty), so on a GPU and on the
+# CUDA emulation too.
+test_expect_success PYTHON '--device cuda without a GPU (or CUDA) names the cause' '
+	test_must_fail env CUDA_VISIBLE_DEVICES= lm-sample tiny -p "A" -n 2 --device cuda $TOK 2>err &&
 	grep -E "lm-sample: --device cuda: (no CUDA GPU found|this build has no CUDA)" err
 '
 test_expect_success 'no checkpoint is a usage error' 'test_expect_code 2 lm-sample -p hi'

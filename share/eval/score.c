@@ -1,46 +1,23 @@
 /*
- * score.c — summed continuation losses of padded rows, and the CPU model
- * as a score_model. See score.h.
+ * score.c — summed continuation losses of padded rows, and a model on a
+ * device as a score_model. See score.h.
  */
 #include "eval/score.h"
 
 #include "util/error.h"
 
-#include <math.h>
 #include <stdlib.h>
 
-double score_token_loss(const gpt_model *m, int b, int t, int target)
+static int device_losses(void *impl, const int *in, const int *tgt, int B, int T,
+			 const unsigned char *want, double *out)
 {
-	int V = m->cfg.vocab_size, Vp = m->cfg.padded_vocab;
-	const float *lg = m->acts.logits + ((size_t)b * m->T + t) * Vp;
-	double mx = -INFINITY, sum = 0;
-	for (int i = 0; i < V; i++)
-		if (lg[i] > mx)
-			mx = lg[i];
-	for (int i = 0; i < V; i++)
-		sum += exp((double)lg[i] - mx);
-	return mx + log(sum) - (double)lg[target];
+	device_model *d = impl;
+	return d->losses(d, in, tgt, B, T, want, out);
 }
 
-/* The CPU: the logits, then the wanted positions' losses in double; with
- * no want, the forward's own losses (the training loss). */
-static int cpu_losses(void *impl, const int *in, const int *tgt, int B, int T,
-		      const unsigned char *want, double *out)
+void score_model_device(score_model *s, device_model *d)
 {
-	gpt_model *m = impl;
-	if (gpt_forward(m, in, want ? NULL : tgt, B, T, NULL) != 0)
-		return -1;
-	for (size_t i = 0; i < (size_t)B * T; i++)
-		if (!want)
-			out[i] = m->acts.losses[i];
-		else if (want[i])
-			out[i] = score_token_loss(m, (int)(i / (size_t)T), (int)(i % (size_t)T), tgt[i]);
-	return 0;
-}
-
-void score_model_cpu(score_model *s, gpt_model *m)
-{
-	*s = (score_model){.cfg = &m->cfg, .impl = m, .losses = cpu_losses};
+	*s = (score_model){.cfg = &d->model->cfg, .impl = d, .losses = device_losses};
 }
 
 /* Tokens a row drops on the left to fit the context. */

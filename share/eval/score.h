@@ -6,15 +6,16 @@
  * logits). A row longer than the model's context keeps its last ctx + 1
  * tokens, as lm-evaluation-harness truncates on the left.
  *
- * The model is a score_model: the CPU model (score_model_cpu: gpt_forward,
- * then log-sum-exp minus the target's logit in double over the V real
- * tokens, at the positions asked for) or the GPU's (score_cuda.h: the fused
- * cross-entropy kernel's fp32 loss at every position).
+ * The model is a score_model: a view of a model on a device
+ * (model/device_model.h's losses: on the CPU, log-sum-exp minus the
+ * target's logit in double over the V real tokens, at the positions asked
+ * for; on the GPU, the fused cross-entropy kernel's fp32 loss at every
+ * position).
  */
 #ifndef LMPIPE_EVAL_SCORE_H
 #define LMPIPE_EVAL_SCORE_H
 
-#include "model/gpt.h"
+#include "model/device_model.h"
 
 #include <stdint.h>
 
@@ -29,8 +30,8 @@ typedef struct {
 		      const unsigned char *want, double *out);
 } score_model;
 
-/* The CPU reference model M as a score_model. */
-void score_model_cpu(score_model *s, gpt_model *m);
+/* D (opened, on any device) as a score_model, valid while D is open. */
+void score_model_device(score_model *s, device_model *d);
 
 typedef struct {
 	const uint32_t *ids;  /* context then continuation */
@@ -41,8 +42,5 @@ typedef struct {
 /* For each of the nrows rows: sum[r] = summed loss of its continuation
  * tokens (nats). -1 + lm_fail on a bad row or a failed forward. */
 int score_rows(const score_model *s, const score_row *rows, int nrows, double *sum);
-/* Per-token cross-entropy at position t of row b of M's last forward:
- * lse(logits[b, t, :V]) - logits[b, t, target], in double. */
-double score_token_loss(const gpt_model *m, int b, int t, int target);
 
 #endif

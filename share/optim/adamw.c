@@ -39,21 +39,6 @@ int adamw_init(adamw *o, size_t n, const adamw_span *spans, int nspans, adamw_hp
 	return 0;
 }
 
-int adamw_init_model(adamw *o, const gpt_model *model, adamw_hparams hp)
-{
-	adamw_span *spans = malloc(sizeof *spans * (size_t)(model->num_tensors ? model->num_tensors : 1));
-	if (!spans)
-		return lm_fail("out of memory");
-	for (int i = 0; i < model->num_tensors; i++) {
-		spans[i].offset = model->tensors[i].offset;
-		spans[i].numel = model->tensors[i].numel;
-		spans[i].decay = model->tensors[i].decay;
-	}
-	int rc = adamw_init(o, model->num_params, spans, model->num_tensors, hp);
-	free(spans);
-	return rc;
-}
-
 void adamw_free(adamw *o)
 {
 	free(o->m);

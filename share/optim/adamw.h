@@ -10,12 +10,11 @@
  * Weight decay applies to every 2-D tensor — the matrices AND the
  * embeddings (token, position, untied head) — and to no 1-D tensor (biases,
  * norm gains), as nanoGPT's configure_optimizers does. The decay mask comes
- * from spans of the flat array (the model's tensor table).
+ * from spans of the flat array (the model's tensor table gives them:
+ * model/device_model.h's device_model_spans); this file knows no model.
  */
 #ifndef LMPIPE_ADAMW_H
 #define LMPIPE_ADAMW_H
-
-#include "model/gpt.h"
 
 #include <stddef.h>
 
@@ -44,8 +43,6 @@ typedef struct {
 
 /* Moments start at zero; every element must be covered by exactly one span. */
 int adamw_init(adamw *o, size_t n, const adamw_span *spans, int nspans, adamw_hparams hp);
-/* adamw_init with one span a tensor of the model (decay = the tensor's flag). */
-int adamw_init_model(adamw *o, const gpt_model *model, adamw_hparams hp);
 void adamw_free(adamw *o);
 /* One step at learning rate lr: params updated in place from grads. */
 void adamw_step(adamw *o, float *params, const float *grads, double lr);

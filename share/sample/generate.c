@@ -9,24 +9,24 @@
 
 #include <stdlib.h>
 
-/* ---- the model with a KV cache as a gen_model ---------------------------- */
+/* ---- a model on a device as a gen_model ------------------------------------ */
 
-typedef struct {
-	gpt_model *m;
-	gpt_kv *kv;
-} kv_impl;
-
-static int kv_reset(void *impl)
+static int device_reset(void *impl)
 {
-	gpt_kv_reset(((kv_impl *)impl)->kv);
-	return 0;
+	device_model *d = impl;
+	return d->gen_reset(d);
 }
 
-static const float *kv_append(void *impl, const int *tokens, int n)
+static const float *device_append(void *impl, const int *tokens, int n)
 {
-	kv_impl *k = impl;
-	const float *logits;
-	return gpt_forward_next(k->m, k->kv, tokens, n, &logits) == 0 ? logits : NULL;
+	device_model *d = impl;
+	return d->gen_append(d, tokens, n);
+}
+
+void gen_model_device(gen_model *g, device_model *d)
+{
+	*g = (gen_model){.impl = d, .ctx = d->model->cfg.ctx, .reset = device_reset,
+			 .append = device_append};
 }
 
 /* ---- the loop ------------------------------------------------------------- */
@@ -76,13 +76,13 @@ int generate_with(const gen_model *g, const uint32_t *prompt, int n, int max_new
 int generate(gpt_model *m, const uint32_t *prompt, int n, int max_new, int stop, sampler *s,
 	     sample_rng *rng, generate_emit emit, void *ctx)
 {
-	gpt_kv kv;
-	if (gpt_kv_alloc(&kv, m, m->cfg.ctx) != 0)
+	device_model d;
+	gen_model g;
+	if (device_model_open(&d, "cpu", m) != 0)
 		return -1;
-	kv_impl impl = {m, &kv};
-	gen_model g = {.impl = &impl, .ctx = kv.max_T, .reset = kv_reset, .append = kv_append};
+	gen_model_device(&g, &d);
 	int rc = generate_with(&g, prompt, n, max_new, stop, s, rng, emit, ctx);
-	gpt_kv_free(&kv);
+	device_model_close(&d);
 	return rc;
 }
 

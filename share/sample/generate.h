@@ -6,9 +6,10 @@
  * The loop asks a gen_model for logits: "append these tokens to the
  * sequence, give me the logits after the last". generate() runs it over the
  * model's KV cache (gpt_forward_next), so the prompt is one forward
- * (prefill) and each new token one position of work. lm-train builds a
- * gen_model from its backend (train/backend.h), so a device backend serves
- * the same loop.
+ * (prefill) and each new token one position of work. A gen_model is a view
+ * of a model on a device (model/device_model.h: gen_model_device), so
+ * lm-sample on any device and lm-train's periodic sample run the same
+ * loop.
  *
  * The window: a sequence may not outgrow the model's context (ctx). The
  * cache holds ids[base..len); when the next token would not fit, the loop
@@ -27,7 +28,7 @@
 #ifndef LMPIPE_SAMPLE_GENERATE_H
 #define LMPIPE_SAMPLE_GENERATE_H
 
-#include "model/gpt.h"
+#include "model/device_model.h"
 #include "sample/sampler.h"
 
 #include <stddef.h>
@@ -48,12 +49,16 @@ typedef struct {
 	const float *(*append)(void *impl, const int *tokens, int n);
 } gen_model;
 
+/* D (opened, on any device) as a gen_model, valid while D is open. */
+void gen_model_device(gen_model *g, device_model *d);
+
 /* Generate up to max_new tokens after prompt[0..n) (n >= 1) with G, the
  * window as above. Returns 0, the callback's nonzero value, or -1 + lm_fail. */
 int generate_with(const gen_model *g, const uint32_t *prompt, int n, int max_new, int stop,
 		  sampler *s, sample_rng *rng, generate_emit emit, void *ctx);
 
-/* generate_with over M's KV cache (one of ctx positions, allocated here). */
+/* generate_with over M's KV cache (one of ctx positions, allocated here):
+ * M on the CPU device. */
 int generate(gpt_model *m, const uint32_t *prompt, int n, int max_new, int stop, sampler *s,
 	     sample_rng *rng, generate_emit emit, void *ctx);
 

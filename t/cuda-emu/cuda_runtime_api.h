@@ -2,7 +2,7 @@
  * cuda_runtime_api.h — the CUDA runtime API of the host emulation (make
  * CUDA=emu): a test double, found before any real CUDA header through -I,
  * so that the C code that calls CUDA (share/model/cuda/gpt_cuda.c,
- * share/train/backend_cuda.c, share/dist/dist_nccl.c, ...) builds and runs
+ * share/model/device_model_train_cuda.c, share/dist/dist_nccl.c, ...) builds and runs
  * on a machine with no GPU. It checks the wiring, not the kernels: those
  * are t7000-t7002's, on a GPU.
  *

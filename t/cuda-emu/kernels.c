@@ -1,7 +1,7 @@
 /*
  * kernels.c — share/model/cuda/kernels.h on the host, for the CUDA
  * emulation (make CUDA=emu): a test double that checks the wiring of the
- * GPU model (gpt_cuda.c, backend_cuda.c, the tools' --device cuda), not the
+ * GPU model (gpt_cuda.c, device_model_cuda.c, the tools' --device cuda), not the
  * kernels, which t7000-t7002 check against the same twins on a GPU.
  *
  * Each kernel runs its CPU twin from share/model (and optim/adamw.c) on

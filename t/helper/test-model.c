@@ -27,6 +27,7 @@
  */
 #include "ckpt/safetensors.h"
 #include "model/config.h"
+#include "model/device_model.h"
 #include "model/gpt.h"
 #include "model/grad_stages.h"
 #include "model/rng.h"
@@ -228,7 +229,7 @@ int cmd__model(int argc, char **argv)
 	adamw opt;
 	adamw_hparams hp = ADAMW_DEFAULTS;
 	hp.eps = eps;
-	if (adamw_init_model(&opt, &m, hp) != 0)
+	if (device_model_adamw_init(&opt, &m, hp) != 0)
 		goto out;
 	float *losses = calloc((size_t)steps + 1, sizeof(float));
 	float *norms = calloc((size_t)steps + 1, sizeof(float));

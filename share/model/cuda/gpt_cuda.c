@@ -5,8 +5,7 @@
  * same order and the same accumulation points, so the two read side by
  * side.
  *
- * Sections: weights and their gradients; memory; forward; backward;
- * sampling.
+ * Sections: weights and their gradients; memory; forward; backward.
  */
 #include "model/cuda/gpt_cuda.h"
 #include "model/grad_stages.h"
@@ -630,64 +629,4 @@ int gpt_cuda_backward(gpt_cuda *g)
 		return -1;
 	g->has_targets = 0;  /* the logits now hold their gradient */
 	return 0;
-}
-
-/* ---- sampling ------------------------------------------------------------------ */
-
-int gpt_cuda_gen_open(gpt_cuda_gen *s, gpt_cuda *g)
-{
-	const lm_config *c = &g->host->cfg;
-	*s = (gpt_cuda_gen){.g = g};
-	s->tokens = malloc((size_t)c->ctx * sizeof *s->tokens);
-	s->logits = malloc((size_t)c->padded_vocab * sizeof *s->logits);
-	if (!s->tokens || !s->logits) {
-		gpt_cuda_gen_close(s);
-		return lm_fail("out of memory");
-	}
-	return 0;
-}
-
-void gpt_cuda_gen_close(gpt_cuda_gen *s)
-{
-	free(s->tokens);
-	free(s->logits);
-	*s = (gpt_cuda_gen){0};
-}
-
-const float *gpt_cuda_next_logits(gpt_cuda_gen *s, const int *tokens, int T)
-{
-	if (gpt_cuda_forward(s->g, tokens, NULL, 1, T, 0.0f, NULL) != 0 ||
-	    gpt_cuda_logits_row(s->g, T - 1, s->logits) != 0)
-		return NULL;
-	return s->logits;
-}
-
-int gpt_cuda_gen_reset(gpt_cuda_gen *s)
-{
-	s->len = 0;
-	return 0;
-}
-
-const float *gpt_cuda_gen_append(gpt_cuda_gen *s, const int *tokens, int n)
-{
-	int ctx = s->g->host->cfg.ctx;
-	if (n < 1 || s->len + n > ctx)
-		return lm_fail("the sequence would pass the context (%d + %d > %d)", s->len, n, ctx),
-		       NULL;
-	memcpy(s->tokens + s->len, tokens, (size_t)n * sizeof *tokens);
-	s->len += n;
-	return gpt_cuda_next_logits(s, s->tokens, s->len);
-}
-
-static int gen_reset(void *impl) { return gpt_cuda_gen_reset(impl); }
-
-static const float *gen_append(void *impl, const int *tokens, int n)
-{
-	return gpt_cuda_gen_append(impl, tokens, n);
-}
-
-void gpt_cuda_gen_model(gpt_cuda_gen *s, gen_model *out)
-{
-	*out = (gen_model){.impl = s, .ctx = s->g->host->cfg.ctx, .reset = gen_reset,
-			   .append = gen_append};
 }

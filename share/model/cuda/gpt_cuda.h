@@ -22,7 +22,6 @@
 
 #include "model/cuda/kernels.h"
 #include "model/gpt.h"
-#include "sample/generate.h"
 
 /* The activations of one forward (bf16 unless marked), as gpt_acts. */
 typedef struct {
@@ -90,36 +89,5 @@ int gpt_cuda_logits_row(gpt_cuda *g, long r, float *out);
 /* The B*T per-position losses of the last forward with targets into host
  * memory OUT (a host sync). */
 int gpt_cuda_losses(gpt_cuda *g, float *out);
-
-/* ---- sampling: sample/generate.h's gen_model over the GPU model ------------
- *
- * Each append forwards the whole sequence again with the flash-attention
- * forward and returns the last position's logits: no KV cache on the GPU
- * yet, so a token costs a forward of the sequence so far. The weights, the
- * gradients and the optimizer are untouched; the activations are reused.
- *
- *   gpt_cuda_gen s;
- *   gpt_cuda_gen_open(&s, &g);
- *   gen_model gm;
- *   gpt_cuda_gen_model(&s, &gm);
- *   generate_with(&gm, prompt, n, max_new, stop, &smp, &rng, emit, ctx);
- *   gpt_cuda_gen_close(&s);
- */
-typedef struct {
-	gpt_cuda *g;
-	int *tokens;     /* (ctx) the sequence */
-	int len;
-	float *logits;   /* (Vp) host: after the last token */
-} gpt_cuda_gen;
-
-int gpt_cuda_gen_open(gpt_cuda_gen *s, gpt_cuda *g);
-void gpt_cuda_gen_close(gpt_cuda_gen *s);
-void gpt_cuda_gen_model(gpt_cuda_gen *s, gen_model *out);
-/* gen_model's reset and append (generate.h). */
-int gpt_cuda_gen_reset(gpt_cuda_gen *s);
-const float *gpt_cuda_gen_append(gpt_cuda_gen *s, const int *tokens, int n);
-/* The Vp logits after the last of the T tokens of one row (host memory,
- * s->logits: valid until the next call). */
-const float *gpt_cuda_next_logits(gpt_cuda_gen *s, const int *tokens, int T);
 
 #endif

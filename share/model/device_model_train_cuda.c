@@ -1,45 +1,23 @@
 /*
- * backend_cuda.c — the CUDA backend: the model on the GPU (model/cuda/
- * gpt_cuda.c, bf16 weights and activations, fp32 master weights and
- * gradients), AdamW over all parameters in one kernel with the fp32 moments
- * on the device, the gradient norm and clipping folded into that kernel,
- * and the gradients averaged over ranks by NCCL (dist/dist.h) stage by
- * stage on a second stream, overlapped with the rest of the backward.
+ * device_model_train_cuda.c — the CUDA device's training pieces: AdamW over
+ * all parameters in one kernel with the fp32 moments on the device, the
+ * gradient norm and clipping folded into that kernel, and the gradients
+ * averaged over ranks by NCCL (dist/dist.h) stage by stage on a second
+ * stream, overlapped with the rest of the backward.
  *
  * Deterministic: every kernel sums in a fixed order (no atomics), cuBLASLt
  * keeps one algorithm per shape, and the loss is summed on the host in
  * order, so the same seed on the same GPU gives the same bits.
- *
- * Sampling (gen_reset/gen_append) is gpt_cuda.h's: the whole sequence
- * forwarded again each call, no KV cache on the GPU yet.
  */
-#include "eval/score_cuda.h"
-#include "model/cuda/gpt_cuda.h"
-#include "model/grad_stages.h"
-#include "train/backend.h"
+#include "model/device_model_cuda.h"
 #include "util/error.h"
 
 #include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
-typedef struct {
-	gpt_cuda g;
-	float *m, *v;          /* (n) AdamW moments on the device */
-	cu_decay_runs runs;    /* where weight decay applies */
-	double *sumsq, *sumsq_scratch;
-	float clip_scale;      /* the last clip_grads' factor, applied by update */
-	gpt_cuda_gen gen;      /* sampling, and the logits of next_logits */
-	grad_stages stages;    /* the gradient spans each backward stage completes */
-	cudaStream_t comm;     /* the gradient all-reduces */
-	cudaEvent_t reduced;   /* the last all-reduce of a step finished */
-} cuda_state;
-
-static cuda_state *state(train_backend *b) { return b->impl; }
-
-static int cuda_zero_grad(train_backend *b)
+static int cuda_zero_grad(device_model *d)
 {
-	return gpt_cuda_zero_grad(&state(b)->g);
+	return gpt_cuda_zero_grad(&cuda_state_of(d)->g);
 }
 
 /* The gradients averaged over D's ranks, one grad stage at a time on the
@@ -77,10 +55,10 @@ static int reduce_whole(cuda_state *s, dist_ctx *d)
 	return dist_allreduce_mean_dev(d, s->g.grads, &offset, &count, 1, s->g.stream);
 }
 
-static int cuda_micro_step(train_backend *b, const int *x, const int *y, int B, int T,
+static int cuda_micro_step(device_model *d, const int *x, const int *y, int B, int T,
 			   float dloss, dist_ctx *reduce, float *loss)
 {
-	cuda_state *s = state(b);
+	cuda_state *s = cuda_state_of(d);
 	if (gpt_cuda_forward(&s->g, x, y, B, T, dloss / (float)((long)B * T), loss) != 0 ||
 	    gpt_cuda_backward(&s->g) != 0)
 		return -1;
@@ -89,9 +67,9 @@ static int cuda_micro_step(train_backend *b, const int *x, const int *y, int B, 
 	return getenv(ENV_TEST_WHOLE_REDUCE) ? reduce_whole(s, reduce) : reduce_by_stage(s, reduce);
 }
 
-static double cuda_clip_grads(train_backend *b, double max_norm)
+static double cuda_clip_grads(device_model *d, double max_norm)
 {
-	cuda_state *s = state(b);
+	cuda_state *s = cuda_state_of(d);
 	double sumsq = NAN;
 	s->clip_scale = 1.0f;
 	if (cu_sum_squares(s->sumsq, s->g.grads, s->g.n, s->sumsq_scratch, s->g.stream) != 0 ||
@@ -104,11 +82,11 @@ static double cuda_clip_grads(train_backend *b, double max_norm)
 	return norm;
 }
 
-static int cuda_update(train_backend *b, double lr)
+static int cuda_update(device_model *d, double lr)
 {
-	cuda_state *s = state(b);
-	const adamw_hparams *hp = &b->opt.hp;
-	long t = ++b->opt.step;
+	cuda_state *s = cuda_state_of(d);
+	const adamw_hparams *hp = &d->opt.hp;
+	long t = ++d->opt.step;
 	if (cu_adamw(s->g.params, s->g.params16, s->g.grads, s->m, s->v, s->g.n, &s->runs,
 		     (float)lr, (float)hp->beta1, (float)hp->beta2, (float)hp->eps,
 		     (float)hp->weight_decay, t, s->clip_scale, s->g.stream) != 0)
@@ -117,29 +95,9 @@ static int cuda_update(train_backend *b, double lr)
 	return 0;
 }
 
-static int cuda_eval_loss(train_backend *b, const int *x, const int *y, int B, int T, float *loss)
+static int cuda_eval_loss(device_model *d, const int *x, const int *y, int B, int T, float *loss)
 {
-	return gpt_cuda_forward(&state(b)->g, x, y, B, T, 0.0f, loss);
-}
-
-static void cuda_scorer(train_backend *b, score_model *out)
-{
-	score_model_cuda(out, &state(b)->g);
-}
-
-static const float *cuda_next_logits(train_backend *b, const int *x, int T)
-{
-	return gpt_cuda_next_logits(&state(b)->gen, x, T);
-}
-
-static int cuda_gen_reset(train_backend *b)
-{
-	return gpt_cuda_gen_reset(&state(b)->gen);
-}
-
-static const float *cuda_gen_append(train_backend *b, const int *tokens, int n)
-{
-	return gpt_cuda_gen_append(&state(b)->gen, tokens, n);
+	return gpt_cuda_forward(&cuda_state_of(d)->g, x, y, B, T, 0.0f, loss);
 }
 
 static int copy_moments(cuda_state *s, adamw *opt, enum cudaMemcpyKind dir)
@@ -155,64 +113,37 @@ static int copy_moments(cuda_state *s, adamw *opt, enum cudaMemcpyKind dir)
 	return 0;
 }
 
-static int cuda_sync_host(train_backend *b)
+static int cuda_sync_host(device_model *d)
 {
-	cuda_state *s = state(b);
-	if (gpt_cuda_download(&s->g, b->model->params) != 0)
+	cuda_state *s = cuda_state_of(d);
+	if (gpt_cuda_download(&s->g, d->model->params) != 0)
 		return -1;
-	return copy_moments(s, &b->opt, cudaMemcpyDeviceToHost);
+	return copy_moments(s, &d->opt, cudaMemcpyDeviceToHost);
 }
 
-static int cuda_sync_device(train_backend *b)
+static int cuda_sync_device(device_model *d)
 {
-	cuda_state *s = state(b);
-	if (gpt_cuda_upload(&s->g, b->model->params) != 0)
+	cuda_state *s = cuda_state_of(d);
+	if (gpt_cuda_upload(&s->g, d->model->params) != 0)
 		return -1;
-	return copy_moments(s, &b->opt, cudaMemcpyHostToDevice);
-}
-
-static void cuda_close(train_backend *b)
-{
-	cuda_state *s = state(b);
-	if (!s)
-		return;
-	if (s->comm)  /* an all-reduce may still read the gradients */
-		cudaStreamSynchronize(s->comm);
-	gpt_cuda_close(&s->g);
-	cudaFree(s->m);
-	cudaFree(s->v);
-	cudaFree(s->sumsq);
-	cudaFree(s->sumsq_scratch);
-	gpt_cuda_gen_close(&s->gen);
-	grad_stages_free(&s->stages);
-	if (s->reduced)
-		cudaEventDestroy(s->reduced);
-	if (s->comm)
-		cudaStreamDestroy(s->comm);
-	free(s);
-	b->impl = NULL;
+	return copy_moments(s, &d->opt, cudaMemcpyHostToDevice);
 }
 
 /* The decay runs of the flat array, from the model's tensor table. */
 static int decay_runs(cuda_state *s, const gpt_model *m)
 {
-	adamw_span *spans = malloc((size_t)m->num_tensors * sizeof *spans);
+	adamw_span *spans = device_model_spans(m);
 	if (!spans)
-		return lm_fail("out of memory");
-	for (int i = 0; i < m->num_tensors; i++)
-		spans[i] = (adamw_span){m->tensors[i].offset, m->tensors[i].numel, m->tensors[i].decay};
+		return -1;
 	int rc = cu_decay_runs_from_spans(&s->runs, spans, m->num_tensors);
 	free(spans);
 	return rc;
 }
 
-static int cuda_state_open(cuda_state *s, train_backend *b)
+/* The optimizer's state on the device, the host's moments uploaded. */
+static int train_open(cuda_state *s, device_model *d)
 {
-	const gpt_model *m = b->model;
-	if (cu_device_check("--device cuda") != 0)
-		return -1;
-	if (gpt_cuda_open(&s->g, m) != 0 || gpt_cuda_gen_open(&s->gen, &s->g) != 0)
-		return -1;
+	const gpt_model *m = d->model;
 	size_t bytes = m->num_params * sizeof(float);
 	if (cu_check(cudaMalloc((void **)&s->m, bytes), "the AdamW moments") ||
 	    cu_check(cudaMalloc((void **)&s->v, bytes), "the AdamW moments") ||
@@ -224,32 +155,19 @@ static int cuda_state_open(cuda_state *s, train_backend *b)
 	    cu_check(cudaEventCreateWithFlags(&s->reduced, cudaEventDisableTiming), "an event"))
 		return -1;
 	s->clip_scale = 1.0f;
-	return copy_moments(s, &b->opt, cudaMemcpyHostToDevice);
+	return copy_moments(s, &d->opt, cudaMemcpyHostToDevice);
 }
 
-int backend_cuda_open(train_backend *b)
+int device_model_cuda_train(device_model *d)
 {
-	cuda_state *s = calloc(1, sizeof *s);
-	if (!s)
-		return lm_fail("out of memory");
-	b->impl = s;
-	b->close = cuda_close;
-	if (cuda_state_open(s, b) != 0) {
-		cuda_close(b);
-		b->close = NULL;
+	if (train_open(cuda_state_of(d), d) != 0)
 		return -1;
-	}
-	b->name = "cuda";
-	b->zero_grad = cuda_zero_grad;
-	b->micro_step = cuda_micro_step;
-	b->scorer = cuda_scorer;
-	b->clip_grads = cuda_clip_grads;
-	b->update = cuda_update;
-	b->eval_loss = cuda_eval_loss;
-	b->next_logits = cuda_next_logits;
-	b->gen_reset = cuda_gen_reset;
-	b->gen_append = cuda_gen_append;
-	b->sync_host = cuda_sync_host;
-	b->sync_device = cuda_sync_device;
+	d->zero_grad = cuda_zero_grad;
+	d->micro_step = cuda_micro_step;
+	d->clip_grads = cuda_clip_grads;
+	d->update = cuda_update;
+	d->eval_loss = cuda_eval_loss;
+	d->sync_host = cuda_sync_host;
+	d->sync_device = cuda_sync_device;
 	return 0;
 }
