@@ -137,7 +137,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		return rc;
 	const char *dev = device_resolve(o->device);
 	if (!dev)
-		lm_usage_error("--device: '%s' is cpu, cuda or auto", o->device);
+		return cli_usage_error("--device: '%s' is cpu, cuda or auto", o->device);
 	o->device = dev;
 	return parse_operands(argc - optind, argv + optind, o);
 }

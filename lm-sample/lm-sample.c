@@ -123,9 +123,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 	o->ckpt = argv[optind];
 	const char *dev = device_resolve(o->device);
 	if (!dev)
-		lm_usage_error("--device: '%s' is cpu, cuda or auto", o->device);
+		return cli_usage_error("--device: '%s' is cpu, cuda or auto", o->device);
 	if (o->no_cache && strcmp(o->device, "cuda") == 0)
-		lm_usage_error("--no-cache is for the CPU's KV cache; --device cuda has none");
+		return cli_usage_error("--no-cache is for the CPU's KV cache; --device cuda has none");
 	o->device = o->no_cache ? "cpu" : dev;
 	return CLI_RUN;
 }
