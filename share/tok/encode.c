@@ -54,6 +54,7 @@ struct bpe_encoder {
 
 typedef struct {
 	uint64_t h;
+	uint64_t w;              /* head_word of the key */
 	uint8_t len, n_ids;
 	uint8_t key[CACHE_KEY];
 	uint32_t ids[CACHE_IDS];
@@ -332,13 +333,14 @@ static int pair_list_push(pair_list *l, uint32_t a, uint32_t b, uint32_t id)
 }
 
 /* pre[k], suf[k] for k in 1..n-1 of token s[0..n): the tokens whose bytes
- * are s[0..k) and s[k..n) (NONE if none), by the bytes -> id table: about
- * n^2 / 4 words hashed, so only for short tokens (PAIR_BY_HASH). */
+ * are s[0..k) and s[k..n) (NONE if none; suf[k] only looked up where pre[k]
+ * is a token), by the bytes -> id table: about n^2 / 4 words hashed, so
+ * only for short tokens (PAIR_BY_HASH). */
 static void cuts_by_hash(const bpe_encoder *e, const uint8_t *s, size_t n, uint32_t *pre, uint32_t *suf)
 {
 	for (size_t k = 1; k < n; k++) {
 		pre[k] = token_lookup_h(e, s, k, hash_bytes(s, k));
-		suf[k] = token_lookup_h(e, s + k, n - k, hash_bytes(s + k, n - k));
+		suf[k] = pre[k] == NONE ? NONE : token_lookup_h(e, s + k, n - k, hash_bytes(s + k, n - k));
 	}
 }
 
@@ -833,14 +835,14 @@ static inline size_t next_cut(const bpe_encoder *e, const uint8_t *s, size_t n, 
 	return i;
 }
 
-/* BPE of s[0..n) (h its hash) by the cache of recent pieces, else merged
- * (and then cached when short). */
-static int cached_bpe(encode_state *st, const uint8_t *s, size_t n, uint64_t h, token_buf *out)
+/* BPE of s[0..n) (w its head word, h its hash) by the cache of recent
+ * pieces, else merged (and then cached when short). */
+static int cached_bpe(encode_state *st, const uint8_t *s, size_t n, uint64_t w, uint64_t h, token_buf *out)
 {
 	cache_entry *c = NULL;
 	if (n <= CACHE_KEY) {
 		c = &st->cache[mix(h) & (CACHE_SLOTS - 1)];
-		if (c->h == h && c->len == n && memcmp(c->key, s, n) == 0) {
+		if (c->h == h && c->w == w && c->len == n && (n <= 8 || memcmp(c->key + 8, s + 8, n - 8) == 0)) {
 			if (token_buf_reserve(out, c->n_ids) != 0)
 				return -1;
 			memcpy(out->ids + out->n, c->ids, c->n_ids * sizeof *c->ids);
@@ -853,12 +855,31 @@ static int cached_bpe(encode_state *st, const uint8_t *s, size_t n, uint64_t h, 
 		return -1;
 	if (c && out->n - start <= CACHE_IDS) {
 		c->h = h;
+		c->w = w;
 		c->len = n;
 		c->n_ids = out->n - start;
 		memcpy(c->key, s, n);
 		memcpy(c->ids, out->ids + start, c->n_ids * sizeof *c->ids);
 	}
 	return 0;
+}
+
+/* The BPE of a run between cuts: one byte, two (merged when they are a
+ * token), else through the cache. */
+static int run_ids(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
+{
+	const bpe_encoder *e = st->e;
+	uint32_t a = e->byte_id[s[0]];
+	if (n == 1)
+		return token_buf_push(out, a);
+	if (n == 2) {
+		uint32_t b = e->byte_id[s[1]], ab = pair_lookup(e, a, b);
+		if (ab != NONE)
+			return token_buf_push(out, ab);
+		return token_buf_push(out, a) || token_buf_push(out, b) ? -1 : 0;
+	}
+	uint64_t w = head_word(s, n, 0);
+	return cached_bpe(st, s, n, w, hash_piece(s, n, w, 0), out);
 }
 
 /* A piece (w its head word, h its hash): the whole piece when it is a
@@ -874,13 +895,10 @@ static inline int piece_hashed(encode_state *st, const uint8_t *s, size_t n, uin
 	}
 	size_t b = next_cut(e, s, n, 0);
 	if (b == n)
-		return cached_bpe(st, s, n, h, out);
-	for (size_t a = 0; a < n; a = b, b = next_cut(e, s, n, b)) {
-		int rc = b - a == 1 ? token_buf_push(out, e->byte_id[s[a]])
-				    : cached_bpe(st, s + a, b - a, hash_bytes(s + a, b - a), out);
-		if (rc != 0)
+		return cached_bpe(st, s, n, w, h, out);
+	for (size_t a = 0; a < n; a = b, b = next_cut(e, s, n, b))
+		if (run_ids(st, s + a, b - a, out) != 0)
 			return -1;
-	}
 	return 0;
 }
 
