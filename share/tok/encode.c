@@ -851,9 +851,13 @@ static inline size_t next_cut(const bpe_encoder *e, const uint8_t *s, size_t n, 
 	return i;
 }
 
+static int bpe_runs(encode_state *st, const uint8_t *s, size_t n, token_buf *out);
+
 /* BPE of s[0..n) (w its head word, h its hash) by the cache of recent
- * pieces, else merged (and then cached when short). */
-static int cached_bpe(encode_state *st, const uint8_t *s, size_t n, uint64_t w, uint64_t h, token_buf *out)
+ * pieces, else merged (by runs when it is a whole piece) and then cached
+ * when short. */
+static int cached_bpe(encode_state *st, const uint8_t *s, size_t n, uint64_t w, uint64_t h, bool whole,
+		      token_buf *out)
 {
 	cache_entry *c = NULL;
 	if (n <= CACHE_KEY) {
@@ -867,7 +871,7 @@ static int cached_bpe(encode_state *st, const uint8_t *s, size_t n, uint64_t w, 
 		}
 	}
 	size_t start = out->n;
-	if (bpe_piece(st, s, n, out) != 0)
+	if ((whole ? bpe_runs(st, s, n, out) : bpe_piece(st, s, n, out)) != 0)
 		return -1;
 	if (c && out->n - start <= CACHE_IDS) {
 		c->h = h;
@@ -895,11 +899,24 @@ static int run_ids(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
 		return token_buf_push(out, a) || token_buf_push(out, b) ? -1 : 0;
 	}
 	uint64_t w = head_word(s, n, 0);
-	return cached_bpe(st, s, n, w, hash_piece(s, n, w, 0), out);
+	return cached_bpe(st, s, n, w, hash_piece(s, n, w, 0), false, out);
+}
+
+/* BPE of a whole piece: of each run between its cuts. */
+static int bpe_runs(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
+{
+	const bpe_encoder *e = st->e;
+	size_t b = next_cut(e, s, n, 0);
+	if (b == n)
+		return bpe_piece(st, s, n, out);
+	for (size_t a = 0; a < n; a = b, b = next_cut(e, s, n, b))
+		if (run_ids(st, s + a, b - a, out) != 0)
+			return -1;
+	return 0;
 }
 
 /* A piece (w its head word, h its hash): the whole piece when it is a
- * token, else the BPE of each run between cuts (next_cut). */
+ * token, else its BPE (by the cache, else run by run). */
 static inline int piece_hashed(encode_state *st, const uint8_t *s, size_t n, uint64_t w, uint64_t h,
 			       token_buf *out)
 {
@@ -909,13 +926,7 @@ static inline int piece_hashed(encode_state *st, const uint8_t *s, size_t n, uin
 		if (id != NONE)
 			return token_buf_push(out, id);
 	}
-	size_t b = next_cut(e, s, n, 0);
-	if (b == n)
-		return cached_bpe(st, s, n, w, h, out);
-	for (size_t a = 0; a < n; a = b, b = next_cut(e, s, n, b))
-		if (run_ids(st, s + a, b - a, out) != 0)
-			return -1;
-	return 0;
+	return cached_bpe(st, s, n, w, h, true, out);
 }
 
 int encoder_encode_piece(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
