@@ -50,6 +50,7 @@ struct bpe_encoder {
 	specials *sp;
 	uint32_t special_base;
 	size_t lean_piece;       /* longer pieces merge in rounds */
+	bool dup_bytes;          /* two tokens have the same bytes */
 };
 
 typedef struct {
@@ -198,13 +199,19 @@ static int build_tokens(bpe_encoder *e)
 			unsigned xy = (unsigned)s[i - 1] << 8 | s[i];
 			e->inner[xy / 64] |= 1ull << (xy % 64);
 		}
-		uint64_t h = hash_bytes(s, n);
-		if (token_lookup_h(e, s, n, h) != NONE)
-			continue;    /* the same bytes twice: the lower id ranks */
-		uint64_t i = h >> e->tok_shift;
-		while (e->tok[i].id != NONE)
-			i = (i + 1) & e->tok_mask;
-		e->tok[i] = (tok_slot){head_word(s, n, 0), id, (uint32_t)n};
+		uint64_t w = head_word(s, n, 0);
+		uint64_t i = hash_piece(s, n, w, 0) >> e->tok_shift;
+		for (; e->tok[i].id != NONE; i = (i + 1) & e->tok_mask) {
+			const tok_slot *t = &e->tok[i];
+			if (t->w == w && t->len == n &&
+			    (n <= 8 || same_after_head(m->token_bytes[t->id], s, n)))
+				break;
+		}
+		if (e->tok[i].id != NONE) {
+			e->dup_bytes = true;    /* the same bytes twice: the lower id ranks */
+			continue;
+		}
+		e->tok[i] = (tok_slot){w, id, (uint32_t)n};
 	}
 	for (int b = 0; b < 256; b++) {
 		uint8_t c = b;
@@ -354,8 +361,14 @@ static int pair_list_push(pair_list *l, uint32_t a, uint32_t b, uint32_t id)
  * only for short tokens (PAIR_BY_HASH). */
 static void cuts_by_hash(const bpe_encoder *e, const uint8_t *s, size_t n, uint32_t *pre, uint32_t *suf)
 {
+	uint64_t w0 = head_word(s, n, 0);
 	for (size_t k = 1; k < n; k++) {
-		pre[k] = token_lookup_h(e, s, k, hash_bytes(s, k));
+		if (k < 8) {    /* the prefix's head word: w0's first k bytes */
+			uint64_t w = w0 & ~0ull >> (64 - 8 * k);
+			pre[k] = token_lookup_w(e, s, k, w, hash_piece(s, k, w, 0));
+		} else {
+			pre[k] = token_lookup_h(e, s, k, hash_bytes(s, k));
+		}
 		suf[k] = pre[k] == NONE ? NONE : token_lookup_h(e, s + k, n - k, hash_bytes(s + k, n - k));
 	}
 }
@@ -382,7 +395,7 @@ static int find_pairs(bpe_encoder *e, pair_list *l)
 	for (uint32_t t = 256; rc == 0 && t < e->n_tokens; t++) {
 		const uint8_t *s = m->token_bytes[t];
 		size_t n = m->token_len[t];
-		uint32_t rank = token_lookup_h(e, s, n, hash_bytes(s, n));
+		uint32_t rank = e->dup_bytes ? token_lookup_h(e, s, n, hash_bytes(s, n)) : t;
 		if (tries) {
 			trie_walk(&fwd, s, n, false, pre);
 			trie_walk(&bwd, s, n, true, suf);
