@@ -181,9 +181,29 @@ static uint64_t pow2_at_least(uint64_t n)
 
 /* ---- building ---------------------------------------------------------- */
 
+static void mark_inner(bpe_encoder *e, uint8_t x, uint8_t y)
+{
+	unsigned xy = (unsigned)x << 8 | y;
+	e->inner[xy / 64] |= 1ull << (xy % 64);
+}
+
+/* The inner bits from the merges: every two bytes side by side in a token
+ * meet where some merge joins its left part's last byte to its right
+ * part's first (by induction: a merged token is its two parts). */
+static void inner_by_merges(bpe_encoder *e)
+{
+	const bpe_merges *m = e->m;
+	for (uint32_t i = 0; i < m->n_merges; i++) {
+		uint32_t a = m->merges[i].left, b = m->merges[i].right;
+		mark_inner(e, m->token_bytes[a][m->token_len[a] - 1], m->token_bytes[b][0]);
+	}
+}
+
 static int build_tokens(bpe_encoder *e)
 {
 	const bpe_merges *m = e->m;
+	if (m->merges)    /* else (a vocabulary alone) each token's bytes */
+		inner_by_merges(e);
 	e->tok_mask = pow2_at_least(2 * (uint64_t)e->n_tokens) - 1;
 	e->tok_shift = 64 - __builtin_popcountll(e->tok_mask);
 	if (!(e->tok = malloc((e->tok_mask + 1) * sizeof *e->tok)))
@@ -195,10 +215,9 @@ static int build_tokens(bpe_encoder *e)
 		size_t n = m->token_len[id];
 		if (n > e->max_len)
 			e->max_len = n;
-		for (size_t i = 1; i < n; i++) {
-			unsigned xy = (unsigned)s[i - 1] << 8 | s[i];
-			e->inner[xy / 64] |= 1ull << (xy % 64);
-		}
+		if (!m->merges)
+			for (size_t i = 1; i < n; i++)
+				mark_inner(e, s[i - 1], s[i]);
 		uint64_t w = head_word(s, n, 0);
 		uint64_t i = hash_piece(s, n, w, 0) >> e->tok_shift;
 		for (; e->tok[i].id != NONE; i = (i + 1) & e->tok_mask) {

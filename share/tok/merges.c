@@ -18,9 +18,8 @@ static int reserve_tokens(bpe_merges *m, uint32_t need)
 	/* token arrays and merges grow together, by doubling */
 	static const uint32_t first = 512;
 	uint32_t cap = 0;
-	if (m->vocab_size)
-		for (cap = first; cap < m->vocab_size; cap *= 2)
-			;
+	if (m->vocab_size)    /* the power of two (>= first) the arrays have */
+		cap = m->vocab_size <= first ? first : 2u << (31 - __builtin_clz(m->vocab_size - 1));
 	if (need <= cap)
 		return 0;
 	uint32_t ncap = cap ? cap : first;
