@@ -122,6 +122,10 @@ int alphabet_decode(const char *text, size_t n, uint8_t *out, size_t *out_len)
 	size_t k = 0;
 	for (size_t i = 0; i < n;) {
 		uint32_t cp;
+		if (s[i] >= 0x21 && s[i] <= 0x7E) {  /* printable ASCII: itself */
+			out[k++] = s[i++];
+			continue;
+		}
 		if (s[i] < 0x80) {
 			cp = s[i++];
 		} else if ((s[i] & 0xE0) == 0xC0 && i + 1 < n && (s[i + 1] & 0xC0) == 0x80) {

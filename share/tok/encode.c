@@ -23,6 +23,7 @@ enum {
 	CACHE_SLOTS = 1 << 13,  /* direct-mapped cache of recent pieces */
 	CACHE_KEY = 30,         /* longest piece cached */
 	CACHE_IDS = 10,         /* most tokens of a cached piece */
+	PAIR_BY_HASH = 256,     /* vocabularies of tokens no longer find pairs by hashing */
 };
 #define NONE UINT32_MAX
 
@@ -39,6 +40,7 @@ struct bpe_encoder {
 	uint32_t n_tokens;       /* ordinary tokens: 256 + n_merges */
 	uint32_t max_len;        /* longest ordinary token */
 	uint32_t byte_id[256];
+	uint64_t inner[256 * 256 / 64];   /* bit x << 8 | y: some token holds the bytes x y */
 	uint64_t tok_mask;
 	int tok_shift;           /* index = hash >> tok_shift */
 	tok_slot *tok;           /* [tok_mask + 1] */
@@ -48,10 +50,12 @@ struct bpe_encoder {
 	specials *sp;
 	uint32_t special_base;
 	size_t lean_piece;       /* longer pieces merge in rounds */
+	bool dup_bytes;          /* two tokens have the same bytes */
 };
 
 typedef struct {
 	uint64_t h;
+	uint64_t w;              /* head_word of the key */
 	uint8_t len, n_ids;
 	uint8_t key[CACHE_KEY];
 	uint32_t ids[CACHE_IDS];
@@ -87,11 +91,22 @@ static inline uint64_t head_word(const uint8_t *s, size_t n, int wide)
 		memcpy(&w, s, 8);
 		if (n < 8)
 			w &= ~0ull >> (64 - 8 * n);
-	} else {
-		for (size_t i = 0; i < n; i++)
-			w |= (uint64_t)s[i] << (8 * i);
+		return w;
 	}
-	return w;
+	/* two loads that overlap: the bytes they share are the same */
+	if (n >= 4) {
+		uint32_t lo, hi;
+		memcpy(&lo, s, 4);
+		memcpy(&hi, s + n - 4, 4);
+		return lo | (uint64_t)hi << (8 * (n - 4));
+	}
+	if (n >= 2) {
+		uint16_t lo, hi;
+		memcpy(&lo, s, 2);
+		memcpy(&hi, s + n - 2, 2);
+		return lo | (uint64_t)hi << (8 * (n - 2));
+	}
+	return n ? s[0] : 0;
 }
 
 /* A piece's hash: multiplicative, its high bits the table index (so a short
@@ -112,12 +127,28 @@ static inline uint64_t hash_bytes(const uint8_t *s, size_t n)
 	return hash_piece(s, n, head_word(s, n, 0), 0);
 }
 
+/* a[8..n) == b[8..n), n > 8: words, the last one overlapping (libc's
+ * memcmp call cost a twentieth of the time on prose). */
+static inline bool same_after_head(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	uint64_t x, y;
+	for (size_t i = 8; i + 8 < n; i += 8) {
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y)
+			return false;
+	}
+	memcpy(&x, a + n - 8, 8);
+	memcpy(&y, b + n - 8, 8);
+	return x == y;
+}
+
 static inline uint32_t token_lookup_w(const bpe_encoder *e, const uint8_t *s, size_t n, uint64_t w, uint64_t h)
 {
 	for (uint64_t i = h >> e->tok_shift;; i = (i + 1) & e->tok_mask) {
 		const tok_slot *t = &e->tok[i];
 		if (t->w == w && t->len == n &&
-		    (n <= 8 || memcmp(e->m->token_bytes[t->id] + 8, s + 8, n - 8) == 0))
+		    (n <= 8 || same_after_head(e->m->token_bytes[t->id], s, n)))
 			return t->id;
 		if (t->id == NONE)
 			return NONE;
@@ -150,9 +181,29 @@ static uint64_t pow2_at_least(uint64_t n)
 
 /* ---- building ---------------------------------------------------------- */
 
+static void mark_inner(bpe_encoder *e, uint8_t x, uint8_t y)
+{
+	unsigned xy = (unsigned)x << 8 | y;
+	e->inner[xy / 64] |= 1ull << (xy % 64);
+}
+
+/* The inner bits from the merges: every two bytes side by side in a token
+ * meet where some merge joins its left part's last byte to its right
+ * part's first (by induction: a merged token is its two parts). */
+static void inner_by_merges(bpe_encoder *e)
+{
+	const bpe_merges *m = e->m;
+	for (uint32_t i = 0; i < m->n_merges; i++) {
+		uint32_t a = m->merges[i].left, b = m->merges[i].right;
+		mark_inner(e, m->token_bytes[a][m->token_len[a] - 1], m->token_bytes[b][0]);
+	}
+}
+
 static int build_tokens(bpe_encoder *e)
 {
 	const bpe_merges *m = e->m;
+	if (m->merges)    /* else (a vocabulary alone) each token's bytes */
+		inner_by_merges(e);
 	e->tok_mask = pow2_at_least(2 * (uint64_t)e->n_tokens) - 1;
 	e->tok_shift = 64 - __builtin_popcountll(e->tok_mask);
 	if (!(e->tok = malloc((e->tok_mask + 1) * sizeof *e->tok)))
@@ -164,13 +215,22 @@ static int build_tokens(bpe_encoder *e)
 		size_t n = m->token_len[id];
 		if (n > e->max_len)
 			e->max_len = n;
-		uint64_t h = hash_bytes(s, n);
-		if (token_lookup_h(e, s, n, h) != NONE)
-			continue;    /* the same bytes twice: the lower id ranks */
-		uint64_t i = h >> e->tok_shift;
-		while (e->tok[i].id != NONE)
-			i = (i + 1) & e->tok_mask;
-		e->tok[i] = (tok_slot){head_word(s, n, 0), id, (uint32_t)n};
+		if (!m->merges)
+			for (size_t i = 1; i < n; i++)
+				mark_inner(e, s[i - 1], s[i]);
+		uint64_t w = head_word(s, n, 0);
+		uint64_t i = hash_piece(s, n, w, 0) >> e->tok_shift;
+		for (; e->tok[i].id != NONE; i = (i + 1) & e->tok_mask) {
+			const tok_slot *t = &e->tok[i];
+			if (t->w == w && t->len == n &&
+			    (n <= 8 || same_after_head(m->token_bytes[t->id], s, n)))
+				break;
+		}
+		if (e->tok[i].id != NONE) {
+			e->dup_bytes = true;    /* the same bytes twice: the lower id ranks */
+			continue;
+		}
+		e->tok[i] = (tok_slot){w, id, (uint32_t)n};
 	}
 	for (int b = 0; b < 256; b++) {
 		uint8_t c = b;
@@ -288,47 +348,111 @@ static void trie_walk(const trie *t, const uint8_t *s, size_t n, bool backwards,
 	}
 }
 
-/* Every (a, b) whose bytes concatenate to token t's, for every t. */
-static int build_pairs(bpe_encoder *e)
+/* A growing list of the pairs found, so the table is sized to them. */
+typedef struct {
+	uint64_t *key;
+	uint32_t *val;
+	size_t n, cap;
+} pair_list;
+
+static int pair_list_push(pair_list *l, uint32_t a, uint32_t b, uint32_t id)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 1 << 16;
+		uint64_t *key = realloc(l->key, cap * sizeof *key);
+		if (key)
+			l->key = key;
+		uint32_t *val = realloc(l->val, cap * sizeof *val);
+		if (val)
+			l->val = val;
+		if (!key || !val)
+			return lm_fail("out of memory");
+		l->cap = cap;
+	}
+	l->key[l->n] = (uint64_t)a << 32 | b;
+	l->val[l->n++] = id;
+	return 0;
+}
+
+/* pre[k], suf[k] for k in 1..n-1 of token s[0..n): the tokens whose bytes
+ * are s[0..k) and s[k..n) (NONE if none; suf[k] only looked up where pre[k]
+ * is a token), by the bytes -> id table: about n^2 / 4 words hashed, so
+ * only for short tokens (PAIR_BY_HASH). */
+static void cuts_by_hash(const bpe_encoder *e, const uint8_t *s, size_t n, uint32_t *pre, uint32_t *suf)
+{
+	uint64_t w0 = head_word(s, n, 0);
+	for (size_t k = 1; k < n; k++) {
+		if (k < 8) {    /* the prefix's head word: w0's first k bytes */
+			uint64_t w = w0 & ~0ull >> (64 - 8 * k);
+			pre[k] = token_lookup_w(e, s, k, w, hash_piece(s, k, w, 0));
+		} else {
+			pre[k] = token_lookup_h(e, s, k, hash_bytes(s, k));
+		}
+		suf[k] = pre[k] == NONE ? NONE : token_lookup_h(e, s + k, n - k, hash_bytes(s + k, n - k));
+	}
+}
+
+/* Every (a, b) whose bytes concatenate to token t's, for every t, into l.
+ * Tokens up to PAIR_BY_HASH bytes by hashing their cuts (GPT-2's all are:
+ * a few ms); with longer ones, the tries for all (linear in the bytes). */
+static int find_pairs(bpe_encoder *e, pair_list *l)
 {
 	const bpe_merges *m = e->m;
-	uint64_t splits = 0, total = 0;
-	for (uint32_t t = 0; t < e->n_tokens; t++) {
-		uint64_t n = m->token_len[t];
-		total += n;
-		if (t >= 256)  /* at most one pair a cut, one a prefix token */
-			splits += n - 1 < e->n_tokens ? n - 1 : e->n_tokens;
-	}
-	e->pair_mask = pow2_at_least(2 * splits + 16) - 1;
-	e->pair_key = malloc((e->pair_mask + 1) * sizeof *e->pair_key);
-	e->pair_val = malloc((e->pair_mask + 1) * sizeof *e->pair_val);
+	uint64_t total = 0;
+	for (uint32_t t = 0; t < e->n_tokens; t++)
+		total += m->token_len[t];
 	uint32_t *pre = malloc((e->max_len + 1) * sizeof *pre);
 	uint32_t *suf = malloc((e->max_len + 1) * sizeof *suf);
+	bool tries = e->max_len > PAIR_BY_HASH;
 	trie fwd, bwd;
 	int rc = 0;
-	if (!e->pair_key || !e->pair_val || !pre || !suf)
+	if (!pre || !suf)
 		rc = lm_fail("out of memory");
-	if (rc == 0)
-		rc = trie_build(&fwd, e, total + 1, false);
-	if (rc == 0 && (rc = trie_build(&bwd, e, total + 1, true)) != 0)
+	if (rc == 0 && tries && (rc = trie_build(&fwd, e, total + 1, false)) == 0 &&
+	    (rc = trie_build(&bwd, e, total + 1, true)) != 0)
 		trie_free(&fwd);
-	if (rc == 0) {
-		memset(e->pair_key, 0xff, (e->pair_mask + 1) * sizeof *e->pair_key);
-		for (uint32_t t = 256; t < e->n_tokens; t++) {
-			const uint8_t *s = m->token_bytes[t];
-			size_t n = m->token_len[t];
-			uint32_t rank = token_lookup_h(e, s, n, hash_bytes(s, n));
+	for (uint32_t t = 256; rc == 0 && t < e->n_tokens; t++) {
+		const uint8_t *s = m->token_bytes[t];
+		size_t n = m->token_len[t];
+		uint32_t rank = e->dup_bytes ? token_lookup_h(e, s, n, hash_bytes(s, n)) : t;
+		if (tries) {
 			trie_walk(&fwd, s, n, false, pre);
 			trie_walk(&bwd, s, n, true, suf);
-			for (size_t k = 1; k < n; k++)
-				if (pre[k] != NONE && suf[k] != NONE)
-					pair_insert(e, pre[k], suf[k], rank);
+		} else {
+			cuts_by_hash(e, s, n, pre, suf);
 		}
+		for (size_t k = 1; rc == 0 && k < n; k++)
+			if (pre[k] != NONE && suf[k] != NONE)
+				rc = pair_list_push(l, pre[k], suf[k], rank);
+	}
+	if (rc == 0 && tries) {
 		trie_free(&fwd);
 		trie_free(&bwd);
 	}
 	free(pre);
 	free(suf);
+	return rc;
+}
+
+/* The (left, right) -> id table, sized to the pairs there are. */
+static int build_pairs(bpe_encoder *e)
+{
+	pair_list l = {0};
+	int rc = find_pairs(e, &l);
+	if (rc == 0) {
+		e->pair_mask = pow2_at_least(2 * l.n + 16) - 1;
+		e->pair_key = malloc((e->pair_mask + 1) * sizeof *e->pair_key);
+		e->pair_val = malloc((e->pair_mask + 1) * sizeof *e->pair_val);
+		if (!e->pair_key || !e->pair_val)
+			rc = lm_fail("out of memory");
+	}
+	if (rc == 0) {
+		memset(e->pair_key, 0xff, (e->pair_mask + 1) * sizeof *e->pair_key);
+		for (size_t i = 0; i < l.n; i++)
+			pair_insert(e, (uint32_t)(l.key[i] >> 32), (uint32_t)l.key[i], l.val[i]);
+	}
+	free(l.key);
+	free(l.val);
 	return rc;
 }
 
@@ -744,6 +868,89 @@ static int bpe_piece(encode_state *st, const uint8_t *s, size_t n, token_buf *ou
 
 /* ---- encoding ---------------------------------------------------------- */
 
+/* The first cut of s[0..n) after i (n if none): a place j where no token
+ * holds the bytes s[j-1] s[j], so no part BPE makes ever spans it, and the
+ * two sides merge alone to the same ids. Text that GPT-2's merges know
+ * little of (CJK, emoji, runs of spaces) falls into short, recurring runs
+ * between cuts: one character, one emoji, which the cache then holds. */
+static inline size_t next_cut(const bpe_encoder *e, const uint8_t *s, size_t n, size_t i)
+{
+	for (i++; i < n; i++) {
+		unsigned xy = (unsigned)s[i - 1] << 8 | s[i];
+		if (!(e->inner[xy / 64] >> (xy % 64) & 1))
+			break;
+	}
+	return i;
+}
+
+static int bpe_runs(encode_state *st, const uint8_t *s, size_t n, token_buf *out);
+
+/* BPE of s[0..n) (w its head word, h its hash) by the cache of recent
+ * pieces, else merged (by runs when it is a whole piece) and then cached
+ * when short. */
+static int cached_bpe(encode_state *st, const uint8_t *s, size_t n, uint64_t w, uint64_t h, bool whole,
+		      token_buf *out)
+{
+	cache_entry *c = NULL;
+	if (n <= CACHE_KEY) {
+		c = &st->cache[mix(h) & (CACHE_SLOTS - 1)];
+		if (c->h == h && c->w == w && c->len == n && (n <= 8 || same_after_head(c->key, s, n))) {
+			/* all CACHE_IDS copied: a fixed size is a few vector moves,
+			 * not a memcpy call (a twentieth of the time on CJK) */
+			if (token_buf_reserve(out, CACHE_IDS) != 0)
+				return -1;
+			memcpy(out->ids + out->n, c->ids, sizeof c->ids);
+			out->n += c->n_ids;
+			return 0;
+		}
+	}
+	size_t start = out->n;
+	if ((whole ? bpe_runs(st, s, n, out) : bpe_piece(st, s, n, out)) != 0)
+		return -1;
+	if (c && out->n - start <= CACHE_IDS) {
+		c->h = h;
+		c->w = w;
+		c->len = n;
+		c->n_ids = out->n - start;
+		memcpy(c->key, s, n);
+		memcpy(c->ids, out->ids + start, c->n_ids * sizeof *c->ids);
+	}
+	return 0;
+}
+
+/* The BPE of a run between cuts: one byte, two (merged when they are a
+ * token), else through the cache. */
+static int run_ids(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
+{
+	const bpe_encoder *e = st->e;
+	uint32_t a = e->byte_id[s[0]];
+	if (n == 1)
+		return token_buf_push(out, a);
+	if (n == 2) {
+		uint32_t b = e->byte_id[s[1]], ab = pair_lookup(e, a, b);
+		if (ab != NONE)
+			return token_buf_push(out, ab);
+		return token_buf_push(out, a) || token_buf_push(out, b) ? -1 : 0;
+	}
+	uint64_t w = head_word(s, n, 0);
+	return cached_bpe(st, s, n, w, hash_piece(s, n, w, 0), false, out);
+}
+
+/* BPE of a whole piece: of each run between its cuts. */
+static int bpe_runs(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
+{
+	const bpe_encoder *e = st->e;
+	size_t b = next_cut(e, s, n, 0);
+	if (b == n)
+		return bpe_piece(st, s, n, out);
+	for (size_t a = 0; a < n; a = b, b = next_cut(e, s, n, b))
+		if (run_ids(st, s + a, b - a, out) != 0)
+			return -1;
+	return 0;
+}
+
+/* A piece (w its head word, h its hash): the whole piece when it is a
+ * token, else its BPE (by the cache, else run by run). */
 static inline int piece_hashed(encode_state *st, const uint8_t *s, size_t n, uint64_t w, uint64_t h,
 			       token_buf *out)
 {
@@ -753,28 +960,7 @@ static inline int piece_hashed(encode_state *st, const uint8_t *s, size_t n, uin
 		if (id != NONE)
 			return token_buf_push(out, id);
 	}
-	cache_entry *c = NULL;
-	if (n <= CACHE_KEY) {
-		c = &st->cache[mix(h) & (CACHE_SLOTS - 1)];
-		if (c->h == h && c->len == n && memcmp(c->key, s, n) == 0) {
-			if (token_buf_reserve(out, c->n_ids) != 0)
-				return -1;
-			memcpy(out->ids + out->n, c->ids, c->n_ids * sizeof *c->ids);
-			out->n += c->n_ids;
-			return 0;
-		}
-	}
-	size_t start = out->n;
-	if (bpe_piece(st, s, n, out) != 0)
-		return -1;
-	if (c && out->n - start <= CACHE_IDS) {
-		c->h = h;
-		c->len = n;
-		c->n_ids = out->n - start;
-		memcpy(c->key, s, n);
-		memcpy(c->ids, out->ids + start, c->n_ids * sizeof *c->ids);
-	}
-	return 0;
+	return cached_bpe(st, s, n, w, h, true, out);
 }
 
 int encoder_encode_piece(encode_state *st, const uint8_t *s, size_t n, token_buf *out)

@@ -3,8 +3,11 @@
  *
  * Text is cut at special tokens (longest first), each segment between them
  * is pre-tokenized (tok/pretok.h), and each piece becomes tokens: the whole
- * piece when its bytes are a token (tiktoken's own shortcut), else a recent
- * piece from a cache, else BPE: repeatedly merge the adjacent pair of parts
+ * piece when its bytes are a token (tiktoken's own shortcut), else the
+ * piece is cut where no token holds the two bytes either side (no merge can
+ * span such a cut, so each run merges alone to the same ids: one CJK
+ * character, one emoji) and each run is a recent run from a cache, else
+ * BPE: repeatedly merge the adjacent pair of parts
  * whose concatenated bytes form the token of lowest id (ties: the leftmost).
  * Short pieces merge by scanning; long ones with a heap over a linked list,
  * O(m log m), so no input is pathological; giant ones (over 1 MiB, a run of
