@@ -141,11 +141,16 @@ typedef struct {
 	bool shown;
 } progress_state;
 
-static double seconds_since(const struct timespec *t)
+static double clock_seconds(clockid_t id)
 {
 	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - t->tv_sec) + 1e-9 * (double)(now.tv_nsec - t->tv_nsec);
+	clock_gettime(id, &now);
+	return (double)now.tv_sec + 1e-9 * (double)now.tv_nsec;
+}
+
+static double seconds_since(const struct timespec *t)
+{
+	return clock_seconds(CLOCK_MONOTONIC) - ((double)t->tv_sec + 1e-9 * (double)t->tv_nsec);
 }
 
 static void show_progress(const learn_progress *p, void *arg)
@@ -167,6 +172,7 @@ typedef struct {
 	uint64_t bytes, total, distinct;
 	uint32_t merges;
 	double count_s, merge_s;
+	double count_cpu_s, merge_cpu_s;  /* CPU time, all threads */
 } learn_stats;
 
 static void print_stats(const learn_stats *st)
@@ -177,6 +183,8 @@ static void print_stats(const learn_stats *st)
 	fprintf(stderr, "bpe-learn: counting %.2f s (%.1f MB/s), %u merges %.2f s\n", st->count_s,
 		st->count_s > 0 ? (double)st->bytes / 1e6 / st->count_s : 0.0, st->merges,
 		st->merge_s);
+	fprintf(stderr, "bpe-learn: CPU time: counting %.2f s, merging %.2f s\n", st->count_cpu_s,
+		st->merge_cpu_s);
 }
 
 /* ---- main ---------------------------------------------------------------------- */
@@ -209,6 +217,7 @@ int main(int argc, char **argv)
 		.total = learn_counts_total(counts),
 		.distinct = learn_counts_distinct(counts),
 		.count_s = seconds_since(&ps.start),
+		.count_cpu_s = clock_seconds(CLOCK_PROCESS_CPUTIME_ID),
 	};
 	uint64_t links = learn_counts_links_skipped(counts);
 	bpe_merges m;
@@ -221,6 +230,7 @@ int main(int argc, char **argv)
 		lm_die_last();
 	st.merges = m.n_merges;
 	st.merge_s = seconds_since(&ps.start) - st.count_s;
+	st.merge_cpu_s = clock_seconds(CLOCK_PROCESS_CPUTIME_ID) - st.count_cpu_s;
 	if (links)
 		lm_warn("skipped %llu link%s in archives (the files they name are read as members)",
 			(unsigned long long)links, links == 1 ? "" : "s");
