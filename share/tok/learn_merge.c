@@ -114,16 +114,12 @@ typedef struct merge_state {
 	uint32_t *left, *right;
 	int64_t *count;
 	word_list *words;
-	uint32_t *touch_stamp;
 	uint64_t *slot_key;       /* hash (left << 32 | right) + 1 -> pair; 0 = empty */
 	uint32_t *slot_pair;
 	size_t slots_cap;
-	/* the heap, and the pairs touched in this step */
+	/* the heap */
 	heap_entry *heap;
 	size_t heap_n, heap_cap;
-	uint32_t *touched;
-	size_t n_touched, touched_cap;
-	uint32_t stamp;
 	/* a step's work */
 	size_t vocab_cap;         /* symbols are below this */
 	uint32_t *new_left;       /* (V) x -> the pair (x, c), for this step's x */
@@ -251,7 +247,6 @@ static int grow_pairs(merge_state *s)
 	GROW(right);
 	GROW(count);
 	GROW(words);
-	GROW(touch_stamp);
 #undef GROW
 	s->pairs_cap = cap;
 	return 0;
@@ -279,7 +274,6 @@ static uint32_t pair_get(merge_state *s, uint32_t a, uint32_t b)
 	s->right[p] = b;
 	s->count[p] = 0;
 	s->words[p] = (word_list){0};
-	s->touch_stamp[p] = 0;
 	return p;
 }
 
@@ -303,26 +297,6 @@ static void list_free(word_list *l)
 {
 	free(l->ids);
 	*l = (word_list){0};
-}
-
-/* Change the count of pair p by d, noting p as touched in this step. */
-static void pair_change(merge_state *s, uint32_t p, int64_t d)
-{
-	s->count[p] += d;
-	if (s->touch_stamp[p] == s->stamp)
-		return;
-	s->touch_stamp[p] = s->stamp;
-	if (s->n_touched == s->touched_cap) {
-		size_t cap = s->touched_cap ? 2 * s->touched_cap : 1024;
-		uint32_t *t = realloc(s->touched, cap * sizeof *t);
-		if (!t) {
-			s->oom = true;
-			return;
-		}
-		s->touched = t;
-		s->touched_cap = cap;
-	}
-	s->touched[s->n_touched++] = p;
 }
 
 /* ---- the heap: most frequent first, ties to the greater pair of byte strings ---- */
@@ -631,9 +605,11 @@ static int merge_words(merge_state *s, const word_list *list, uint32_t a, uint32
 }
 
 /* Move the summed counts: (x, a) -> (x, c) for each left x, (b, y) -> (c, y)
- * for each right y; note the new pairs by neighbour for the lists. */
+ * for each right y; note the new pairs by neighbour for the lists. Pairs
+ * made in this step have ids from first_new on; an older pair that falls
+ * to 0 stays there, and its list goes. */
 static void move_counts(merge_state *s, nb_sums *side, bool right, uint32_t a, uint32_t b,
-			uint32_t c)
+			uint32_t c, uint32_t first_new)
 {
 	for (size_t i = 0; i < side->n_touched; i++) {
 		uint32_t x = side->touched[i];
@@ -645,8 +621,10 @@ static void move_counts(merge_state *s, nb_sums *side, bool right, uint32_t a, u
 			s->oom = true;
 			continue;
 		}
-		pair_change(s, from, -f);
-		pair_change(s, to, f);
+		s->count[from] -= f;
+		if (from < first_new && s->count[from] == 0)
+			list_free(&s->words[from]);  /* gone from every word */
+		s->count[to] += f;
 		(right ? s->new_right : s->new_left)[x] = to;
 	}
 	side->n_touched = 0;
@@ -665,7 +643,7 @@ static void replay_log(merge_state *s, nb_sums *side, const uint32_t *pair_of)
 }
 
 /* The workers' sums and logs into the pairs, in worker order. */
-static void fold_step(merge_state *s, uint32_t a, uint32_t b, uint32_t c)
+static void fold_step(merge_state *s, uint32_t a, uint32_t b, uint32_t c, uint32_t first_new)
 {
 	merge_worker *w0 = &s->workers[0];
 	for (int i = 1; i < s->n_workers; i++) {
@@ -674,8 +652,8 @@ static void fold_step(merge_state *s, uint32_t a, uint32_t b, uint32_t c)
 		s->oom |= !sums_fold(&w0->left, &t->left) | !sums_fold(&w0->right, &t->right);
 	}
 	s->oom |= w0->oom;
-	move_counts(s, &w0->left, false, a, b, c);
-	move_counts(s, &w0->right, true, a, b, c);
+	move_counts(s, &w0->left, false, a, b, c, first_new);
+	move_counts(s, &w0->right, true, a, b, c, first_new);
 	for (int i = 0; i < s->n_workers; i++) {
 		replay_log(s, &s->workers[i].left, s->new_left);
 		replay_log(s, &s->workers[i].right, s->new_right);
@@ -689,24 +667,21 @@ static int merge_step(merge_state *s, uint32_t p)
 	uint32_t a = s->left[p], b = s->right[p], c = s->m->vocab_size;
 	if (merges_add_merge(s->m, a, b) != 0)
 		return -1;
-	s->stamp++;
-	s->n_touched = 0;
 	word_list list = s->words[p];
 	s->words[p] = (word_list){0};
 	int rc = merge_words(s, &list, a, b, c);
 	free(list.ids);
 	if (rc != 0)
 		return -1;
-	fold_step(s, a, b, c);
+	uint32_t first_new = s->n_pairs;
+	fold_step(s, a, b, c, first_new);
 	s->count[p] = 0;  /* (b, y) may have been (a, b) itself, as in "a a a" */
 	if (s->oom)
 		return lm_fail("out of memory (%u pairs)", s->n_pairs);
-	for (size_t i = 0; i < s->n_touched; i++) {
-		uint32_t q = s->touched[i];
-		bool made_now = s->left[q] == c || s->right[q] == c;
+	for (uint32_t q = first_new; q < s->n_pairs; q++) {
 		if (s->count[q] == 0)
-			list_free(&s->words[q]);  /* gone from every word */
-		else if (made_now && heap_push(s, q) != 0)
+			list_free(&s->words[q]);  /* made and gone, as (c, a) in "a b a b" */
+		else if (heap_push(s, q) != 0)
 			return -1;
 	}
 	return 0;
@@ -755,11 +730,9 @@ static void state_free(merge_state *s)
 	free(s->left);
 	free(s->right);
 	free(s->count);
-	free(s->touch_stamp);
 	free(s->slot_key);
 	free(s->slot_pair);
 	free(s->heap);
-	free(s->touched);
 }
 
 static void report(const learn_options *o, uint32_t done, uint32_t wanted, uint64_t distinct,
