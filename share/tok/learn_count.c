@@ -344,6 +344,19 @@ static int reader_start(reader *r, const learn_options *o, piece_table *own)
 	return 0;
 }
 
+/* Swap r->table with the fullest worker's table: the sum starts from it
+ * rather than inserting its millions of entries again. */
+static void table_take_fullest(reader *r)
+{
+	int big = 0;
+	for (int i = 1; i < r->o->threads; i++)
+		if (r->workers[i].table.used > r->workers[big].table.used)
+			big = i;
+	piece_table t = *r->table;
+	*r->table = r->workers[big].table;
+	r->workers[big].table = t;
+}
+
 /* Stop the workers and sum their tables into r->table; rc is the result so
  * far, returned unless the finish fails. */
 static int reader_finish(reader *r, int rc)
@@ -359,6 +372,8 @@ static int reader_finish(reader *r, int rc)
 		pthread_join(r->workers[i].thread, NULL);
 	if (rc == 0 && q->failed)
 		rc = lm_fail("out of memory counting pre-tokens");
+	if (rc == 0 && r->workers)  /* every worker's table made */
+		table_take_fullest(r);
 	for (int i = 0; r->workers && i < r->o->threads; i++) {
 		if (rc == 0 && piece_table_absorb(r->table, &r->workers[i].table) != 0)
 			rc = -1;
