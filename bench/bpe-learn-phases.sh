@@ -21,6 +21,19 @@
 # bytes and invalid UTF-8 dropped, then repeated up to MB. On the project's
 # box that is 854 MB of text before repeating, more code than prose: 287M
 # pre-tokens, 2.19M distinct, in 1000 MB.
+#
+# Measured on the project's 2-core box (shared, load average 2.1-2.4 before
+# each run), BEFORE = bpe-learn at 7089436 with only --stats' CPU line added
+# (its counting without the table fix too), `bench/bpe-learn-phases.sh
+# 1000 2 1 corpus`: seconds, wall / CPU
+#   vocab   -j   counting before   counting now   merging before   merging now
+#   32000    1     9.77 / 9.75      9.69 / 9.62     7.92 / 7.86     3.48 / 3.47
+#   32000    2    11.76 / 14.04     7.98 / 13.14    7.33 / 7.29     2.82 / 3.30
+#   100000   1     9.68 / 9.63      9.73 / 9.65    10.59 / 10.53    4.83 / 4.82
+#   100000   2     8.87 / 13.41    12.12 / 11.99   10.90 / 10.89    4.72 / 4.64
+# Merging was 45-52% of a 1-thread run's CPU time, now 27-33%. The
+# merges, every run: the same file. Wall time with 2 threads swings by 2x
+# from run to run here (other jobs hold the cores): read CPU time.
 
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
