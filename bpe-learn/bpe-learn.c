@@ -52,7 +52,7 @@ static void usage(void)
 	       "  -v, --vocab VOCAB     vocabulary size: 256 bytes + merges + specials\n"
 	       "                        (default %d)\n"
 	       "  -s, --special TEXT    a special token (repeatable), e.g. '<|endoftext|>'\n"
-	       "  -j, --threads N       counting threads (default: the CPUs it may run on)\n"
+	       "  -j, --threads N       counting and merging threads (default: the CPUs it may run on)\n"
 	       "  -o, --output OUT      the merges file (default stdout); written atomically\n"
 	       "      --json FILE       also write the matching encoder.json (token -> id)\n"
 	       "      --jsonl KEY       the inputs are JSON lines; learn from field KEY\n"
@@ -168,6 +168,7 @@ typedef struct {
 	uint32_t merges;
 	int threads;
 	double count_s, merge_s;
+	double count_cpu_s, merge_cpu_s;  /* CPU time, all threads */
 } learn_stats;
 
 static void print_stats(const learn_stats *st)
@@ -179,6 +180,8 @@ static void print_stats(const learn_stats *st)
 	fprintf(stderr, "bpe-learn: counting %.2f s (%.1f MB/s), %u merges %.2f s\n", st->count_s,
 		st->count_s > 0 ? (double)st->bytes / 1e6 / st->count_s : 0.0, st->merges,
 		st->merge_s);
+	fprintf(stderr, "bpe-learn: CPU time: counting %.2f s, merging %.2f s\n", st->count_cpu_s,
+		st->merge_cpu_s);
 }
 
 /* ---- main ---------------------------------------------------------------------- */
@@ -213,6 +216,7 @@ int main(int argc, char **argv)
 		.distinct = learn_counts_distinct(counts),
 		.threads = a.threads,
 		.count_s = timer_since(ps.start),
+		.count_cpu_s = timer_cpu_now(),
 	};
 	uint64_t links = learn_counts_links_skipped(counts);
 	bpe_merges m;
@@ -225,6 +229,7 @@ int main(int argc, char **argv)
 		lm_die_last();
 	st.merges = m.n_merges;
 	st.merge_s = timer_since(ps.start) - st.count_s;
+	st.merge_cpu_s = timer_cpu_now() - st.count_cpu_s;
 	if (links)
 		lm_warn("skipped %llu link%s in archives (the files they name are read as members)",
 			(unsigned long long)links, links == 1 ? "" : "s");

@@ -17,7 +17,9 @@
  *    comparing byte strings, left part first, then right (the CS336 rule).
  *    Pair counts are kept incrementally (pair -> words holding it, a
  *    max-heap with lazy deletion): a merge touches only the words that
- *    contain its pair, never the whole corpus.
+ *    contain its pair, never the whole corpus. A merge that touches many
+ *    words splits them across the threads; the merges are the same for
+ *    every number of threads.
  */
 #ifndef LMPIPE_TOK_LEARN_H
 #define LMPIPE_TOK_LEARN_H
@@ -40,13 +42,16 @@ typedef struct {
 enum { LEARN_COUNTING = 1, LEARN_MERGING = 2 };
 
 typedef struct {
-	int threads;                       /* counting threads, >= 1 */
+	int threads;                       /* counting and merging threads, >= 1 */
 	const char *const *specials;       /* split points, never merged */
 	int n_specials;
 	const char *jsonl_key;             /* NULL: plain text */
 	/* called now and then (from the calling thread) when non-NULL */
 	void (*progress)(const learn_progress *p, void *arg);
 	void *progress_arg;
+	/* the words a merge must touch to be split across threads (0: the
+	 * default, a few thousand; the tests set 1 to split every merge) */
+	uint32_t parallel_min;
 } learn_options;
 
 /* The distinct pre-tokens of a corpus and how often each occurs. */

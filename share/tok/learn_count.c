@@ -15,11 +15,11 @@
 #include "tok/specials.h"
 #include "text/input.h"
 #include "util/error.h"
+#include "util/timer.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 enum {
 	CHUNK_BYTES = 1 << 20,      /* text a chunk collects before it is counted */
@@ -168,7 +168,7 @@ typedef struct {
 	int n_chunks;        /* chunks made, at most 2 a worker + 1 */
 	piece_table *table;  /* where the reader counts itself */
 	uint64_t bytes;
-	struct timespec last_progress;
+	double last_progress;   /* timer_now() */
 } reader;
 
 /* Assign cur's text from done on to segments; all of it at a document's end,
@@ -231,11 +231,8 @@ static void reader_progress(reader *r, bool force)
 {
 	if (!r->o->progress)
 		return;
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	double dt = (double)(now.tv_sec - r->last_progress.tv_sec) +
-		    1e-9 * (double)(now.tv_nsec - r->last_progress.tv_nsec);
-	if (!force && dt < 0.25)
+	double now = timer_now();
+	if (!force && now - r->last_progress < 0.25)
 		return;
 	r->last_progress = now;
 	learn_progress p = {.phase = LEARN_COUNTING, .bytes = r->bytes};
@@ -324,7 +321,7 @@ static int reader_start(reader *r, const learn_options *o, piece_table *own)
 			return -1;
 		r->max_special = specials_max_len(r->sp);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &r->last_progress);
+	r->last_progress = timer_now();
 	if (o->threads > 1) {
 		r->workers = calloc((size_t)o->threads, sizeof *r->workers);
 		if (!r->workers)
@@ -344,6 +341,19 @@ static int reader_start(reader *r, const learn_options *o, piece_table *own)
 	return 0;
 }
 
+/* Swap r->table with the fullest worker's table: the sum starts from it
+ * rather than inserting its millions of entries again. */
+static void table_take_fullest(reader *r)
+{
+	int big = 0;
+	for (int i = 1; i < r->o->threads; i++)
+		if (r->workers[i].table.used > r->workers[big].table.used)
+			big = i;
+	piece_table t = *r->table;
+	*r->table = r->workers[big].table;
+	r->workers[big].table = t;
+}
+
 /* Stop the workers and sum their tables into r->table; rc is the result so
  * far, returned unless the finish fails. */
 static int reader_finish(reader *r, int rc)
@@ -359,6 +369,8 @@ static int reader_finish(reader *r, int rc)
 		pthread_join(r->workers[i].thread, NULL);
 	if (rc == 0 && q->failed)
 		rc = lm_fail("out of memory counting pre-tokens");
+	if (rc == 0 && r->workers)  /* every worker's table made */
+		table_take_fullest(r);
 	for (int i = 0; r->workers && i < r->o->threads; i++) {
 		if (rc == 0 && piece_table_absorb(r->table, &r->workers[i].table) != 0)
 			rc = -1;

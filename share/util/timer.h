@@ -15,4 +15,9 @@ double timer_now(void);
 /* Seconds since T0, a timer_now() value. */
 double timer_since(double t0);
 
+/* CPU seconds this process has used so far, all its threads together
+ * (CLOCK_PROCESS_CPUTIME_ID): on a shared machine, what a phase cost when
+ * its wall time says little. */
+double timer_cpu_now(void);
+
 #endif
