@@ -34,6 +34,7 @@
 #include "tok/learn.h"
 #include "tok/alphabet.h"
 #include "util/error.h"
+#include "util/grow.h"
 #include "util/timer.h"
 
 #include <pthread.h>
@@ -437,12 +438,10 @@ static bool sums_add(nb_sums *n, uint32_t x, int64_t f)
 {
 	if (n->sum[x] == 0) {
 		if (n->n_touched == n->touched_cap) {
-			size_t cap = n->touched_cap ? 2 * n->touched_cap : 256;
-			uint32_t *t = realloc(n->touched, cap * sizeof *t);
+			uint32_t *t = grow(n->touched, &n->touched_cap, sizeof *t, 256);
 			if (!t)
 				return false;
 			n->touched = t;
-			n->touched_cap = cap;
 		}
 		n->touched[n->n_touched++] = x;
 	}
@@ -466,12 +465,10 @@ static bool sums_fold(nb_sums *dst, nb_sums *src)
 static bool log_add(nb_sums *n, uint32_t nb, uint32_t w)
 {
 	if (n->n_log == n->log_cap) {
-		size_t cap = n->log_cap ? 2 * n->log_cap : 4096;
-		log_entry *l = realloc(n->log, cap * sizeof *l);
+		log_entry *l = grow(n->log, &n->log_cap, sizeof *l, 4096);
 		if (!l)
 			return false;
 		n->log = l;
-		n->log_cap = cap;
 	}
 	n->log[n->n_log++] = (log_entry){nb, w};
 	return true;
