@@ -40,7 +40,9 @@
 #include "sample/sampler.h"
 #include "tok/merges.h"
 #include "train/backend.h"
+#include "train/checkpoint.h"
 #include "train/log.h"
+#include "train/options.h"
 #include "train/rundir.h"
 #include "train/state.h"
 #include "util/cli.h"
@@ -66,24 +68,10 @@
 
 /* ---- defaults (lm-train(1): the GPT-2 124M recipe) -------------------------- */
 
-#define DEFAULT_MODEL "gpt2"
-#define DEFAULT_RUN_DIR "run"
-#define DEFAULT_BATCH_TOKENS 524288
-#define DEFAULT_MICRO_BATCH 4
-#define DEFAULT_GRAD_CLIP 1.0
-#define DEFAULT_SEED 1337
-#define DEFAULT_EVAL_EVERY 250
-#define DEFAULT_EVAL_TOKENS 10485760   /* llm.c: 20 batches of 524288 */
-#define DEFAULT_SAMPLE_EVERY 1000
-#define DEFAULT_CKPT_EVERY 1000
-#define DEFAULT_KEEP 3
-#define DEFAULT_PEAK 1e12              /* FLOP/s: a stated guess for a CPU; use --peak */
 #define SAMPLE_TOKENS 64
 #define SAMPLE_TEMPERATURE 1.0
 #define SAMPLE_TOP_K 40
-#define DEFAULT_HELLASWAG_LIMIT 200
 #define HELLASWAG_FILE "hellaswag_val.jsonl"   /* where lm-eval looks by default */
-#define MAX_SPECIALS 64
 #define MAX_GPUS 256                   /* --gpus: ranks on one machine */
 /* After one rank of --gpus fails, the others get this long to stop on
  * SIGTERM before SIGKILL (one waiting in a collective for it never will). */
@@ -96,35 +84,6 @@
 /* Test only: the --gpus spawner counts this many GPUs, so that its process
  * handling runs on any machine (the ranks then fail at their GPU). */
 #define ENV_TEST_GPUS "LM_TRAIN_TEST_GPUS"
-
-enum {
-	OPT_BATCH_TOKENS = OPT_TOOL_BASE, OPT_STEPS, OPT_TOKENS, OPT_LR, OPT_LR_MIN,
-	OPT_WARMUP, OPT_COSINE, OPT_WD, OPT_BETA1, OPT_BETA2, OPT_EPS, OPT_GRAD_CLIP,
-	OPT_SEED, OPT_EVAL_EVERY, OPT_EVAL_TOKENS, OPT_SAMPLE_EVERY, OPT_CKPT_EVERY,
-	OPT_KEEP, OPT_RESUME, OPT_DEVICE, OPT_PEAK, OPT_MERGES, OPT_FORCE,
-	OPT_SAMPLE_PROMPT, OPT_HELLASWAG, OPT_HELLASWAG_LIMIT, OPT_GPUS,
-	OPT_COUNT
-};
-
-/* ---- options ------------------------------------------------------------------ */
-
-typedef struct {
-	const char *data_dir, *model, *run_dir, *resume, *device, *merges;
-	const char *sample_prompt, *hellaswag;
-	long hellaswag_limit;
-	const char *specials[MAX_SPECIALS];
-	int n_specials;
-	config_flags flags;
-	long batch_tokens, micro_batch, steps, tokens;
-	lr_schedule sched;     /* lr_min < 0: 10% of lr_max; cosine 0: the steps */
-	adamw_hparams hp;
-	double grad_clip, peak;
-	uint64_t seed;
-	long eval_every, eval_tokens, sample_every, ckpt_every, keep;
-	int threads, force;
-	int gpus;              /* --gpus: ranks this command starts on this machine */
-	char given[OPT_COUNT]; /* set on the command line (a resume keeps the rest) */
-} train_opts;
 
 static void usage(void)
 {
@@ -175,143 +134,13 @@ static void usage(void)
 	       CONFIG_FLAGS_HELP);
 }
 
-static void opts_defaults(train_opts *o)
-{
-	memset(o, 0, sizeof *o);
-	o->model = DEFAULT_MODEL;
-	o->run_dir = NULL;
-	o->device = "cpu";
-	o->gpus = 1;
-	o->batch_tokens = DEFAULT_BATCH_TOKENS;
-	o->micro_batch = DEFAULT_MICRO_BATCH;
-	o->sched = (lr_schedule){LR_MAX_DEFAULT, -1, 0, 0};
-	o->hp = ADAMW_DEFAULTS;
-	o->grad_clip = DEFAULT_GRAD_CLIP;
-	o->peak = DEFAULT_PEAK;
-	o->seed = DEFAULT_SEED;
-	o->eval_every = DEFAULT_EVAL_EVERY;
-	o->eval_tokens = DEFAULT_EVAL_TOKENS;
-	o->sample_every = DEFAULT_SAMPLE_EVERY;
-	o->hellaswag_limit = DEFAULT_HELLASWAG_LIMIT;
-	o->ckpt_every = DEFAULT_CKPT_EVERY;
-	o->keep = DEFAULT_KEEP;
-}
-
-/* ---- the numeric options -------------------------------------------------------- *
- * One table for the command line and the state a run keeps: a value read back
- * from a state goes through the checks a typed one does. */
-
-#define MAX_MICRO_BATCH (1 << 20)
-
-typedef enum {
-	NUM_COUNT,     /* a whole number >= 0 (10M, 1B, ...): a long */
-	NUM_ROWS,      /* the micro-batch, 1 to MAX_MICRO_BATCH: a long */
-	NUM_REAL,      /* a real >= 0: a double */
-	NUM_POSITIVE,  /* a real > 0: a double */
-	NUM_SEED,      /* a whole number >= 0: a uint64_t */
-} num_kind;
-
-typedef struct {
-	int opt;
-	const char *flag;   /* on the command line */
-	const char *key;    /* in the state's options (NULL: not kept) */
-	num_kind kind;
-	size_t off;         /* the field in train_opts */
-	bool fixed;         /* the data order rests on it: a resume must not change it */
-} num_opt;
-
-#define NUM(opt, flag, key, kind, field, fixed) {opt, flag, key, kind, offsetof(train_opts, field), fixed}
-static const num_opt num_opts[] = {
-	NUM(OPT_BATCH_TOKENS, "--batch-tokens", "batch_tokens", NUM_COUNT, batch_tokens, true),
-	NUM('b', "--micro-batch", "micro_batch", NUM_ROWS, micro_batch, false),
-	NUM(OPT_STEPS, "--steps", "steps", NUM_COUNT, steps, false),
-	NUM(OPT_TOKENS, "--tokens", NULL, NUM_COUNT, tokens, false),
-	NUM(OPT_LR, "--lr", "lr_max", NUM_REAL, sched.lr_max, false),
-	NUM(OPT_LR_MIN, "--lr-min", "lr_min", NUM_REAL, sched.lr_min, false),
-	NUM(OPT_WARMUP, "--warmup", "warmup_iters", NUM_COUNT, sched.warmup_iters, false),
-	NUM(OPT_COSINE, "--cosine-steps", "cosine_cycle_iters", NUM_COUNT, sched.cosine_cycle_iters, false),
-	NUM(OPT_WD, "--weight-decay", "weight_decay", NUM_REAL, hp.weight_decay, false),
-	NUM(OPT_BETA1, "--beta1", "beta1", NUM_REAL, hp.beta1, false),
-	NUM(OPT_BETA2, "--beta2", "beta2", NUM_REAL, hp.beta2, false),
-	NUM(OPT_EPS, "--eps", "eps", NUM_REAL, hp.eps, false),
-	NUM(OPT_GRAD_CLIP, "--grad-clip", "grad_clip", NUM_REAL, grad_clip, false),
-	NUM(OPT_SEED, "--seed", "seed", NUM_SEED, seed, true),
-	NUM(OPT_EVAL_EVERY, "--eval-every", "eval_every", NUM_COUNT, eval_every, false),
-	NUM(OPT_EVAL_TOKENS, "--eval-tokens", "eval_tokens", NUM_COUNT, eval_tokens, false),
-	NUM(OPT_SAMPLE_EVERY, "--sample-every", "sample_every", NUM_COUNT, sample_every, false),
-	NUM(OPT_CKPT_EVERY, "--ckpt-every", "ckpt_every", NUM_COUNT, ckpt_every, false),
-	NUM(OPT_KEEP, "--keep", "keep", NUM_COUNT, keep, false),
-	NUM(OPT_HELLASWAG_LIMIT, "--hellaswag-limit", "hellaswag_limit", NUM_COUNT, hellaswag_limit, false),
-	NUM(OPT_PEAK, "--peak", "peak", NUM_POSITIVE, peak, false),
-};
-#undef NUM
-#define N_NUM_OPTS (sizeof num_opts / sizeof num_opts[0])
-
-static bool num_is_real(const num_opt *n)
-{
-	return n->kind == NUM_REAL || n->kind == NUM_POSITIVE;
-}
-
-static size_t num_size(const num_opt *n)
-{
-	return num_is_real(n) ? sizeof(double) : n->kind == NUM_SEED ? sizeof(uint64_t) : sizeof(long);
-}
-
-/* Set n's field of o from TEXT; -1 + lm_fail (naming LABEL) if it is not
- * a value the option takes. */
-static int num_opt_set(train_opts *o, const num_opt *n, const char *label, const char *text)
-{
-	char *field = (char *)o + n->off;
-	uint64_t c;
-	double v;
-	switch (n->kind) {
-	case NUM_COUNT:
-	case NUM_SEED:
-		if (num_parse_count(text, &c) != 0)
-			return lm_fail("%s: %s", label, lm_last_error());
-		if (n->kind == NUM_SEED)
-			*(uint64_t *)field = c;
-		else
-			*(long *)field = (long)c;
-		return 0;
-	case NUM_ROWS:
-		if (num_parse_real(text, &v) != 0 || v != floor(v))
-			return lm_fail("%s: invalid integer '%s'", label, text);
-		if (v < 1 || v > MAX_MICRO_BATCH)
-			return lm_fail("%s: %s is out of range [1, %d]", label, text, MAX_MICRO_BATCH);
-		*(long *)field = (long)v;
-		return 0;
-	case NUM_REAL:
-	case NUM_POSITIVE:
-		if (num_parse_real(text, &v) != 0)
-			return lm_fail("%s: %s", label, lm_last_error());
-		if (n->kind == NUM_REAL && v < 0)
-			return lm_fail("%s: %s must not be negative", label, text);
-		if (n->kind == NUM_POSITIVE && !(v > 0))
-			return lm_fail("%s: '%s' must be positive", label, text);
-		*(double *)field = v;
-		return 0;
-	}
-	return lm_fail("%s: unknown kind of number", label);
-}
-
-static const num_opt *num_opt_find(int opt)
-{
-	for (size_t i = 0; i < N_NUM_OPTS; i++)
-		if (num_opts[i].opt == opt)
-			return &num_opts[i];
-	return NULL;
-}
-
 /* One numeric option of the command line; false if OPT is not one. */
 static bool take_train_opt(train_opts *o, int opt, const char *arg)
 {
-	const num_opt *n = num_opt_find(opt);
-	if (!n)
-		return false;
-	if (num_opt_set(o, n, n->flag, arg) != 0)
+	int taken = train_opts_set_number(o, opt, arg);
+	if (taken < 0)
 		lm_usage_error("%s", lm_last_error());
-	return true;
+	return taken > 0;
 }
 
 static bool take_run_opt(train_opts *o, int opt, const char *arg)
@@ -321,8 +150,8 @@ static bool take_run_opt(train_opts *o, int opt, const char *arg)
 	case 'o': o->run_dir = arg; break;
 	case 'j': o->threads = cli_int("--threads", arg, 1, 4096); break;
 	case 's':
-		if (o->n_specials == MAX_SPECIALS)
-			lm_usage_error("more than %d special tokens", MAX_SPECIALS);
+		if (o->n_specials == TRAIN_MAX_SPECIALS)
+			lm_usage_error("more than %d special tokens", TRAIN_MAX_SPECIALS);
 		o->specials[o->n_specials++] = arg;
 		break;
 	case 'f': o->force = 1; break;
@@ -335,32 +164,6 @@ static bool take_run_opt(train_opts *o, int opt, const char *arg)
 	default: return false;
 	}
 	return true;
-}
-
-/* PATH made absolute against the current directory (not resolved: a glob
- * of shards stays a glob); the result lives as long as the process. */
-static const char *path_absolute(const char *path)
-{
-	static char cwd[PATH_MAX];
-	if (!path || path[0] == '/')
-		return path;
-	if (!cwd[0] && !getcwd(cwd, sizeof cwd))
-		lm_die("cannot make '%s' absolute: %s", path, strerror(errno));
-	while (path[0] == '.' && path[1] == '/')
-		path += 2;
-	char *abs;
-	if (asprintf(&abs, "%s/%s", strcmp(cwd, "/") ? cwd : "", path) < 0)
-		lm_die("out of memory");
-	return abs;
-}
-
-/* The paths a run keeps in its state, absolute: a resume from elsewhere
- * finds the same files. */
-static void opts_paths_absolute(train_opts *o)
-{
-	o->data_dir = path_absolute(o->data_dir);
-	o->merges = path_absolute(o->merges);
-	o->hellaswag = path_absolute(o->hellaswag);
 }
 
 static void opts_parse(train_opts *o, int argc, char **argv)
@@ -435,153 +238,8 @@ static void opts_parse(train_opts *o, int argc, char **argv)
 	if (o->gpus > 1 && strcmp(o->device, "cuda"))
 		lm_usage_error("--gpus %d trains on GPUs: --device %s does not go with it",
 			       o->gpus, o->device);
-	opts_paths_absolute(o);
-}
-
-static bool model_flags_given(const config_flags *f)
-{
-	return f->has_family || f->has_norm || f->has_positions || f->has_mlp || f->layers ||
-	       f->d_model || f->heads || f->ff || f->ctx || f->vocab;
-}
-
-/* ---- the options a run keeps (in its state sidecar) ---------------------------- */
-
-static json_t *num_opt_json(const train_opts *o, const num_opt *n)
-{
-	const char *field = (const char *)o + n->off;
-	if (num_is_real(n))
-		return json_real(*(const double *)field);
-	if (n->kind == NUM_SEED)
-		return json_integer((json_int_t)*(const uint64_t *)field);
-	return json_integer((json_int_t)*(const long *)field);
-}
-
-static char *opts_to_json(const train_opts *o, int ctx)
-{
-	json_t *j = json_pack("{s:s, s:i}", "data", o->data_dir, "ctx", ctx);
-	if (!j)
-		return NULL;
-	for (size_t i = 0; i < N_NUM_OPTS; i++)
-		if (num_opts[i].key)
-			json_object_set_new(j, num_opts[i].key, num_opt_json(o, &num_opts[i]));
-	json_object_set_new(j, "device", json_string(o->device));
-	if (o->merges)
-		json_object_set_new(j, "merges", json_string(o->merges));
-	if (o->sample_prompt)
-		json_object_set_new(j, "sample_prompt", json_string(o->sample_prompt));
-	if (o->hellaswag)
-		json_object_set_new(j, "hellaswag", json_string(o->hellaswag));
-	json_t *sp = json_array();
-	for (int i = 0; i < o->n_specials; i++)
-		json_array_append_new(sp, json_string(o->specials[i]));
-	json_object_set_new(j, "specials", sp);
-	char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(17));
-	json_decref(j);
-	return s;
-}
-
-/* The text of a state's number, as it would be typed. */
-static int state_number_text(json_t *v, const char *key, char *buf, size_t cap)
-{
-	if (json_is_integer(v))
-		snprintf(buf, cap, "%lld", (long long)json_integer_value(v));
-	else if (json_is_real(v))
-		snprintf(buf, cap, "%.17g", json_real_value(v));
-	else
-		return v ? lm_fail("\"%s\" is not a number", key) : lm_fail("no \"%s\"", key);
-	return 0;
-}
-
-/* Every numeric option of the state, checked as the command line checks
- * it; taken unless given now. The data order's must match. */
-static int opts_numbers_from_state(train_opts *o, json_t *j, const char *path)
-{
-	for (size_t i = 0; i < N_NUM_OPTS; i++) {
-		const num_opt *n = &num_opts[i];
-		char text[64], label[64];
-		train_opts saved = *o;
-		if (!n->key)
-			continue;
-		snprintf(label, sizeof label, "\"%s\"", n->key);
-		if (state_number_text(json_object_get(j, n->key), n->key, text, sizeof text) != 0 ||
-		    num_opt_set(&saved, n, label, text) != 0)
-			return lm_fail("'%s': %s", path, lm_last_error());
-		char *mine = (char *)o + n->off, *theirs = (char *)&saved + n->off;
-		if (!o->given[n->opt])
-			memcpy(mine, theirs, num_size(n));
-		else if (n->fixed && memcmp(mine, theirs, num_size(n)) != 0)
-			return lm_fail("%s differs from the run's %s: the data order rests on it",
-				       n->flag, text);
-	}
-	return 0;
-}
-
-/* KEY's string, or NULL when absent; -1 when there and not a string. */
-static int state_string(json_t *j, const char *key, const char **out)
-{
-	json_t *v = json_object_get(j, key);
-	*out = json_string_value(v);
-	return v && !*out ? lm_fail("\"%s\" is not a string", key) : 0;
-}
-
-/* The strings: the data (required), the device (cpu or cuda), the paths,
- * the prompt, the specials. They live as long as the process (strdup). */
-static int opts_strings_from_state(train_opts *o, json_t *j)
-{
-	const char *data, *merges, *prompt, *device, *hs;
-	if (state_string(j, "data", &data) || state_string(j, "merges", &merges) ||
-	    state_string(j, "sample_prompt", &prompt) || state_string(j, "device", &device) ||
-	    state_string(j, "hellaswag", &hs))
-		return -1;
-	if (!data)
-		return lm_fail("no \"data\" (the data directory)");
-	if (device && strcmp(device, "cpu") && strcmp(device, "cuda"))
-		return lm_fail("\"device\" is '%s', not cpu or cuda", device);
-	json_t *sp = json_object_get(j, "specials");
-	if (sp && (!json_is_array(sp) || json_array_size(sp) > MAX_SPECIALS))
-		return lm_fail("\"specials\" is not an array of at most %d strings", MAX_SPECIALS);
-	for (size_t i = 0; i < json_array_size(sp); i++) {
-		const char *t = json_string_value(json_array_get(sp, i));
-		if (!t || !*t)
-			return lm_fail("\"specials\" holds something not a token");
-	}
-	if (!o->data_dir)
-		o->data_dir = strdup(data);
-	if (!o->merges && merges)
-		o->merges = strdup(merges);
-	if (!o->sample_prompt && prompt)
-		o->sample_prompt = strdup(prompt);
-	/* the run's device, unless --device or --gpus (which implies cuda) says */
-	if (!o->given[OPT_DEVICE] && !o->given[OPT_GPUS] && device)
-		o->device = !strcmp(device, "cuda") ? "cuda" : "cpu";
-	if (!o->hellaswag && hs)
-		o->hellaswag = strdup(hs);
-	if (o->n_specials == 0)
-		for (size_t i = 0; i < json_array_size(sp); i++)
-			o->specials[o->n_specials++] = strdup(json_string_value(json_array_get(sp, i)));
-	return 0;
-}
-
-/* The resumed run's options: the saved ones, overridden by those given now,
- * every one checked as strictly as the command line checks it (a state can
- * be edited by hand). The batch and the seed define the data order: they
- * must match. *ctx: the context the run trained with (the model must have it). */
-static int opts_from_state(train_opts *o, const char *json, const char *path, uint64_t *ctx)
-{
-	json_error_t err;
-	json_t *j = json_loads(json, 0, &err);
-	if (!j)
-		return lm_fail("'%s': bad options in the training state: %s", path, err.text);
-	char text[64];
-	int rc = opts_numbers_from_state(o, j, path);
-	if (rc == 0 && opts_strings_from_state(o, j) != 0)
-		rc = lm_fail("'%s': %s", path, lm_last_error());
-	if (rc == 0 && state_number_text(json_object_get(j, "ctx"), "ctx", text, sizeof text) != 0)
-		rc = lm_fail("'%s': %s", path, lm_last_error());
-	else if (rc == 0 && num_parse_count(text, ctx) != 0)
-		rc = lm_fail("'%s': \"ctx\": %s", path, lm_last_error());
-	json_decref(j);
-	return rc;
+	if (train_opts_paths_absolute(o) != 0)
+		lm_die_last();
 }
 
 /* ---- the run: everything the loop holds -------------------------------------------- */
@@ -652,80 +310,45 @@ static noreturn void run_die(run *r)
 
 /* ---- checkpoints ---------------------------------------------------------------------- */
 
-/* The weights under HF's names (ckpt/ckpt.h); metadata: the tokenizer and
- * the progress (ckpt_save adds the config). */
-static int save_weights(run *r, const char *path)
+/* The state a checkpoint of this step keeps (options_json malloc'ed). */
+static int state_of_run(const run *r, train_state *s)
 {
-	char step[32], tokens[32];
-	snprintf(step, sizeof step, "%ld", r->step);
-	snprintf(tokens, sizeof tokens, "%ld", r->step * r->o.batch_tokens);
-	const char *meta[8] = {"step", step, "tokens", tokens};
-	int nmeta = 2;
-	if (r->tok_merges) {
-		meta[4] = "tokenizer_merges";
-		meta[5] = r->tok_merges;
-		meta[6] = "tokenizer_specials";
-		meta[7] = r->tok_specials ? r->tok_specials : "[]";
-		nmeta += 2;
-	}
-	return ckpt_save(&r->model, path, meta, nmeta, true);
-}
-
-static int save_state(run *r, const char *path)
-{
-	train_state s = {
+	*s = (train_state){
 		.step = (uint64_t)r->step,
 		.tokens = (uint64_t)(r->step * r->o.batch_tokens),
 		.rng_state = r->rng.state,
-		.options_json = opts_to_json(&r->o, r->T),
+		.options_json = train_opts_to_json(&r->o, r->T),
 		.num_params = r->model.num_params,
 		.m = r->be.opt.m,
 		.v = r->be.opt.v,
 	};
-	if (!s.options_json)
+	if (!s->options_json)
 		return lm_fail("out of memory");
-	loader_pos_save(r->train, s.loader_pos);
-	int rc = train_state_write(path, &s);
-	free(s.options_json);
-	return rc;
+	loader_pos_save(r->train, s->loader_pos);
+	return 0;
 }
 
-/* The run directory as a transformers model directory (ckpt/hf_dir.h); a
- * model transformers cannot express is said once, and is no error. */
-static int run_dir_for_transformers(run *r)
-{
-	static bool said;
-	int rc = hf_dir_update(r->o.run_dir, &r->model, r->have_etok ? &r->etok.m : NULL);
-	if (rc > 0 && !said)
-		lm_warn("%s", lm_last_error());
-	said = said || rc > 0;
-	return rc < 0 ? -1 : 0;
-}
-
-/* The pair for this step, then the pointer, then pruning (see rundir.h). */
+/* This step's checkpoint, once (root writes it). A model transformers
+ * cannot express is said once, and is no error. */
 static int checkpoint(run *r)
 {
+	static bool said;
 	if (r->last_ckpt == r->step)
 		return 0;
 	r->last_ckpt = r->step;
 	if (!is_root(r))
 		return 0;
-	if (r->be.sync_host(&r->be) != 0)
+	train_state st;
+	if (r->be.sync_host(&r->be) != 0 || state_of_run(r, &st) != 0)
 		return -1;
-	char *w = rundir_ckpt_path(r->o.run_dir, r->step, "safetensors");
-	char *s = rundir_ckpt_path(r->o.run_dir, r->step, "state");
-	int rc = !w || !s ? -1 : save_weights(r, w);
-	if (rc == 0)
-		rc = save_state(r, s);
-	if (rc == 0)
-		rc = rundir_point_latest(r->o.run_dir, r->step);
-	if (rc == 0)
-		rc = run_dir_for_transformers(r);
-	if (rc == 0)
-		rc = rundir_prune(r->o.run_dir, (int)r->o.keep);
-	free(w);
-	free(s);
-	return rc;
+	train_ckpt c = {&r->model, &st, r->tok_merges, r->tok_specials,
+			r->have_etok ? &r->etok.m : NULL};
+	int rc = train_ckpt_write(r->o.run_dir, (int)r->o.keep, &c);
+	free(st.options_json);
+	if (rc > 0 && !said)
+		lm_warn("%s", lm_last_error());
+	said = said || rc > 0;
+	return rc < 0 ? -1 : 0;
 }
 
 /* ---- set-up ------------------------------------------------------------------------------ */
@@ -741,7 +364,7 @@ static int model_setup(run *r, const char *ckpt)
 {
 	const char *src = ckpt ? ckpt : r->o.model;
 	if (has_weights(src)) {
-		if (!ckpt && model_flags_given(&r->o.flags))
+		if (!ckpt && train_opts_model_given(&r->o))
 			return lm_fail("model flags cannot change the model of '%s'", src);
 		if (ckpt_open_model(&r->model, src) != 0)
 			return -1;
@@ -989,7 +612,7 @@ static int rundir_setup(run *r)
 	if (rc)
 		return -1;
 	r->have_log = true;
-	char *cfg = config_to_json(&r->cfg), *opts = opts_to_json(&r->o, r->T);
+	char *cfg = config_to_json(&r->cfg), *opts = train_opts_to_json(&r->o, r->T);
 	const char *slash = strrchr(r->o.run_dir, '/');
 	rc = train_log_run(&r->log, slash && slash[1] ? slash + 1 : r->o.run_dir, cfg, opts);
 	free(cfg);
@@ -999,86 +622,14 @@ static int rundir_setup(run *r)
 
 /* ---- --resume -------------------------------------------------------------------------------- */
 
-/* Step's pair, if whole: weights whose header fits the file, a state whose
- * size and hash hold and whose step is the name's. */
-static int pair_read(const char *dir, long step, train_state *st, char **ckpt)
+/* The pair to resume (train_ckpt_find); root says when it is not the
+ * pointer's. */
+static int resume_pair(const run *r, train_state *st, char **ckpt)
 {
-	char *w = rundir_ckpt_path(dir, step, "safetensors");
-	char *sp = rundir_ckpt_path(dir, step, "state");
-	st_file *f = w ? st_open(w) : NULL;
-	int rc = !w || !sp || !f ? -1 : train_state_read(sp, st);
-	if (f)
-		st_close(f);
-	if (rc == 0 && st->step != (uint64_t)step) {
-		rc = lm_fail("'%s': the state says step %llu, its name %ld", sp,
-			     (unsigned long long)st->step, step);
-		train_state_free(st);
-	}
-	free(sp);
-	if (rc == 0)
-		*ckpt = w;
-	else
-		free(w);
-	return rc;
-}
-
-/* No pair to resume from: why, and what to do. */
-static int no_checkpoint(const char *dir)
-{
-	if (rundir_in_use(dir) == RUNDIR_NO_CHECKPOINT)
-		return lm_fail("'%s' has no checkpoint to resume: its run stopped before it wrote "
-			       "a whole one (start it again with -f)", dir);
-	return lm_fail("'%s' has no checkpoint to resume", dir);
-}
-
-/* The pair to resume: the pointer's, else (missing or damaged) the newest
- * whole one before it, said on stderr. */
-static int resume_pair(run *r, train_state *st, char **ckpt)
-{
-	const char *dir = r->o.resume;
-	long step, prev;
-	int pointed = rundir_latest(dir, &step);
-	if (pointed < 0)
-		return -1;
-	if (pointed && pair_read(dir, step, st, ckpt) == 0)
-		return 0;
-	char why[512];
-	snprintf(why, sizeof why, "%s", pointed ? lm_last_error() : "");
-	for (long before = pointed ? step : LONG_MAX;; before = prev) {
-		int found = rundir_previous(dir, before, &prev);
-		if (found < 0)
-			return -1;
-		if (!found)
-			return pointed ? lm_fail("cannot resume from step %ld: %s; and no earlier "
-						 "whole checkpoint", step, why)
-				       : no_checkpoint(dir);
-		if (pair_read(dir, prev, st, ckpt) != 0)
-			continue;
-		if (!is_root(r))
-			return 0;
-		if (pointed)
-			lm_warn("cannot resume from step %ld: %s; resuming from step %ld, the "
-				"previous whole checkpoint", step, why, prev);
-		else
-			lm_warn("'%s' has no %s: resuming from step %ld, its newest whole checkpoint",
-				dir, RUNDIR_LATEST, prev);
-		return 0;
-	}
-}
-
-/* The state's step as far as this run's arithmetic goes: the tokens it
- * counts (step x batch) fit, and are what the state says. */
-static int state_step_check(const train_state *st, const train_opts *o, const char *dir)
-{
-	uint64_t bt = (uint64_t)o->batch_tokens;
-	if (bt == 0 || st->step > (uint64_t)LONG_MAX / bt)
-		return lm_fail("'%s': step %llu of %llu tokens is past any run", dir,
-			       (unsigned long long)st->step, (unsigned long long)bt);
-	if (st->tokens != st->step * bt)
-		return lm_fail("'%s': the state says %llu tokens, its step %llu x %llu a step",
-			       dir, (unsigned long long)st->tokens, (unsigned long long)st->step,
-			       (unsigned long long)bt);
-	return 0;
+	int rc = train_ckpt_find(r->o.resume, st, ckpt);
+	if (rc > 0 && is_root(r))
+		lm_warn("%s", lm_last_error());
+	return rc < 0 ? -1 : 0;
 }
 
 /* --resume: the pair's weights (*ckpt) and state, the run's options. */
@@ -1094,9 +645,9 @@ static int resume_setup(run *r, train_state *st, char **ckpt, uint64_t *ctx)
 	if (resume_pair(r, st, ckpt) != 0)
 		return -1;
 	char *sp = rundir_ckpt_path(r->o.resume, (long)st->step, "state");
-	int rc = sp ? opts_from_state(&r->o, st->options_json, sp, ctx) : -1;
+	int rc = sp ? train_opts_from_json(&r->o, st->options_json, sp, ctx) : -1;
 	free(sp);
-	return rc == 0 ? state_step_check(st, &r->o, r->o.resume) : -1;
+	return rc == 0 ? train_ckpt_check_step(st, r->o.batch_tokens, r->o.resume) : -1;
 }
 
 /* Moments, step, data position and RNG from the state. */
@@ -1143,14 +694,14 @@ static void run_setup(run *r)
 	r->last_ckpt = -1;
 	r->tty = isatty(2);
 	if (r->o.resume) {
-		if (model_flags_given(&r->o.flags))
+		if (train_opts_model_given(&r->o))
 			lm_usage_error("model flags with --resume: the model is the run's");
 		if (resume_setup(r, &st, &ckpt, &ctx) != 0)
 			run_die(r);
 	}
 	gpu_setup(r);
 	if (!r->o.run_dir)
-		r->o.run_dir = DEFAULT_RUN_DIR;
+		r->o.run_dir = TRAIN_DEFAULT_RUN_DIR;
 	if (model_setup(r, ckpt) != 0 || tokenizer_setup(r) != 0)
 		run_die(r);
 	if (batch_setup(r) != 0) {
@@ -1474,7 +1025,7 @@ int main(int argc, char **argv)
 	threads_init(argv);
 	static run r;
 	lm_set_progname(argv[0]);
-	opts_defaults(&r.o);
+	train_opts_defaults(&r.o);
 	opts_parse(&r.o, argc, argv);
 	if (r.o.threads)
 		omp_set_num_threads(r.o.threads);
@@ -1497,7 +1048,7 @@ int main(int argc, char **argv)
 			eval_step(&r);
 		if (every(r.step, r.o.sample_every))
 			sample_step(&r);
-		if ((every(r.step, r.o.ckpt_every) || last || stop) && checkpoint(&r) != 0)
+		if (train_ckpt_due(r.step, r.o.ckpt_every, last, stop) && checkpoint(&r) != 0)
 			run_die(&r);
 		if (stop) {
 			if (is_root(&r))
