@@ -45,6 +45,7 @@
 #include "train/options.h"
 #include "train/rundir.h"
 #include "train/state.h"
+#include "train/tokenizer.h"
 #include "util/cli.h"
 #include "util/datadir.h"
 #include "util/error.h"
@@ -253,12 +254,9 @@ typedef struct {
 	loader *train, *val;
 	train_log log;
 	bool have_log;
-	lm_tokenizer etok;       /* encodes sample prompts and HellaSwag, decodes samples */
-	bool have_etok;
+	train_tokenizer tok;     /* for samples and HellaSwag; the checkpoints carry it */
 	hs_set hs;               /* the HellaSwag items scored at each eval */
 	bool have_hs;
-	char *tok_merges;        /* the tokenizer the checkpoints carry: merges text, */
-	char *tok_specials;      /* and the specials as a JSON array (NULL: none) */
 	const char *model_src;   /* the checkpoint the weights came from, NULL: fresh */
 	int lock_fd;             /* the run directory's lock (root), when locked */
 	bool locked;
@@ -341,8 +339,8 @@ static int checkpoint(run *r)
 	train_state st;
 	if (r->be.sync_host(&r->be) != 0 || state_of_run(r, &st) != 0)
 		return -1;
-	train_ckpt c = {&r->model, &st, r->tok_merges, r->tok_specials,
-			r->have_etok ? &r->etok.m : NULL};
+	train_ckpt c = {&r->model, &st, r->tok.merges, r->tok.specials,
+			r->tok.open ? &r->tok.enc.m : NULL};
 	int rc = train_ckpt_write(r->o.run_dir, (int)r->o.keep, &c);
 	free(st.options_json);
 	if (rc > 0 && !said)
@@ -377,99 +375,23 @@ static int model_setup(run *r, const char *ckpt)
 	return gpt_init(&r->model, &r->cfg, r->o.seed);
 }
 
-/* ---- the tokenizer ----------------------------------------------------------------------- *
- * The checkpoints carry the run's tokenizer (their metadata, lm-eval's and
- * lm-sample's first choice): --merges and -s when given, else the one the
- * checkpoint the weights came from carries, so that a run continued from a
- * checkpoint, or resumed, keeps it. */
+/* ---- the tokenizer ----------------------------------------------------------------------- */
 
-/* The tokenizer in the metadata of checkpoint SRC (a safetensors file, a GGUF, or a directory's
- * model.safetensors) into r->tok_*: 1 if it has one, 0 if not, -1 on error. */
-static int carried_tokenizer(run *r, const char *src)
-{
-	ckpt_format fmt;
-	if (ckpt_sniff(src, &fmt) != 0)
-		return -1;
-	if (fmt == FMT_GGUF) {
-		int rc = gguf_tokenizer_meta(src, &r->tok_merges, &r->tok_specials);
-		return rc < 0 ? -1 : rc == 0;
-	}
-	if (fmt != FMT_SAFETENSORS && fmt != FMT_HF_DIR)
-		return 0;   /* llm.c's checkpoint: its tokenizer is a file of its own */
-	char *dir_file = fmt == FMT_HF_DIR ? rundir_file(src, "model.safetensors") : NULL;
-	st_file *f = st_open(dir_file ? dir_file : src);
-	free(dir_file);
-	if (!f)
-		return -1;
-	const char *merges = st_metadata(f, "tokenizer_merges");
-	const char *specials = st_metadata(f, "tokenizer_specials");
-	if (merges) {
-		r->tok_merges = strdup(merges);
-		r->tok_specials = specials ? strdup(specials) : NULL;
-	}
-	st_close(f);
-	if (merges && (!r->tok_merges || (specials && !r->tok_specials)))
-		return lm_fail("out of memory");
-	return merges != NULL;
-}
-
-/* r->tok_* from the tokenizer read from --merges (a merges file or a
- * .tiktoken rank table) and its specials. */
-static int carry_etok(run *r)
-{
-	return ckpt_tokenizer_meta(&r->etok.m, &r->tok_merges, &r->tok_specials);
-}
-
-static void tokenizer_drop(run *r)
-{
-	if (r->have_etok)
-		lm_tokenizer_close(&r->etok);
-	r->have_etok = false;
-	free(r->tok_merges);
-	free(r->tok_specials);
-	r->tok_merges = r->tok_specials = NULL;
-}
-
-/* The tokenizer for samples and HellaSwag, and the one the checkpoints
- * carry: --merges and -s given now; else the one the source checkpoint
- * carries; else (a fresh run from a transformers directory or a checkpoint
- * without one) GPT-2's for samples, carried by none. */
+/* The run's tokenizer (train/tokenizer.h): --merges and -s given now, else
+ * the source checkpoint's; one that does not fit a checkpoint's model is
+ * said, and the run goes on without. */
 static int eval_tokenizer_setup(run *r)
 {
-	if (r->o.given[OPT_MERGES]) {
-		if (lm_tokenizer_open_merges(&r->etok, r->o.merges, r->o.specials,
-					     r->o.n_specials) != 0)
-			return -1;
-		r->have_etok = true;
-		if (carry_etok(r) != 0)
-			return -1;
-	} else if (r->model_src) {
-		int carried = carried_tokenizer(r, r->model_src);
-		if (carried < 0)
-			return -1;
-		if (!carried && r->o.resume)   /* a run trained without one */
-			return 0;
-		if (lm_tokenizer_open(&r->etok, r->model_src, NULL) != 0) {
-			if (is_root(r))
-				lm_warn("no samples or HellaSwag: %s", lm_last_error());
-			tokenizer_drop(r);
-			return 0;
-		}
-		r->have_etok = true;
-	} else {
+	if (r->o.given[OPT_MERGES])
+		return train_tokenizer_open_merges(&r->tok, r->o.merges, r->o.specials,
+						   r->o.n_specials, r->cfg.vocab_size);
+	if (!r->model_src)
 		return 0;
-	}
-	if (r->etok.m.vocab_size <= (uint32_t)r->cfg.vocab_size)
-		return 0;
-	lm_fail("the tokenizer %s has %u tokens, the model's vocabulary %d",
-		r->etok.source, r->etok.m.vocab_size, r->cfg.vocab_size);
-	if (r->o.given[OPT_MERGES])   /* the user's choice: a mistake to report */
-		return -1;
-	/* The checkpoint's tokenizer does not fit: train without it. */
-	if (is_root(r))
-		lm_warn("no samples or HellaSwag: %s (give --merges FILE)", lm_last_error());
-	tokenizer_drop(r);
-	return 0;
+	int rc = train_tokenizer_open_ckpt(&r->tok, r->model_src, r->o.resume != NULL,
+					   r->cfg.vocab_size);
+	if (rc > 0 && is_root(r))
+		lm_warn("no samples or HellaSwag: %s", lm_last_error());
+	return rc < 0 ? -1 : 0;
 }
 
 /* The HellaSwag items: --hellaswag FILE (an error if unreadable), else
@@ -482,7 +404,7 @@ static int hellaswag_setup(run *r)
 		path = datadir_find(HELLASWAG_FILE, found, sizeof found);
 	if (!path || r->o.eval_every <= 0 || !is_root(r))
 		return 0;
-	if (!r->have_etok) {
+	if (!r->tok.open) {
 		lm_warn("no HellaSwag: no tokenizer (give --merges FILE)");
 		return 0;
 	}
@@ -759,7 +681,7 @@ static double hellaswag_score(run *r, double *ms)
 	r->be.scorer(&r->be, &model);
 	for (size_t i = 0; i < r->hs.n; i++) {
 		hs_result res;
-		if (hellaswag_eval_item(&model, &r->etok, &r->hs.items[i], r->hs.style, &res) != 0)
+		if (hellaswag_eval_item(&model, &r->tok.enc, &r->hs.items[i], r->hs.style, &res) != 0)
 			run_die(r);
 		hellaswag_total_add(&tot, &res);
 	}
@@ -805,9 +727,9 @@ static int sample_collect(void *ctx, uint32_t id)
 static int sample_prompt(run *r, token_buf *p)
 {
 	const char *text = r->o.sample_prompt;
-	if (text && lm_tokenizer_encode(&r->etok, text, strlen(text), p) != 0)
+	if (text && lm_tokenizer_encode(&r->tok.enc, text, strlen(text), p) != 0)
 		return -1;
-	if (p->n == 0 && token_buf_push(p, r->etok.eot >= 0 ? (uint32_t)r->etok.eot
+	if (p->n == 0 && token_buf_push(p, r->tok.enc.eot >= 0 ? (uint32_t)r->tok.enc.eot
 							   : (uint32_t)r->x[0]) != 0)
 		return lm_fail("out of memory");
 	for (size_t i = 0; i < p->n; i++)
@@ -825,7 +747,7 @@ static void sample_step(run *r)
 {
 	if (!is_root(r))
 		return;
-	if (!r->have_etok) {
+	if (!r->tok.open) {
 		static bool said;
 		if (!said)
 			lm_warn("no samples: no tokenizer (give --merges FILE and -s TOKEN)");
@@ -842,14 +764,14 @@ static void sample_step(run *r)
 	backend_gen_model(&r->be, &g);
 	if (sample_prompt(r, &prompt) != 0 || sampler_init(&smp, r->cfg.vocab_size, &opts) != 0)
 		run_die(r);
-	if (generate_with(&g, prompt.ids, (int)prompt.n, SAMPLE_TOKENS, r->etok.eot, &smp, &rng,
+	if (generate_with(&g, prompt.ids, (int)prompt.n, SAMPLE_TOKENS, r->tok.enc.eot, &smp, &rng,
 			  sample_collect, &so) != 0)
 		run_die(r);
 	fprintf(stderr, "%sstep %ld sample: ", r->tty ? "\r\033[K" : "", r->step);
 	for (size_t i = 0; i < so.out.n; i++) {
 		size_t n;
-		const uint8_t *b = lm_tokenizer_bytes(&r->etok, so.out.ids[i], &n);
-		if (b && (int)so.out.ids[i] != r->etok.eot)
+		const uint8_t *b = lm_tokenizer_bytes(&r->tok.enc, so.out.ids[i], &n);
+		if (b && (int)so.out.ids[i] != r->tok.enc.eot)
 			fwrite(b, 1, n, stderr);
 	}
 	fputc('\n', stderr);
@@ -994,7 +916,7 @@ static void run_free(run *r)
 	loader_close(r->train);
 	if (r->val)
 		loader_close(r->val);
-	tokenizer_drop(r);
+	train_tokenizer_close(&r->tok);
 	if (r->have_hs)
 		hellaswag_free(&r->hs);
 	if (r->locked)
