@@ -31,11 +31,11 @@
 
 enum { OPT_TOKENIZER = OPT_TOOL_BASE };
 
-typedef struct {
+struct options {
 	const char *in, *out, *tokenizer;
 	ckpt_dtype dt;
 	bool dt_given, force;
-} convert_opts;
+};
 
 static void usage(void)
 {
@@ -49,46 +49,50 @@ static void usage(void)
 	       "  NAME.bin             llm.c's checkpoint (fp32, or -t bf16)\n"
 	       "  NAMEtokenizer.bin    llm.c's tokenizer (IN: a checkpoint or a tokenizer file)\n"
 	       "  NAME.gguf            GGUF for llama.cpp, with the tokenizer (f32, f16, bf16)\n"
+	       "\n"
 	       "  -t, --dtype T        the element type of the matrices (default f32)\n"
 	       "      --tokenizer FILE the tokenizer (merges, .tiktoken or llm.c's) instead of\n"
 	       "                       IN's own (its metadata, its directory's, else GPT-2's)\n"
-	       "  -f, --force          replace OUT if it exists\n");
-	exit(0);
+	       "  -f, --force          replace OUT if it exists\n"
+	       "  -h, --help           this help\n"
+	       "      --version        the version and the features of this build\n");
 }
 
-static void parse(int argc, char **argv, convert_opts *o)
+static int parse_options(int argc, char **argv, struct options *o)
 {
-	static const struct option longs[] = {
+	static const struct option longopts[] = {
 		{"dtype", required_argument, NULL, 't'},
 		{"tokenizer", required_argument, NULL, OPT_TOKENIZER},
 		{"force", no_argument, NULL, 'f'},
 		CLI_COMMON_OPTIONS,
 		{0},
 	};
+	*o = (struct options){.dt = DT_F32};
 	int opt;
-	while ((opt = getopt_long(argc, argv, "t:fh", longs, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "t:fh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 't':
 			if (ckpt_parse_dtype(optarg, &o->dt) != 0)
-				lm_usage_error("--dtype: '%s' is f32, f16 or bf16", optarg);
+				return cli_usage_error("--dtype: '%s' is f32, f16 or bf16", optarg);
 			o->dt_given = true;
 			break;
 		case OPT_TOKENIZER: o->tokenizer = optarg; break;
 		case 'f': o->force = true; break;
-		default: cli_common(opt, usage);
+		default: return cli_common_option(opt, usage);
 		}
 	}
 	if (argc - optind != 2)
-		lm_usage_error("two operands: lm-convert IN OUT (see --help)");
+		return cli_usage_error("two operands: lm-convert IN OUT (see --help)");
 	o->in = argv[optind];
 	o->out = argv[optind + 1];
+	return CLI_RUN;
 }
 
 /* ---- the tokenizer ------------------------------------------------------------ */
 
 /* IN's tokenizer (or --tokenizer's): 1 when found, 0 when none fits the
  * model (said on stderr unless the format needs one), -1 on an error. */
-static int open_tokenizer(lm_tokenizer *t, const convert_opts *o, const gpt_model *m)
+static int open_tokenizer(lm_tokenizer *t, const struct options *o, const gpt_model *m)
 {
 	if (lm_tokenizer_open(t, o->in, o->tokenizer) != 0)
 		return o->tokenizer ? -1 : 0;
@@ -100,7 +104,7 @@ static int open_tokenizer(lm_tokenizer *t, const convert_opts *o, const gpt_mode
 	return o->tokenizer ? -1 : 0;
 }
 
-static int convert_tokenizer(const convert_opts *o)
+static int convert_tokenizer(const struct options *o)
 {
 	lm_tokenizer t;
 	int rc = -1;
@@ -117,7 +121,7 @@ static int convert_tokenizer(const convert_opts *o)
 
 /* ---- the model -------------------------------------------------------------------- */
 
-static int write_model(const convert_opts *o, ckpt_format fmt, const gpt_model *m,
+static int write_model(const struct options *o, ckpt_format fmt, const gpt_model *m,
 		       const bpe_merges *tok)
 {
 	switch (fmt) {
@@ -129,7 +133,7 @@ static int write_model(const convert_opts *o, ckpt_format fmt, const gpt_model *
 	}
 }
 
-static int convert_model(const convert_opts *o, ckpt_format fmt)
+static int convert_model(const struct options *o, ckpt_format fmt)
 {
 	if (o->dt != DT_F32 && (fmt == FMT_SAFETENSORS || fmt == FMT_HF_DIR))
 		return lm_fail("'%s': %s is written in f32 only, not %s", o->out,
@@ -154,12 +158,14 @@ out:
 int main(int argc, char **argv)
 {
 	lm_set_progname(argv[0]);
-	convert_opts o = {.dt = DT_F32};
-	parse(argc, argv, &o);
+	struct options o;
+	int rc = parse_options(argc, argv, &o);
+	if (rc != CLI_RUN)
+		return rc;
 	ckpt_format fmt = ckpt_format_for_output(o.out);
 	if (!o.force && access(o.out, F_OK) == 0)
 		lm_die("'%s' exists (give -f to replace it)", o.out);
-	int rc = fmt == FMT_LLMC_TOKENIZER ? convert_tokenizer(&o) : convert_model(&o, fmt);
+	rc = fmt == FMT_LLMC_TOKENIZER ? convert_tokenizer(&o) : convert_model(&o, fmt);
 	if (rc != 0)
 		lm_die_last();
 	return 0;

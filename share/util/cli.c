@@ -1,5 +1,6 @@
 /*
- * cli.c — option-value parsers that end the program on a bad value.
+ * cli.c — the skeleton's helpers: --help, --version, usage errors and
+ * option values, each returning the exit status rather than exiting.
  */
 #include "util/cli.h"
 #include "util/error.h"
@@ -7,62 +8,138 @@
 #include "util/version.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-void cli_common(int opt, void (*usage)(void))
+static void usage_hint(void)
+{
+	fprintf(stderr, "Try '%s --help' for more information.\n", lm_progname);
+}
+
+int cli_common_option(int opt, void (*usage)(void))
 {
 	switch (opt) {
 	case OPT_HELP:
 		usage();
-		exit(0);
+		return 0;
 	case OPT_VERSION:
 		version_print(stdout, lm_progname);
-		exit(0);
+		return 0;
 	default:
-		fprintf(stderr, "Try '%s --help' for more information.\n", lm_progname);
-		exit(EXIT_USAGE);
+		usage_hint();
+		return EXIT_USAGE;
 	}
+}
+
+int cli_usage_error(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	fflush(stdout);
+	fprintf(stderr, "%s: %s\n", lm_progname, msg);
+	usage_hint();
+	return EXIT_USAGE;
+}
+
+/* ---- option values --------------------------------------------------------- */
+
+int cli_arg_count(const char *option, const char *arg, uint64_t *v)
+{
+	uint64_t x;
+	if (num_parse_count(arg, &x) != 0)
+		return cli_usage_error("%s: %s", option, lm_last_error());
+	*v = x;
+	return 0;
+}
+
+int cli_arg_int(const char *option, const char *arg, int lo, int hi, int *v)
+{
+	double x;
+	if (num_parse_real(arg, &x) != 0 || x != floor(x))
+		return cli_usage_error("%s: invalid integer '%s'", option, arg);
+	if (x < lo || x > hi)  /* before the cast: an int cannot hold it */
+		return cli_usage_error("%s: %s is out of range [%d, %d]", option, arg, lo, hi);
+	*v = (int)x;
+	return 0;
+}
+
+int cli_arg_real(const char *option, const char *arg, double *v)
+{
+	double x;
+	if (num_parse_real(arg, &x) != 0)
+		return cli_usage_error("%s: %s", option, lm_last_error());
+	*v = x;
+	return 0;
+}
+
+int cli_arg_positive_real(const char *option, const char *arg, double *v)
+{
+	double x;
+	int rc = cli_arg_real(option, arg, &x);
+	if (rc != 0)
+		return rc;
+	if (!(x > 0))
+		return cli_usage_error("%s: '%s' must be positive", option, arg);
+	*v = x;
+	return 0;
+}
+
+int cli_arg_bytes(const char *option, const char *arg, double *v)
+{
+	double x;
+	if (num_parse_bytes(arg, &x) != 0)
+		return cli_usage_error("%s: %s", option, lm_last_error());
+	*v = x;
+	return 0;
+}
+
+/* ---- the exiting forms (lm-train's, until it takes the skeleton) ------------ */
+
+void cli_common(int opt, void (*usage)(void))
+{
+	exit(cli_common_option(opt, usage));
 }
 
 uint64_t cli_count(const char *option, const char *arg)
 {
-	uint64_t v;
-	if (num_parse_count(arg, &v) != 0)
-		lm_usage_error("%s: %s", option, lm_last_error());
+	uint64_t v = 0;
+	if (cli_arg_count(option, arg, &v) != 0)
+		exit(EXIT_USAGE);
 	return v;
 }
 
 int cli_int(const char *option, const char *arg, int lo, int hi)
 {
-	double v;
-	if (num_parse_real(arg, &v) != 0 || v != floor(v))
-		lm_usage_error("%s: invalid integer '%s'", option, arg);
-	if (v < lo || v > hi)  /* before the cast: an int cannot hold it */
-		lm_usage_error("%s: %s is out of range [%d, %d]", option, arg, lo, hi);
-	return (int)v;
+	int v = 0;
+	if (cli_arg_int(option, arg, lo, hi, &v) != 0)
+		exit(EXIT_USAGE);
+	return v;
 }
 
 double cli_real(const char *option, const char *arg)
 {
-	double v;
-	if (num_parse_real(arg, &v) != 0)
-		lm_usage_error("%s: %s", option, lm_last_error());
+	double v = 0;
+	if (cli_arg_real(option, arg, &v) != 0)
+		exit(EXIT_USAGE);
 	return v;
 }
 
 double cli_positive_real(const char *option, const char *arg)
 {
-	double v = cli_real(option, arg);
-	if (!(v > 0))
-		lm_usage_error("%s: '%s' must be positive", option, arg);
+	double v = 0;
+	if (cli_arg_positive_real(option, arg, &v) != 0)
+		exit(EXIT_USAGE);
 	return v;
 }
 
 double cli_bytes(const char *option, const char *arg)
 {
-	double v;
-	if (num_parse_bytes(arg, &v) != 0)
-		lm_usage_error("%s: %s", option, lm_last_error());
+	double v = 0;
+	if (cli_arg_bytes(option, arg, &v) != 0)
+		exit(EXIT_USAGE);
 	return v;
 }

@@ -2,6 +2,7 @@
  * datadir.c — find an installed data file.
  */
 #include "util/datadir.h"
+#include "util/error.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -47,5 +48,13 @@ const char *datadir_find(const char *name, char *path, size_t cap)
 			return path;
 	}
 	snprintf(path, cap, "%s/%s", LMPIPE_DATADIR, name);
-	return readable(path);
+	if (readable(path))
+		return path;
+	lm_fail("no %s in $LMPIPE_DATA_DIR, the build tree's data or %s", name, LMPIPE_DATADIR);
+	return NULL;
+}
+
+const char *datadir_hellaswag(char *path, size_t cap)
+{
+	return datadir_find(DATADIR_HELLASWAG, path, cap);
 }

@@ -288,3 +288,32 @@ int stdout_close_checked(void)
 		return lm_fail_errno("cannot write standard output");
 	return 0;
 }
+
+/* ---- directories ------------------------------------------------------------ */
+
+int mkdir_p(const char *dir)
+{
+	char *p = strdup(dir);
+	if (!p)
+		return lm_fail("out of memory");
+	for (char *s = p + 1; *s; s++) {   /* each parent, then DIR itself */
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+			int rc = lm_fail_errno("cannot create directory '%s'", p);
+			free(p);
+			return rc;
+		}
+		*s = '/';
+	}
+	free(p);
+	if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+		return lm_fail_errno("cannot create directory '%s'", dir);
+	struct stat st;
+	if (stat(dir, &st) != 0)
+		return lm_fail_errno("cannot create directory '%s'", dir);
+	if (!S_ISDIR(st.st_mode))
+		return lm_fail("'%s' is not a directory", dir);
+	return 0;
+}

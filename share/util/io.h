@@ -12,6 +12,9 @@
  *
  * stdout_close_checked: flush and close stdout at exit, so a full disk or a
  * broken pipe reaches the exit status (sbase's fshut).
+ *
+ * mkdir_p: `mkdir -p`, the one copy (shard's output directory, lm-train's
+ * run directory).
  */
 #ifndef LMPIPE_IO_H
 #define LMPIPE_IO_H
@@ -49,5 +52,10 @@ int refuse_binary_to_tty(int fd, const char *what);
 
 /* Flush and check stdout; returns -1 with the error recorded. */
 int stdout_close_checked(void);
+
+/* Make DIR and any missing parents (mode 0777 less the umask); an existing
+ * directory is fine. -1 with the error recorded, naming the part that
+ * failed, or DIR when it exists and is not a directory. */
+int mkdir_p(const char *dir);
 
 #endif
