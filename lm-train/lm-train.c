@@ -52,6 +52,7 @@
 #include "util/io.h"
 #include "util/num.h"
 #include "util/threads.h"
+#include "util/timer.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -67,12 +68,11 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ---- defaults (lm-train(1): the GPT-2 124M recipe) -------------------------- */
+/* ---- constants ---------------------------------------------------------------- */
 
 #define SAMPLE_TOKENS 64
 #define SAMPLE_TEMPERATURE 1.0
 #define SAMPLE_TOP_K 40
-#define HELLASWAG_FILE "hellaswag_val.jsonl"   /* where lm-eval looks by default */
 #define MAX_GPUS 256                   /* --gpus: ranks on one machine */
 /* After one rank of --gpus fails, the others get this long to stop on
  * SIGTERM before SIGKILL (one waiting in a collective for it never will). */
@@ -121,7 +121,7 @@ static void usage(void)
 	       "      --sample-every N     a sample on stderr (temperature 1, top-k 40, seed --seed) (1000)\n"
 	       "      --sample-prompt TEXT what the sample continues (<|endoftext|>)\n"
 	       "      --hellaswag FILE     HellaSwag items scored at each eval (llmc style; default:\n"
-	       "                           " HELLASWAG_FILE " where lm-eval finds it, if there)\n"
+	       "                           " DATADIR_HELLASWAG " where lm-eval finds it, if there)\n"
 	       "      --hellaswag-limit N  the first N items; 0 = all (200)\n"
 	       "      --ckpt-every N       a checkpoint; also at the end and on SIGINT/TERM/HUP (1000)\n"
 	       "      --keep K             keep the last K checkpoints; 0 = all (3)\n"
@@ -131,43 +131,50 @@ static void usage(void)
 	       "      --peak FLOPS         peak FLOP/s for the MFU figure (1T)\n"
 	       "  -f, --force              start a fresh run in a RUN_DIR that has one\n"
 	       "%s"
-	       "  -h, --help               this text\n",
+	       "  -h, --help               this text\n"
+	       "      --version            the version and the features of this build\n",
 	       CONFIG_FLAGS_HELP);
 }
 
-/* One numeric option of the command line; false if OPT is not one. */
-static bool take_train_opt(train_opts *o, int opt, const char *arg)
+/* -s TOKEN: one more special token. */
+static int add_special(train_opts *o, const char *token)
 {
-	int taken = train_opts_set_number(o, opt, arg);
-	if (taken < 0)
-		lm_usage_error("%s", lm_last_error());
-	return taken > 0;
+	if (o->n_specials == TRAIN_MAX_SPECIALS)
+		return cli_usage_error("more than %d special tokens", TRAIN_MAX_SPECIALS);
+	o->specials[o->n_specials++] = token;
+	return 0;
 }
 
-static bool take_run_opt(train_opts *o, int opt, const char *arg)
+/* DATA_DIR (optional with --resume), and the checks across options. */
+static int check_options(train_opts *o, int argc, char **argv)
 {
-	switch (opt) {
-	case 'm': o->model = arg; break;
-	case 'o': o->run_dir = arg; break;
-	case 'j': o->threads = cli_int("--threads", arg, 1, 4096); break;
-	case 's':
-		if (o->n_specials == TRAIN_MAX_SPECIALS)
-			lm_usage_error("more than %d special tokens", TRAIN_MAX_SPECIALS);
-		o->specials[o->n_specials++] = arg;
-		break;
-	case 'f': o->force = 1; break;
-	case OPT_RESUME: o->resume = arg; break;
-	case OPT_DEVICE: o->device = arg; break;
-	case OPT_GPUS: o->gpus = cli_int("--gpus", arg, 1, MAX_GPUS); break;
-	case OPT_MERGES: o->merges = arg; break;
-	case OPT_SAMPLE_PROMPT: o->sample_prompt = arg; break;
-	case OPT_HELLASWAG: o->hellaswag = arg; break;
-	default: return false;
+	if (o->resume) {
+		if (optind < argc)
+			o->data_dir = argv[optind++];
+	} else {
+		if (optind >= argc)
+			return cli_usage_error("no DATA_DIR (the directory of token shards)");
+		o->data_dir = argv[optind++];
 	}
-	return true;
+	if (optind < argc)
+		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	if (o->given[OPT_STEPS] && o->given[OPT_TOKENS])
+		return cli_usage_error("--steps and --tokens: give one");
+	if (o->given[OPT_GPUS] && !o->given[OPT_DEVICE])
+		o->device = "cuda";
+	const char *dev = device_resolve(o->device);
+	if (!dev)
+		return cli_usage_error("--device: '%s' is cpu, cuda or auto", o->device);
+	o->device = dev;
+	if (o->gpus > 1 && strcmp(o->device, "cuda"))
+		return cli_usage_error("--gpus %d trains on GPUs: --device %s does not go with it",
+				       o->gpus, o->device);
+	return CLI_RUN;
 }
 
-static void opts_parse(train_opts *o, int argc, char **argv)
+/* CLI_RUN, or the exit status (util/cli.h). The numeric options go through
+ * the run's table (train/options.h); given[] records what was typed. */
+static int parse_options(int argc, char **argv, train_opts *o)
 {
 	static const struct option longopts[] = {
 		{"model", required_argument, NULL, 'm'},
@@ -209,38 +216,34 @@ static void opts_parse(train_opts *o, int argc, char **argv)
 		CLI_COMMON_OPTIONS,
 		{0, 0, 0, 0},
 	};
-	int opt;
-	while ((opt = getopt_long(argc, argv, "m:o:j:b:s:fh", longopts, NULL)) != -1) {
+	train_opts_defaults(o);
+	int opt, rc = 0;
+	while (rc == 0 && (opt = getopt_long(argc, argv, "m:o:j:b:s:fh", longopts, NULL)) != -1) {
 		if (opt >= 0 && opt < OPT_COUNT)
 			o->given[opt] = 1;
 		if (config_flags_take(&o->flags, opt, optarg))
 			continue;
-		if (!take_train_opt(o, opt, optarg) && !take_run_opt(o, opt, optarg))
-			cli_common(opt, usage);
+		int num = train_opts_set_number(o, opt, optarg);
+		if (num < 0)
+			return cli_usage_error("%s", lm_last_error());
+		if (num > 0)
+			continue;
+		switch (opt) {
+		case 'm': o->model = optarg; break;
+		case 'o': o->run_dir = optarg; break;
+		case 'j': rc = cli_arg_int("--threads", optarg, 1, 4096, &o->threads); break;
+		case 's': rc = add_special(o, optarg); break;
+		case 'f': o->force = 1; break;
+		case OPT_RESUME: o->resume = optarg; break;
+		case OPT_DEVICE: o->device = optarg; break;
+		case OPT_GPUS: rc = cli_arg_int("--gpus", optarg, 1, MAX_GPUS, &o->gpus); break;
+		case OPT_MERGES: o->merges = optarg; break;
+		case OPT_SAMPLE_PROMPT: o->sample_prompt = optarg; break;
+		case OPT_HELLASWAG: o->hellaswag = optarg; break;
+		default: return cli_common_option(opt, usage);
+		}
 	}
-	if (o->resume) {
-		if (optind < argc)
-			o->data_dir = argv[optind++];
-	} else {
-		if (optind >= argc)
-			lm_usage_error("no DATA_DIR (the directory of token shards)");
-		o->data_dir = argv[optind++];
-	}
-	if (optind < argc)
-		lm_usage_error("unexpected argument '%s'", argv[optind]);
-	if (o->given[OPT_STEPS] && o->given[OPT_TOKENS])
-		lm_usage_error("--steps and --tokens: give one");
-	if (o->given[OPT_GPUS] && !o->given[OPT_DEVICE])
-		o->device = "cuda";
-	const char *dev = device_resolve(o->device);
-	if (!dev)
-		lm_usage_error("--device: '%s' is cpu, cuda or auto", o->device);
-	o->device = dev;
-	if (o->gpus > 1 && strcmp(o->device, "cuda"))
-		lm_usage_error("--gpus %d trains on GPUs: --device %s does not go with it",
-			       o->gpus, o->device);
-	if (train_opts_paths_absolute(o) != 0)
-		lm_die_last();
+	return rc != 0 ? rc : check_options(o, argc, argv);
 }
 
 /* ---- the run: everything the loop holds -------------------------------------------- */
@@ -288,13 +291,6 @@ static void signals_install(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);  /* a closed terminal or ssh session: checkpoint too */
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 /* A runtime error: every rank stops (a collective would hang otherwise). */
@@ -401,7 +397,7 @@ static int hellaswag_setup(run *r)
 	char found[4096];
 	const char *path = r->o.hellaswag;
 	if (!path)
-		path = datadir_find(HELLASWAG_FILE, found, sizeof found);
+		path = datadir_hellaswag(found, sizeof found);
 	if (!path || r->o.eval_every <= 0 || !is_root(r))
 		return 0;
 	if (!r->tok.open) {
@@ -519,7 +515,7 @@ static int rundir_setup(run *r)
 {
 	if (!is_root(r))
 		return 0;
-	if (rundir_make(r->o.run_dir) != 0 || run_lock(r, r->o.run_dir) != 0 ||
+	if (mkdir_p(r->o.run_dir) != 0 || run_lock(r, r->o.run_dir) != 0 ||
 	    rundir_check_fresh(r) != 0)
 		return -1;
 	char *p = rundir_file(r->o.run_dir, RUNDIR_LOG);
@@ -675,7 +671,7 @@ static double evaluate(run *r)
  * training device (root only); *ms gets the time taken. */
 static double hellaswag_score(run *r, double *ms)
 {
-	double t0 = now_ms();
+	double t0 = timer_now();
 	hs_total tot = {0};
 	score_model model;
 	r->be.scorer(&r->be, &model);
@@ -685,7 +681,7 @@ static double hellaswag_score(run *r, double *ms)
 			run_die(r);
 		hellaswag_total_add(&tot, &res);
 	}
-	*ms = now_ms() - t0;
+	*ms = 1e3 * timer_since(t0);
 	return tot.n ? (double)tot.acc_norm / tot.n : NAN;
 }
 
@@ -694,10 +690,10 @@ static void eval_step(run *r)
 {
 	if (!r->val && !r->have_hs)
 		return;
-	double t0 = now_ms(), loss = r->val ? evaluate(r) : NAN;
+	double t0 = timer_now(), loss = r->val ? evaluate(r) : NAN;
 	if (!is_root(r))
 		return;
-	double val_ms = now_ms() - t0, hs_ms = 0;
+	double val_ms = 1e3 * timer_since(t0), hs_ms = 0;
 	double hs = r->have_hs ? hellaswag_score(r, &hs_ms) : NAN;
 	fprintf(stderr, "%sstep %ld:", r->tty ? "\r\033[K" : "", r->step);
 	if (r->val)
@@ -803,7 +799,7 @@ static void test_step_delay(void)
 static step_result train_step(run *r)
 {
 	step_result s = {0};
-	double t0 = now_ms(), sum = 0;
+	double t0 = timer_now(), sum = 0;
 	if (r->be.zero_grad(&r->be) != 0)
 		run_die(r);
 	for (int a = 0; a < r->accum; a++) {
@@ -834,7 +830,7 @@ static step_result train_step(run *r)
 		run_die(r);
 	r->step++;
 	test_step_delay();
-	s.ms = now_ms() - t0;
+	s.ms = 1e3 * timer_since(t0);
 	return s;
 }
 
@@ -905,7 +901,7 @@ static void ranks_start(const train_opts *o, char **argv)
 		ranks_run(o->gpus, argv);
 }
 
-/* ---- main ---------------------------------------------------------------------------------- */
+/* ---- closing ---------------------------------------------------------------------------------- */
 
 static void run_free(run *r)
 {
@@ -942,13 +938,71 @@ static void say_start(const run *r)
 		fprintf(stderr, "from step %ld of %s\n", r->step, r->o.resume);
 }
 
+/* ---- the loop ------------------------------------------------------------------------------- */
+
+/* Whether a signal asked any rank to stop (every rank takes the answer). */
+static bool stop_requested(run *r)
+{
+	int stop = stop_signal != 0;
+	if (dist_allreduce_max_int(&r->dist, &stop) != 0)
+		run_die(r);
+	return stop;
+}
+
+/* What is due after a step: the eval (also at the last step), a sample, a
+ * checkpoint (also at the last step and on a stop). */
+static void after_step(run *r, bool stop)
+{
+	bool last = r->step == r->o.steps;
+	if (every(r->step, r->o.eval_every) || (last && r->o.eval_every))
+		eval_step(r);
+	if (every(r->step, r->o.sample_every))
+		sample_step(r);
+	if (train_ckpt_due(r->step, r->o.ckpt_every, last, stop) && checkpoint(r) != 0)
+		run_die(r);
+}
+
+static void say_stopped(const run *r)
+{
+	if (is_root(r))
+		fprintf(stderr, "%sstopped by a signal after step %ld; continue with --resume %s\n",
+			r->tty ? "\n" : "", r->step, r->o.run_dir);
+}
+
+/* The steps up to --steps, or to a signal; then the final checkpoint (a
+ * no-op when the last step's is written). */
+static void train_loop(run *r)
+{
+	if (!r->o.resume && every(0, r->o.eval_every))
+		eval_step(r);
+	while (r->step < r->o.steps) {
+		step_result s = train_step(r);
+		report_step(r, &s);
+		bool stop = stop_requested(r);
+		after_step(r, stop);
+		if (stop) {
+			say_stopped(r);
+			break;
+		}
+	}
+	if (checkpoint(r) != 0)
+		run_die(r);
+	if (is_root(r) && r->tty)
+		fputc('\n', stderr);
+}
+
+/* ---- main ---------------------------------------------------------------------------------- */
+
 int main(int argc, char **argv)
 {
-	threads_init(argv);
 	static run r;
+	threads_init(argv);
 	lm_set_progname(argv[0]);
-	train_opts_defaults(&r.o);
-	opts_parse(&r.o, argc, argv);
+	int rc = parse_options(argc, argv, &r.o);
+	if (rc != CLI_RUN)
+		return rc;
+	if (train_opts_paths_absolute(&r.o) != 0)
+		lm_die_last();
 	if (r.o.threads)
 		omp_set_num_threads(r.o.threads);
 	ranks_start(&r.o, argv);
@@ -957,32 +1011,7 @@ int main(int argc, char **argv)
 	signals_install();
 	run_setup(&r);
 	say_start(&r);
-	if (!r.o.resume && every(0, r.o.eval_every))
-		eval_step(&r);
-	while (r.step < r.o.steps) {
-		step_result s = train_step(&r);
-		report_step(&r, &s);
-		int stop = stop_signal != 0;
-		if (dist_allreduce_max_int(&r.dist, &stop) != 0)
-			run_die(&r);
-		bool last = r.step == r.o.steps;
-		if (every(r.step, r.o.eval_every) || (last && r.o.eval_every))
-			eval_step(&r);
-		if (every(r.step, r.o.sample_every))
-			sample_step(&r);
-		if (train_ckpt_due(r.step, r.o.ckpt_every, last, stop) && checkpoint(&r) != 0)
-			run_die(&r);
-		if (stop) {
-			if (is_root(&r))
-				fprintf(stderr, "%sstopped by a signal after step %ld; continue with "
-					"--resume %s\n", r.tty ? "\n" : "", r.step, r.o.run_dir);
-			break;
-		}
-	}
-	if (checkpoint(&r) != 0)
-		run_die(&r);
-	if (is_root(&r) && r.tty)
-		fputc('\n', stderr);
+	train_loop(&r);
 	run_free(&r);
 	dist_finalize(&r.dist);
 	return 0;

@@ -63,32 +63,6 @@ static long name_step(const char *name, const char **ext)
 
 /* ---- the directory ------------------------------------------------------------ */
 
-int rundir_make(const char *dir)
-{
-	char *p = strdup(dir);
-	if (!p)
-		return lm_fail("out of memory");
-	for (char *s = p + 1; ; s++) {
-		int last = *s == 0;
-		if (*s == '/' || last) {
-			*s = 0;
-			if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-				int rc = lm_fail_errno("cannot make directory '%s'", p);
-				free(p);
-				return rc;
-			}
-			if (last)
-				break;
-			*s = '/';
-		}
-	}
-	free(p);
-	struct stat st;
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-		return lm_fail("'%s' is not a directory", dir);
-	return 0;
-}
-
 static int fsync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -30,8 +30,6 @@
 /* What rundir_in_use finds. */
 enum { RUNDIR_EMPTY = 0, RUNDIR_NO_CHECKPOINT = 1, RUNDIR_CHECKPOINTED = 2 };
 
-/* Make DIR (and its parents) if missing. */
-int rundir_make(const char *dir);
 /* "DIR/ckpt_%08ld.EXT" (EXT "safetensors" or "state"); caller frees. */
 char *rundir_ckpt_path(const char *dir, long step, const char *ext);
 /* "DIR/NAME"; caller frees. */
