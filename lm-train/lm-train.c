@@ -919,6 +919,7 @@ static void run_free(run *r)
 		close(r->lock_fd);
 	free(r->x);
 	free(r->y);
+	train_opts_free(&r->o);
 }
 
 static void say_start(const run *r)

@@ -265,7 +265,7 @@ static int saved_string(json_t *j, const char *key, const char **out)
 }
 
 /* The strings: the data (required), the device (cpu or cuda), the paths,
- * the prompt, the specials. They live as long as the process (strdup). */
+ * the prompt, the specials. They point into j. */
 static int strings_from_json(train_opts *o, json_t *j)
 {
 	const char *data, *merges, *prompt, *device, *hs;
@@ -287,19 +287,19 @@ static int strings_from_json(train_opts *o, json_t *j)
 			return lm_fail("\"specials\" holds something not a token");
 	}
 	if (!o->data_dir)
-		o->data_dir = strdup(data);
+		o->data_dir = data;
 	if (!o->merges && merges)
-		o->merges = strdup(merges);
+		o->merges = merges;
 	if (!o->sample_prompt && prompt)
-		o->sample_prompt = strdup(prompt);
+		o->sample_prompt = prompt;
 	/* the run's device, unless --device or --gpus (which implies cuda) says */
 	if (!o->given[OPT_DEVICE] && !o->given[OPT_GPUS] && device)
 		o->device = !strcmp(device, "cuda") ? "cuda" : "cpu";
 	if (!o->hellaswag && hs)
-		o->hellaswag = strdup(hs);
+		o->hellaswag = hs;
 	if (o->n_specials == 0)
 		for (size_t i = 0; i < json_array_size(sp); i++)
-			o->specials[o->n_specials++] = strdup(json_string_value(json_array_get(sp, i)));
+			o->specials[o->n_specials++] = json_string_value(json_array_get(sp, i));
 	return 0;
 }
 
@@ -317,6 +317,12 @@ int train_opts_from_json(train_opts *o, const char *json, const char *path, uint
 		rc = lm_fail("'%s': %s", path, lm_last_error());
 	else if (rc == 0 && num_parse_count(text, ctx) != 0)
 		rc = lm_fail("'%s': \"ctx\": %s", path, lm_last_error());
-	json_decref(j);
+	o->saved = j;
 	return rc;
+}
+
+void train_opts_free(train_opts *o)
+{
+	json_decref(o->saved);
+	o->saved = NULL;
 }

@@ -57,6 +57,7 @@ typedef struct {
 	int threads, force;
 	int gpus;              /* --gpus: ranks this command starts on this machine */
 	char given[OPT_COUNT]; /* set on the command line (a resume keeps the rest) */
+	struct json_t *saved;  /* a resume's saved options, which strings taken point into */
 } train_opts;
 
 /* What a numeric option takes. */
@@ -97,8 +98,10 @@ int train_opts_paths_absolute(train_opts *o);
 char *train_opts_to_json(const train_opts *o, int ctx);
 /* A resume: O (the command line's, given[] set) takes the saved options
  * JSON by the rules above; *ctx the saved context (the model must have
- * it). -1 + lm_fail naming PATH on a damaged or refused option. The strings
- * taken live as long as the process. */
+ * it). -1 + lm_fail naming PATH on a damaged or refused option. Once for
+ * an O: the strings taken live until train_opts_free. */
 int train_opts_from_json(train_opts *o, const char *json, const char *path, uint64_t *ctx);
+/* What train_opts_from_json kept: the strings it took go. */
+void train_opts_free(train_opts *o);
 
 #endif
