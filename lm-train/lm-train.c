@@ -8,10 +8,14 @@
  *   lm-train --resume RUN_DIR [--steps N] [options]
  *
  * The arithmetic runs behind train/backend.h (the CPU or the CUDA
- * backend); this file is the loop around it: options, the step, evaluation,
- * sampling, checkpoints, the progress line and the log. Rank 0 alone writes files and
- * prints; every rank runs the same loop and takes the same decisions, from
- * values all-reduced across ranks.
+ * backend); the run's options, their JSON form and what a resume keeps of
+ * them in train/options.h; writing and finding checkpoints in
+ * train/checkpoint.h; the run's tokenizer in train/tokenizer.h. This file
+ * is the loop around them: parse, open the run and the backend, then for
+ * each step the micro-batches, the clipping, the update and the progress
+ * line, an eval, a sample or a checkpoint when due; close. Rank 0 alone
+ * writes files and prints; every rank runs the same loop and takes the
+ * same decisions, from values all-reduced across ranks.
  *
  * What an exact resume rests on: the weights (safetensors, fp32), AdamW's
  * moments and step, the loader's global position and the run's options
@@ -20,25 +24,17 @@
  */
 #include "ckpt/ckpt.h"
 #include "ckpt/format.h"
-#include "ckpt/gguf.h"
-#include "ckpt/hf_dir.h"
-#include "ckpt/safetensors.h"
 #include "data/loader.h"
 #include "dist/dist.h"
 #include "dist/spawn.h"
 #include "eval/hellaswag.h"
 #include "eval/hellaswag_eval.h"
-#include "eval/tokenizer.h"
 #include "model/accounting.h"
-#include "model/config_flags.h"
 #include "model/device.h"
 #include "model/gpt.h"
 #include "model/rng.h"
-#include "optim/adamw.h"
-#include "optim/schedule.h"
 #include "sample/generate.h"
 #include "sample/sampler.h"
-#include "tok/merges.h"
 #include "train/backend.h"
 #include "train/checkpoint.h"
 #include "train/log.h"
@@ -54,18 +50,13 @@
 #include "util/threads.h"
 #include "util/timer.h"
 
-#include <errno.h>
-#include <jansson.h>
-#include <limits.h>
 #include <math.h>
 #include <omp.h>
 #include <signal.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 /* ---- constants ---------------------------------------------------------------- */
@@ -160,6 +151,8 @@ static int check_options(train_opts *o, int argc, char **argv)
 		return cli_usage_error("unexpected argument '%s'", argv[optind]);
 	if (o->given[OPT_STEPS] && o->given[OPT_TOKENS])
 		return cli_usage_error("--steps and --tokens: give one");
+	if (o->resume && train_opts_model_given(o))
+		return cli_usage_error("model flags with --resume: the model is the run's");
 	if (o->given[OPT_GPUS] && !o->given[OPT_DEVICE])
 		o->device = "cuda";
 	const char *dev = device_resolve(o->device);
@@ -349,15 +342,10 @@ static int checkpoint(run *r)
 
 /* The model: from the resumed checkpoint, or a preset/config (+ flags) with
  * fresh weights from the seed, or an existing checkpoint to continue from. */
-static bool has_weights(const char *model)
-{
-	return ckpt_has_weights(model);
-}
-
 static int model_setup(run *r, const char *ckpt)
 {
 	const char *src = ckpt ? ckpt : r->o.model;
-	if (has_weights(src)) {
+	if (ckpt_has_weights(src)) {
 		if (!ckpt && train_opts_model_given(&r->o))
 			return lm_fail("model flags cannot change the model of '%s'", src);
 		if (ckpt_open_model(&r->model, src) != 0)
@@ -485,18 +473,6 @@ static int run_lock(run *r, const char *dir)
 	return 0;
 }
 
-/* A fresh run's directory must be empty of runs (unless --force). */
-static int rundir_check_fresh(const run *r)
-{
-	int used = rundir_in_use(r->o.run_dir);
-	if (r->o.resume || r->o.force || used == RUNDIR_EMPTY)
-		return 0;
-	if (used == RUNDIR_NO_CHECKPOINT)
-		return lm_fail("'%s' holds a run that wrote no whole checkpoint: nothing to "
-			       "resume; -f to start over", r->o.run_dir);
-	return lm_fail("'%s' already holds a run: --resume it, or -f to start over", r->o.run_dir);
-}
-
 /* A resumed run's log goes on where its last whole line ends. */
 static int log_repair(const run *r, const char *path)
 {
@@ -515,8 +491,9 @@ static int rundir_setup(run *r)
 {
 	if (!is_root(r))
 		return 0;
-	if (mkdir_p(r->o.run_dir) != 0 || run_lock(r, r->o.run_dir) != 0 ||
-	    rundir_check_fresh(r) != 0)
+	if (mkdir_p(r->o.run_dir) != 0 || run_lock(r, r->o.run_dir) != 0)
+		return -1;
+	if (!r->o.resume && !r->o.force && rundir_check_fresh(r->o.run_dir) != 0)
 		return -1;
 	char *p = rundir_file(r->o.run_dir, RUNDIR_LOG);
 	if (!p)
@@ -611,12 +588,8 @@ static void run_setup(run *r)
 	uint64_t ctx = 0;
 	r->last_ckpt = -1;
 	r->tty = isatty(2);
-	if (r->o.resume) {
-		if (train_opts_model_given(&r->o))
-			lm_usage_error("model flags with --resume: the model is the run's");
-		if (resume_setup(r, &st, &ckpt, &ctx) != 0)
-			run_die(r);
-	}
+	if (r->o.resume && resume_setup(r, &st, &ckpt, &ctx) != 0)
+		run_die(r);
 	gpu_setup(r);
 	if (!r->o.run_dir)
 		r->o.run_dir = TRAIN_DEFAULT_RUN_DIR;
@@ -861,8 +834,6 @@ static void report_step(run *r, const step_result *s)
 		run_die(r);
 }
 
-static bool every(long step, long n) { return n > 0 && step % n == 0; }
-
 /* ---- --gpus N: the ranks of one machine ---------------------------------------------- */
 
 /* lm-train --gpus N outside any launcher becomes a launcher (dist/spawn.h):
@@ -955,9 +926,9 @@ static bool stop_requested(run *r)
 static void after_step(run *r, bool stop)
 {
 	bool last = r->step == r->o.steps;
-	if (every(r->step, r->o.eval_every) || (last && r->o.eval_every))
+	if (train_every(r->step, r->o.eval_every) || (last && r->o.eval_every))
 		eval_step(r);
-	if (every(r->step, r->o.sample_every))
+	if (train_every(r->step, r->o.sample_every))
 		sample_step(r);
 	if (train_ckpt_due(r->step, r->o.ckpt_every, last, stop) && checkpoint(r) != 0)
 		run_die(r);
@@ -974,7 +945,7 @@ static void say_stopped(const run *r)
  * no-op when the last step's is written). */
 static void train_loop(run *r)
 {
-	if (!r->o.resume && every(0, r->o.eval_every))
+	if (!r->o.resume && train_every(0, r->o.eval_every))
 		eval_step(r);
 	while (r->step < r->o.steps) {
 		step_result s = train_step(r);

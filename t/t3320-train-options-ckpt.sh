@@ -209,6 +209,17 @@ test_expect_success 'a bad option value: exit 2, the option named, the help hint
 	test_error_mentions err "no DATA_DIR"
 '
 
+test_expect_success 'model flags with --resume: a usage error (the model is the run'"'"'s)' '
+	test_expect_code 2 lm-train --resume run --layers 2 >out 2>err &&
+	! test -s out &&
+	test_error_mentions err "lm-train:" "model flags with --resume"
+'
+
+test_expect_success 'a fresh run where one is: refused, what to do said' '
+	test_expect_code 1 lm-train data $SMALL --steps 1 -o run 2>err &&
+	test_error_mentions err "lm-train:" "run" "already holds a run" "-f"
+'
+
 test_expect_success 'a run directory that is a file: the error names it' '
 	: >afile &&
 	test_expect_code 1 lm-train data $SMALL --steps 1 -o afile 2>err &&

@@ -5,6 +5,7 @@
 #include "ckpt/ckpt.h"
 #include "ckpt/hf_dir.h"
 #include "ckpt/safetensors.h"
+#include "train/options.h"
 #include "train/rundir.h"
 #include "util/error.h"
 
@@ -14,7 +15,7 @@
 
 bool train_ckpt_due(long step, long every, bool last, bool stop)
 {
-	return (every > 0 && step % every == 0) || last || stop;
+	return train_every(step, every) || last || stop;
 }
 
 /* ---- writing ------------------------------------------------------------------------ */

@@ -59,6 +59,11 @@ bool train_opts_model_given(const train_opts *o)
 	       f->d_model || f->heads || f->ff || f->ctx || f->vocab;
 }
 
+bool train_every(long step, long n)
+{
+	return n > 0 && step % n == 0;
+}
+
 /* ---- the numeric options -------------------------------------------------------- *
  * One table for the command line and the state a run keeps: a value read back
  * from a state goes through the checks a typed one does. */

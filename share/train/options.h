@@ -93,6 +93,10 @@ bool train_opts_model_given(const train_opts *o);
  * that a resume from elsewhere finds the same files. */
 int train_opts_paths_absolute(train_opts *o);
 
+/* Whether an every-N-steps option (--eval-every, ...) is due at STEP: N
+ * > 0 and STEP a multiple of it. */
+bool train_every(long step, long n);
+
 /* The JSON form of O for a run of context CTX (malloc'ed); NULL when out
  * of memory. */
 char *train_opts_to_json(const train_opts *o, int ctx);

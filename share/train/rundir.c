@@ -149,6 +149,17 @@ int rundir_in_use(const char *dir)
 	return used;
 }
 
+int rundir_check_fresh(const char *dir)
+{
+	int used = rundir_in_use(dir);
+	if (used == RUNDIR_EMPTY)
+		return 0;
+	if (used == RUNDIR_NO_CHECKPOINT)
+		return lm_fail("'%s' holds a run that wrote no whole checkpoint: nothing to "
+			       "resume; -f to start over", dir);
+	return lm_fail("'%s' already holds a run: --resume it, or -f to start over", dir);
+}
+
 /* ---- the lock ---------------------------------------------------------------------- */
 
 /* The pid the holder wrote into the lock file, for the message ("?" if none). */
