@@ -26,6 +26,7 @@
 #include "util/io.h"
 #include "util/num.h"
 #include "util/threads.h"
+#include "util/timer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,7 +36,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define ENDOFTEXT "<|endoftext|>"
@@ -45,7 +45,7 @@
 
 enum { OPT_JSONL = OPT_TOOL_BASE, OPT_U32, OPT_STATS, OPT_CHUNK };
 
-typedef struct {
+struct options {
 	const char *merges;
 	const char *specials[MAX_SPECIALS];
 	int n_specials;
@@ -55,7 +55,7 @@ typedef struct {
 	size_t chunk;            /* bytes a thread encodes at a time */
 	char **files;
 	int n_files;
-} encode_options;
+};
 
 /* ---- the pipeline -------------------------------------------------------
  *
@@ -105,13 +105,6 @@ typedef struct {
 	unsigned long long bytes, tokens;   /* written so far (the writer's) */
 	double t0;
 } encode_run;
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static void *xrealloc(void *p, size_t n)
 {
@@ -220,7 +213,7 @@ static void *worker_main(void *arg)
 static void progress_print(const encode_run *r, bool final)
 {
 	char b[32];
-	double dt = now() - r->t0;
+	double dt = timer_since(r->t0);
 	fprintf(stderr, "\rbpe-encode: %s bytes, %.1f MB/s%s", num_commas(r->bytes, b),
 		dt > 0 ? r->bytes / dt / 1e6 : 0.0, final ? "\n" : "");
 	fflush(stderr);
@@ -229,7 +222,7 @@ static void progress_print(const encode_run *r, bool final)
 static void *writer_main(void *arg)
 {
 	encode_run *r = arg;
-	double shown = now();
+	double shown = timer_now();
 	pthread_mutex_lock(&r->mu);
 	for (uint64_t seq = 0;; seq++) {
 		chunk_slot *c = &r->ring[seq % r->n_slots];
@@ -242,9 +235,9 @@ static void *writer_main(void *arg)
 			lm_die_last();
 		r->tokens += c->n_tokens;
 		r->bytes += c->len;
-		if (r->progress && now() - shown >= PROGRESS_EVERY_MS / 1e3) {
+		if (r->progress && timer_since(shown) >= PROGRESS_EVERY_MS / 1e3) {
 			progress_print(r, false);
-			shown = now();
+			shown = timer_now();
 		}
 		pthread_mutex_lock(&r->mu);
 		c->state = SLOT_FREE;
@@ -347,7 +340,7 @@ static void encode_file(encode_run *r, reader_state *rs, const char *path, const
 	text_input_close(in);
 }
 
-static void run_encode(const bpe_merges *m, encode_options *o)
+static void run_encode(const bpe_merges *m, struct options *o)
 {
 	uint32_t eot = UINT32_MAX;
 	for (uint32_t i = 0; i < m->n_specials; i++)
@@ -366,7 +359,7 @@ static void run_encode(const bpe_merges *m, encode_options *o)
 		lm_die("out of memory");
 	pthread_mutex_init(&r.mu, NULL);
 	pthread_cond_init(&r.changed, NULL);
-	r.t0 = now();
+	r.t0 = timer_now();
 	pthread_t *workers = xrealloc(NULL, o->threads * sizeof *workers), writer;
 	for (int i = 0; i < o->threads; i++)
 		if (pthread_create(&workers[i], NULL, worker_main, &r) != 0)
@@ -390,13 +383,15 @@ static void run_encode(const bpe_merges *m, encode_options *o)
 
 	if (stdout_close_checked() != 0)
 		lm_die_last();
-	double dt = now() - r.t0;
+	double dt = timer_since(r.t0);
 	if (r.progress)
 		progress_print(&r, true);
 	if (o->stats)
 		fprintf(stderr, "bpe-encode: %llu bytes, %llu tokens, %.3f bytes/token, %.1f MB/s\n",
 			r.bytes, r.tokens, r.tokens ? (double)r.bytes / r.tokens : 0.0,
 			dt > 0 ? r.bytes / dt / 1e6 : 0.0);
+	if (o->stats)
+		fprintf(stderr, "bpe-encode: %d threads\n", o->threads);
 	for (int i = 0; i < r.n_slots; i++)
 		slot_free(&r.ring[i]);
 	free(r.ring);
@@ -421,17 +416,18 @@ static void usage(void)
 	       "      --jsonl KEY      read field KEY of JSON lines; each document is\n"
 	       "                       preceded by <|endoftext|>\n"
 	       "      --u32            write uint32 ids (needed beyond 65536 tokens)\n"
-	       "      --stats          print bytes, tokens, bytes/token and MB/s on stderr\n"
+	       "      --stats          print bytes, tokens, bytes/token, MB/s and threads on\n"
+	       "                       stderr\n"
 	       "      --chunk SIZE     bytes of text a thread encodes at a time (default 1M)\n"
 	       "  -d, --decode         read ids (uint16, or uint32 with --u32), write the bytes\n"
 	       "  -h, --help           this help\n"
-	       "      --version        the version\n"
+	       "      --version        the version and the features of this build\n"
 	       "\n"
 	       "Default merges: $LMPIPE_DATA_DIR/" DEFAULT_TABLE ", else the build tree's\n"
 	       "build/data, else " LMPIPE_DATADIR ".\n");
 }
 
-static void parse_options(encode_options *o, int argc, char **argv)
+static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
 		{"merges", required_argument, NULL, 'm'},
@@ -448,32 +444,37 @@ static void parse_options(encode_options *o, int argc, char **argv)
 	memset(o, 0, sizeof *o);
 	o->threads = threads_default(MAX_THREADS);
 	o->chunk = DEFAULT_CHUNK;
-	int opt;
-	while ((opt = getopt_long(argc, argv, "m:s:j:dh", longopts, NULL)) != -1) {
+	int opt, rc = 0;
+	double chunk;
+	while (rc == 0 && (opt = cli_getopt(argc, argv, "m:s:j:dh", longopts)) != -1) {
 		switch (opt) {
 		case 'm': o->merges = optarg; break;
 		case 's':
 			if (!*optarg)
-				lm_usage_error("empty special token");
+				return cli_usage_error("empty special token");
 			if (o->n_specials == MAX_SPECIALS)
-				lm_usage_error("more than %d special tokens", MAX_SPECIALS);
+				return cli_usage_error("more than %d special tokens", MAX_SPECIALS);
 			o->specials[o->n_specials++] = optarg;
 			break;
-		case 'j': o->threads = cli_int("-j", optarg, 1, MAX_THREADS); break;
+		case 'j': rc = cli_arg_int("--threads", optarg, 1, MAX_THREADS, &o->threads); break;
 		case OPT_JSONL: o->jsonl_key = optarg; break;
 		case OPT_U32: o->u32 = true; break;
 		case OPT_STATS: o->stats = true; break;
 		case 'd': o->decode = true; break;
 		case OPT_CHUNK:
-			o->chunk = (size_t)cli_bytes("--chunk", optarg);
-			if (o->chunk < 1)
-				lm_usage_error("--chunk must be at least 1 byte");
+			rc = cli_arg_bytes("--chunk", optarg, &chunk);
+			if (rc == 0 && chunk < 1)
+				return cli_usage_error("--chunk must be at least 1 byte");
+			o->chunk = (size_t)chunk;
 			break;
-		default: cli_common(opt, usage);
+		default: return cli_common_option(opt, usage);
 		}
 	}
+	if (rc != 0)
+		return rc;
 	o->files = argv + optind;
 	o->n_files = argc - optind;
+	return CLI_RUN;
 }
 
 /* ---- the vocabulary ---------------------------------------------------- */
@@ -490,7 +491,7 @@ static char *default_table(void)
 	return (char *)datadir_find(GPT2_RANK_TABLE, path, sizeof path);
 }
 
-static void load_vocab(bpe_merges *m, encode_options *o)
+static void load_vocab(bpe_merges *m, struct options *o)
 {
 	const char *path = o->merges;
 	if (!path) {
@@ -550,7 +551,7 @@ static void decode_fd(const bpe_encoder *enc, uint32_t vocab, int fd, const char
 		       have == 1 ? "" : "s", w);
 }
 
-static void run_decode(const bpe_merges *m, const encode_options *o)
+static void run_decode(const bpe_merges *m, const struct options *o)
 {
 	bpe_encoder *enc = encoder_new(m);
 	if (!enc)
@@ -574,8 +575,10 @@ static void run_decode(const bpe_merges *m, const encode_options *o)
 int main(int argc, char **argv)
 {
 	lm_set_progname(argv[0]);
-	encode_options o;
-	parse_options(&o, argc, argv);
+	struct options o;
+	int status = parse_options(argc, argv, &o);
+	if (status != CLI_RUN)
+		return status;
 	for (int i = 0; i < o.n_files; i++)    /* fail before writing anything */
 		if (strcmp(o.files[i], "-") != 0 && !readable(o.files[i]))
 			lm_die("cannot open '%s': %s", o.files[i], strerror(errno));

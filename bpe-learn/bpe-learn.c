@@ -15,17 +15,17 @@
 #include "util/io.h"
 #include "util/num.h"
 #include "util/threads.h"
+#include "util/timer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 enum { DEFAULT_VOCAB = 50257, MAX_THREADS = 1024 };
 enum { OPT_JSON = OPT_TOOL_BASE, OPT_JSONL, OPT_STATS };
 
-typedef struct {
+struct options {
 	uint64_t vocab;
 	const char **specials;
 	int n_specials;
@@ -37,7 +37,7 @@ typedef struct {
 	bool stats;
 	char **files;
 	int n_files;
-} learn_args;
+};
 
 static void usage(void)
 {
@@ -57,29 +57,32 @@ static void usage(void)
 	       "      --json FILE       also write the matching encoder.json (token -> id)\n"
 	       "      --jsonl KEY       the inputs are JSON lines; learn from field KEY\n"
 	       "  -f, --force           replace existing output files\n"
-	       "      --stats           print bytes, pre-tokens, times and speeds on stderr\n"
+	       "      --stats           print bytes, pre-tokens, threads, times and speeds on\n"
+	       "                        stderr\n"
 	       "  -h, --help            this help\n"
-	       "      --version         the version\n",
+	       "      --version         the version and the features of this build\n",
 	       DEFAULT_VOCAB);
 }
 
 /* ---- options ------------------------------------------------------------------- */
 
-static void add_special(learn_args *a, const char *s)
+/* 0, or the usage error's exit status. */
+static int add_special(struct options *o, const char *s)
 {
 	if (!*s)
-		lm_usage_error("empty special token");
-	for (int i = 0; i < a->n_specials; i++)
-		if (strcmp(a->specials[i], s) == 0)
-			lm_usage_error("special token '%s' given twice", s);
-	const char **sp = realloc(a->specials, (size_t)(a->n_specials + 1) * sizeof *sp);
+		return cli_usage_error("empty special token");
+	for (int i = 0; i < o->n_specials; i++)
+		if (strcmp(o->specials[i], s) == 0)
+			return cli_usage_error("special token '%s' given twice", s);
+	const char **sp = realloc(o->specials, (size_t)(o->n_specials + 1) * sizeof *sp);
 	if (!sp)
 		lm_die("out of memory");
-	a->specials = sp;
-	sp[a->n_specials++] = s;
+	o->specials = sp;
+	sp[o->n_specials++] = s;
+	return 0;
 }
 
-static void parse_args(learn_args *a, int argc, char **argv)
+static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
 		{"vocab", required_argument, NULL, 'v'},
@@ -93,65 +96,62 @@ static void parse_args(learn_args *a, int argc, char **argv)
 		CLI_COMMON_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
-	*a = (learn_args){.vocab = DEFAULT_VOCAB, .threads = threads_default(MAX_THREADS)};
-	int opt;
-	while ((opt = getopt_long(argc, argv, "v:s:j:o:fh", longopts, NULL)) != -1) {
+	*o = (struct options){.vocab = DEFAULT_VOCAB, .threads = threads_default(MAX_THREADS)};
+	int opt, rc = 0;
+	while (rc == 0 && (opt = cli_getopt(argc, argv, "v:s:j:o:fh", longopts)) != -1) {
 		switch (opt) {
-		case 'v': a->vocab = cli_count("--vocab", optarg); break;
-		case 's': add_special(a, optarg); break;
-		case 'j': a->threads = cli_int("--threads", optarg, 1, MAX_THREADS); break;
-		case 'o': a->output = optarg; break;
-		case OPT_JSON: a->json = optarg; break;
+		case 'v': rc = cli_arg_count("--vocab", optarg, &o->vocab); break;
+		case 's': rc = add_special(o, optarg); break;
+		case 'j': rc = cli_arg_int("--threads", optarg, 1, MAX_THREADS, &o->threads); break;
+		case 'o': o->output = optarg; break;
+		case OPT_JSON: o->json = optarg; break;
 		case OPT_JSONL:
 			if (!*optarg)
-				lm_usage_error("empty --jsonl key");
-			a->jsonl_key = optarg;
+				return cli_usage_error("empty --jsonl key");
+			o->jsonl_key = optarg;
 			break;
-		case 'f': a->force = true; break;
-		case OPT_STATS: a->stats = true; break;
-		default: cli_common(opt, usage);
+		case 'f': o->force = true; break;
+		case OPT_STATS: o->stats = true; break;
+		default: return cli_common_option(opt, usage);
 		}
 	}
-	if (a->vocab < 256 + (uint64_t)a->n_specials)
-		lm_usage_error("vocabulary of %llu is too small: it needs 256 bytes + %d special%s",
-			       (unsigned long long)a->vocab, a->n_specials, a->n_specials == 1 ? "" : "s");
-	if (a->vocab > UINT32_MAX)
-		lm_usage_error("vocabulary of %llu is too large", (unsigned long long)a->vocab);
-	if (a->output && strcmp(a->output, "-") == 0)
-		a->output = NULL;
-	if (a->json && a->output && strcmp(a->json, a->output) == 0)
-		lm_usage_error("--json and -o name the same file '%s'", a->json);
-	a->files = argv + optind;
-	a->n_files = argc - optind;
+	if (rc != 0)
+		return rc;
+	if (o->vocab < 256 + (uint64_t)o->n_specials)
+		return cli_usage_error("vocabulary of %llu is too small: it needs 256 bytes + %d special%s",
+				       (unsigned long long)o->vocab, o->n_specials,
+				       o->n_specials == 1 ? "" : "s");
+	if (o->vocab > UINT32_MAX)
+		return cli_usage_error("vocabulary of %llu is too large", (unsigned long long)o->vocab);
+	if (o->output && strcmp(o->output, "-") == 0)
+		o->output = NULL;
+	if (o->json && o->output && strcmp(o->json, o->output) == 0)
+		return cli_usage_error("--json and -o name the same file '%s'", o->json);
+	o->files = argv + optind;
+	o->n_files = argc - optind;
+	return CLI_RUN;
 }
 
 /* Refuse, before any work, to replace files without -f. */
-static void check_outputs(const learn_args *a)
+static void check_outputs(const struct options *o)
 {
-	const char *outs[] = {a->output, a->json};
+	const char *outs[] = {o->output, o->json};
 	for (int i = 0; i < 2; i++)
-		if (outs[i] && strcmp(outs[i], "-") != 0 && !a->force && access(outs[i], F_OK) == 0)
+		if (outs[i] && strcmp(outs[i], "-") != 0 && !o->force && access(outs[i], F_OK) == 0)
 			lm_die("refusing to overwrite '%s' (use -f to force)", outs[i]);
 }
 
 /* ---- progress on a terminal ---------------------------------------------------- */
 
 typedef struct {
-	struct timespec start;
+	double start;   /* timer_now() */
 	bool shown;
 } progress_state;
-
-static double seconds_since(const struct timespec *t)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - t->tv_sec) + 1e-9 * (double)(now.tv_nsec - t->tv_nsec);
-}
 
 static void show_progress(const learn_progress *p, void *arg)
 {
 	progress_state *ps = arg;
-	double dt = seconds_since(&ps->start);
+	double dt = timer_since(ps->start);
 	if (p->phase == LEARN_COUNTING)
 		fprintf(stderr, "\rbpe-learn: counting: %.1f MB read, %.1f MB/s   ",
 			(double)p->bytes / 1e6, dt > 0 ? (double)p->bytes / 1e6 / dt : 0.0);
@@ -166,6 +166,7 @@ static void show_progress(const learn_progress *p, void *arg)
 typedef struct {
 	uint64_t bytes, total, distinct;
 	uint32_t merges;
+	int threads;
 	double count_s, merge_s;
 } learn_stats;
 
@@ -174,6 +175,7 @@ static void print_stats(const learn_stats *st)
 	fprintf(stderr, "bpe-learn: %llu bytes read, %llu pre-tokens, %llu distinct\n",
 		(unsigned long long)st->bytes, (unsigned long long)st->total,
 		(unsigned long long)st->distinct);
+	fprintf(stderr, "bpe-learn: %d threads\n", st->threads);
 	fprintf(stderr, "bpe-learn: counting %.2f s (%.1f MB/s), %u merges %.2f s\n", st->count_s,
 		st->count_s > 0 ? (double)st->bytes / 1e6 / st->count_s : 0.0, st->merges,
 		st->merge_s);
@@ -184,12 +186,13 @@ static void print_stats(const learn_stats *st)
 int main(int argc, char **argv)
 {
 	lm_set_progname(argv[0]);
-	learn_args a;
-	parse_args(&a, argc, argv);
+	struct options a;
+	int status = parse_options(argc, argv, &a);
+	if (status != CLI_RUN)
+		return status;
 	check_outputs(&a);
 
-	progress_state ps = {0};
-	clock_gettime(CLOCK_MONOTONIC, &ps.start);
+	progress_state ps = {.start = timer_now()};
 	learn_options o = {
 		.threads = a.threads,
 		.specials = a.specials,
@@ -208,7 +211,8 @@ int main(int argc, char **argv)
 		.bytes = learn_counts_bytes(counts),
 		.total = learn_counts_total(counts),
 		.distinct = learn_counts_distinct(counts),
-		.count_s = seconds_since(&ps.start),
+		.threads = a.threads,
+		.count_s = timer_since(ps.start),
 	};
 	uint64_t links = learn_counts_links_skipped(counts);
 	bpe_merges m;
@@ -220,7 +224,7 @@ int main(int argc, char **argv)
 	if (rc != 0)
 		lm_die_last();
 	st.merges = m.n_merges;
-	st.merge_s = seconds_since(&ps.start) - st.count_s;
+	st.merge_s = timer_since(ps.start) - st.count_s;
 	if (links)
 		lm_warn("skipped %llu link%s in archives (the files they name are read as members)",
 			(unsigned long long)links, links == 1 ? "" : "s");

@@ -69,7 +69,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	};
 	*o = (struct options){.dt = DT_F32};
 	int opt;
-	while ((opt = getopt_long(argc, argv, "t:fh", longopts, NULL)) != -1) {
+	while ((opt = cli_getopt(argc, argv, "t:fh", longopts)) != -1) {
 		switch (opt) {
 		case 't':
 			if (ckpt_parse_dtype(optarg, &o->dt) != 0)
@@ -159,13 +159,13 @@ int main(int argc, char **argv)
 {
 	lm_set_progname(argv[0]);
 	struct options o;
-	int rc = parse_options(argc, argv, &o);
-	if (rc != CLI_RUN)
-		return rc;
+	int status = parse_options(argc, argv, &o);
+	if (status != CLI_RUN)
+		return status;
 	ckpt_format fmt = ckpt_format_for_output(o.out);
 	if (!o.force && access(o.out, F_OK) == 0)
 		lm_die("'%s' exists (give -f to replace it)", o.out);
-	rc = fmt == FMT_LLMC_TOKENIZER ? convert_tokenizer(&o) : convert_model(&o, fmt);
+	int rc = fmt == FMT_LLMC_TOKENIZER ? convert_tokenizer(&o) : convert_model(&o, fmt);
 	if (rc != 0)
 		lm_die_last();
 	return 0;

@@ -21,6 +21,7 @@
 #include "model/device.h"
 #include "model/gpt.h"
 #include "util/cli.h"
+#include "util/datadir.h"
 #include "util/error.h"
 #include "util/io.h"
 #include "util/threads.h"
@@ -29,25 +30,25 @@
 #endif
 
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#ifndef LMPIPE_DATADIR
-#define LMPIPE_DATADIR "/usr/local/share/lmpipe"
-#endif
-
 enum { OPT_DATA = OPT_TOOL_BASE, OPT_STYLE, OPT_LIMIT, OPT_JSON, OPT_TOKENIZER, OPT_DEVICE };
 
-typedef struct {
+struct options {
+	const char *cmd, *ckpt;          /* hellaswag|loss, the checkpoint */
+	char **shards;                   /* loss: the shards */
+	int n_shards;
 	const char *data, *tokenizer, *device;
 	hs_style style;
 	size_t limit;
 	int batch;
 	int verbose, json;
-} eval_options;
+};
 
 static void usage(void)
 {
@@ -58,8 +59,8 @@ static void usage(void)
 	       "hellaswag: acc and acc_norm on the HellaSwag validation items.\n"
 	       "      --data FILE        the official hellaswag_val.jsonl or llama.cpp's 6-line\n"
 	       "                         text form, possibly compressed (default:\n"
-	       "                         $LMPIPE_DATA_DIR/hellaswag_val.jsonl, then\n"
-	       "                         " LMPIPE_DATADIR "/hellaswag_val.jsonl)\n"
+	       "                         " DATADIR_HELLASWAG " in $LMPIPE_DATA_DIR, else in the\n"
+	       "                         build tree's data/, else in " LMPIPE_DATADIR ")\n"
 	       "      --style STYLE      llmc (llm.c: context = ctx, acc_norm per token; default)\n"
 	       "                         or harness (lm-evaluation-harness: preprocessed,\n"
 	       "                         acc_norm per character)\n"
@@ -77,13 +78,30 @@ static void usage(void)
 	       "Both:\n"
 	       "      --device DEV       cpu (fp32, the reference), cuda (bf16, the losses from\n"
 	       "                         lm-train's fused cross-entropy) or auto (cuda when there\n"
-	       "                         is a GPU; default)\n");
-	exit(0);
+	       "                         is a GPU; default)\n"
+	       "  -h, --help             this help\n"
+	       "      --version          the version and the features of this build\n");
 }
 
-static void parse(int argc, char **argv, eval_options *o)
+/* The operands: a command, a checkpoint, and for loss the shards. */
+static int parse_operands(int argc, char **argv, struct options *o)
 {
-	static const struct option longs[] = {
+	if (argc < 2)
+		return cli_usage_error("a command and a checkpoint: lm-eval hellaswag|loss CKPT (see --help)");
+	o->cmd = argv[0];
+	o->ckpt = argv[1];
+	o->shards = argv + 2;
+	o->n_shards = argc - 2;
+	if (strcmp(o->cmd, "hellaswag") == 0)
+		return o->n_shards == 0 ? CLI_RUN : cli_usage_error("hellaswag takes one checkpoint");
+	if (strcmp(o->cmd, "loss") == 0)
+		return o->n_shards > 0 ? CLI_RUN : cli_usage_error("loss needs at least one SHARD");
+	return cli_usage_error("unknown command '%s': hellaswag or loss", o->cmd);
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
 		{"data", required_argument, NULL, OPT_DATA},
 		{"style", required_argument, NULL, OPT_STYLE},
 		{"limit", required_argument, NULL, OPT_LIMIT},
@@ -95,27 +113,35 @@ static void parse(int argc, char **argv, eval_options *o)
 		CLI_COMMON_OPTIONS,
 		{0},
 	};
-	int opt;
-	while ((opt = getopt_long(argc, argv, "vb:h", longs, NULL)) != -1) {
+	*o = (struct options){.style = HS_STYLE_LLMC, .device = "auto"};
+	int opt, rc = 0;
+	uint64_t limit;
+	while (rc == 0 && (opt = cli_getopt(argc, argv, "vb:h", longopts)) != -1) {
 		switch (opt) {
 		case OPT_DATA: o->data = optarg; break;
 		case OPT_STYLE:
 			if (hellaswag_style_parse(optarg, &o->style) != 0)
-				lm_usage_error("--style: '%s' is not llmc or harness", optarg);
+				return cli_usage_error("--style: '%s' is not llmc or harness", optarg);
 			break;
-		case OPT_LIMIT: o->limit = cli_count("--limit", optarg); break;
+		case OPT_LIMIT:
+			rc = cli_arg_count("--limit", optarg, &limit);
+			o->limit = (size_t)limit;
+			break;
 		case OPT_JSON: o->json = 1; break;
 		case OPT_TOKENIZER: o->tokenizer = optarg; break;
 		case 'v': o->verbose = 1; break;
-		case 'b': o->batch = cli_int("--batch", optarg, 1, 1 << 16); break;
+		case 'b': rc = cli_arg_int("--batch", optarg, 1, 1 << 16, &o->batch); break;
 		case OPT_DEVICE: o->device = optarg; break;
-		default: cli_common(opt, usage);
+		default: return cli_common_option(opt, usage);
 		}
 	}
+	if (rc != 0)
+		return rc;
 	const char *dev = device_resolve(o->device);
 	if (!dev)
 		lm_usage_error("--device: '%s' is cpu, cuda or auto", o->device);
 	o->device = dev;
+	return parse_operands(argc - optind, argv + optind, o);
 }
 
 /* ---- the model, on its device ------------------------------------------------ */
@@ -158,20 +184,15 @@ static void eval_model_close(eval_model *e)
 
 /* ---- hellaswag ----------------------------------------------------------- */
 
-static const char *default_data(void)
+/* --data, else the one search of share/util/datadir (lm-train's too). */
+static const char *hellaswag_data(const struct options *o)
 {
-	static char path[4096];
-	const char *env = getenv("LMPIPE_DATA_DIR");
-	if (env && *env) {
-		snprintf(path, sizeof path, "%s/hellaswag_val.jsonl", env);
-		if (access(path, R_OK) == 0)
-			return path;
-	}
-	snprintf(path, sizeof path, "%s/hellaswag_val.jsonl", LMPIPE_DATADIR);
-	if (access(path, R_OK) == 0)
-		return path;
-	lm_die("no HellaSwag data: put hellaswag_val.jsonl in $LMPIPE_DATA_DIR or %s, "
-	       "or give --data FILE", LMPIPE_DATADIR);
+	static char path[PATH_MAX + 64];
+	if (o->data)
+		return o->data;
+	if (!datadir_hellaswag(path, sizeof path))
+		lm_die("no HellaSwag data: %s (give --data FILE)", lm_last_error());
+	return path;
 }
 
 static json_t *result_json(size_t i, const hs_result *r)
@@ -195,9 +216,9 @@ static void print_result(size_t i, const hs_result *r)
 	putchar('\n');
 }
 
-static int cmd_hellaswag(const char *ckpt, const eval_options *o)
+static int cmd_hellaswag(const char *ckpt, const struct options *o)
 {
-	const char *data = o->data ? o->data : default_data();
+	const char *data = hellaswag_data(o);
 	hs_set set;
 	eval_model e;
 	lm_tokenizer tok;
@@ -259,7 +280,7 @@ typedef struct {
 	uint64_t tokens, windows;
 } loss_total;
 
-static void loss_of(const score_model *m, const char *spec, const eval_options *o, loss_total *t)
+static void loss_of(const score_model *m, const char *spec, const struct options *o, loss_total *t)
 {
 	int B = o->batch ? o->batch : 4, T = m->cfg->ctx;
 	loader_opts lo = {.B = B, .T = T, .rank = 0, .nranks = 1, .shuffle = false,
@@ -292,7 +313,7 @@ static void loss_of(const score_model *m, const char *spec, const eval_options *
 	loader_close(L);
 }
 
-static int cmd_loss(const char *ckpt, char **shards, int n, const eval_options *o)
+static int cmd_loss(const char *ckpt, char **shards, int n, const struct options *o)
 {
 	eval_model e;
 	eval_model_open(&e, ckpt, o->device);
@@ -316,22 +337,14 @@ int main(int argc, char **argv)
 {
 	threads_init(argv);
 	lm_set_progname(argv[0]);
-	eval_options o = {.style = HS_STYLE_LLMC, .device = "auto"};
-	parse(argc, argv, &o);
-	if (argc - optind < 2)
-		lm_usage_error("a command and a checkpoint: lm-eval hellaswag|loss CKPT (see --help)");
-	const char *cmd = argv[optind], *ckpt = argv[optind + 1];
-	if (strcmp(cmd, "hellaswag") == 0) {
-		if (argc - optind != 2)
-			lm_usage_error("hellaswag takes one checkpoint");
-		cmd_hellaswag(ckpt, &o);
-	} else if (strcmp(cmd, "loss") == 0) {
-		if (argc - optind < 3)
-			lm_usage_error("loss needs at least one SHARD");
-		cmd_loss(ckpt, argv + optind + 2, argc - optind - 2, &o);
-	} else {
-		lm_usage_error("unknown command '%s': hellaswag or loss", cmd);
-	}
+	struct options o;
+	int status = parse_options(argc, argv, &o);
+	if (status != CLI_RUN)
+		return status;
+	if (strcmp(o.cmd, "hellaswag") == 0)
+		cmd_hellaswag(o.ckpt, &o);
+	else
+		cmd_loss(o.ckpt, o.shards, o.n_shards, &o);
 	if (stdout_close_checked() != 0)
 		lm_die_last();
 	return 0;

@@ -35,12 +35,13 @@
 enum { OPT_TOP_P = OPT_TOOL_BASE, OPT_SEED, OPT_NUM, OPT_TOKENIZER, OPT_IDS, OPT_NO_CACHE,
        OPT_DEVICE };
 
-typedef struct {
+struct options {
+	const char *ckpt;
 	const char *prompt, *tokenizer, *device;
 	int max_new, num, ids, no_cache;
 	uint64_t seed;
 	sample_opts so;
-} sample_options;
+};
 
 static void usage(void)
 {
@@ -63,13 +64,14 @@ static void usage(void)
 	       "                         slow, for comparison)\n"
 	       "      --device DEV       cpu, cuda or auto (cuda when there is a GPU; default);\n"
 	       "                         on cuda each token forwards the sequence again (no KV\n"
-	       "                         cache on the GPU yet)\n");
-	exit(0);
+	       "                         cache on the GPU yet)\n"
+	       "  -h, --help             this help\n"
+	       "      --version          the version and the features of this build\n");
 }
 
-static void parse(int argc, char **argv, sample_options *o)
+static int parse_options(int argc, char **argv, struct options *o)
 {
-	static const struct option longs[] = {
+	static const struct option longopts[] = {
 		{"prompt", required_argument, NULL, 'p'},
 		{"tokens", required_argument, NULL, 'n'},
 		{"temperature", required_argument, NULL, 't'},
@@ -84,37 +86,50 @@ static void parse(int argc, char **argv, sample_options *o)
 		CLI_COMMON_OPTIONS,
 		{0},
 	};
-	int opt;
-	while ((opt = getopt_long(argc, argv, "p:n:t:k:h", longs, NULL)) != -1) {
+	*o = (struct options){.max_new = 256, .num = 1, .seed = 1337, .device = "auto",
+			      .so = {.temperature = 1, .top_k = 0, .top_p = 1}};
+	int opt, rc = 0;
+	double real;
+	while (rc == 0 && (opt = cli_getopt(argc, argv, "p:n:t:k:h", longopts)) != -1) {
 		switch (opt) {
 		case 'p': o->prompt = optarg; break;
-		case 'n': o->max_new = cli_int("--tokens", optarg, 0, 1 << 30); break;
+		case 'n': rc = cli_arg_int("--tokens", optarg, 0, 1 << 30, &o->max_new); break;
 		case 't':
-			o->so.temperature = cli_real("--temperature", optarg);
-			if (!(o->so.temperature >= 0))
-				lm_usage_error("--temperature: '%s' must be >= 0", optarg);
+			if ((rc = cli_arg_real("--temperature", optarg, &real)) != 0)
+				break;
+			if (!(real >= 0))
+				return cli_usage_error("--temperature: '%s' must be >= 0", optarg);
+			o->so.temperature = real;
 			break;
-		case 'k': o->so.top_k = cli_int("--top-k", optarg, 0, 1 << 30); break;
+		case 'k': rc = cli_arg_int("--top-k", optarg, 0, 1 << 30, &o->so.top_k); break;
 		case OPT_TOP_P:
-			o->so.top_p = cli_real("--top-p", optarg);
-			if (!(o->so.top_p > 0 && o->so.top_p <= 1))
-				lm_usage_error("--top-p: '%s' must be in (0, 1]", optarg);
+			if ((rc = cli_arg_real("--top-p", optarg, &real)) != 0)
+				break;
+			if (!(real > 0 && real <= 1))
+				return cli_usage_error("--top-p: '%s' must be in (0, 1]", optarg);
+			o->so.top_p = real;
 			break;
-		case OPT_SEED: o->seed = cli_count("--seed", optarg); break;
-		case OPT_NUM: o->num = cli_int("--num", optarg, 1, 1 << 20); break;
+		case OPT_SEED: rc = cli_arg_count("--seed", optarg, &o->seed); break;
+		case OPT_NUM: rc = cli_arg_int("--num", optarg, 1, 1 << 20, &o->num); break;
 		case OPT_TOKENIZER: o->tokenizer = optarg; break;
 		case OPT_IDS: o->ids = 1; break;
 		case OPT_NO_CACHE: o->no_cache = 1; break;
 		case OPT_DEVICE: o->device = optarg; break;
-		default: cli_common(opt, usage);
+		default: return cli_common_option(opt, usage);
 		}
 	}
+	if (rc != 0)
+		return rc;
+	if (argc - optind != 1)
+		return cli_usage_error("one checkpoint: lm-sample CKPT [options] (see --help)");
+	o->ckpt = argv[optind];
 	const char *dev = device_resolve(o->device);
 	if (!dev)
 		lm_usage_error("--device: '%s' is cpu, cuda or auto", o->device);
 	if (o->no_cache && strcmp(o->device, "cuda") == 0)
 		lm_usage_error("--no-cache is for the CPU's KV cache; --device cuda has none");
 	o->device = o->no_cache ? "cpu" : dev;
+	return CLI_RUN;
 }
 
 /* ---- the GPU --------------------------------------------------------------- */
@@ -197,7 +212,7 @@ static int emit_token(void *ctx, uint32_t id)
 
 /* The prompt's bytes and their number: stdin's may hold NUL bytes, which
  * are text to the tokenizer like any other byte. */
-static char *read_prompt(const sample_options *o, size_t *len)
+static char *read_prompt(const struct options *o, size_t *len)
 {
 	const char *fixed = o->prompt ? o->prompt : isatty(0) ? "" : NULL;
 	char *s = fixed ? strdup(fixed) : read_whole_file("/dev/stdin", len);
@@ -214,12 +229,11 @@ int main(int argc, char **argv)
 {
 	threads_init(argv);
 	lm_set_progname(argv[0]);
-	sample_options o = {.max_new = 256, .num = 1, .seed = 1337, .device = "auto",
-			    .so = {.temperature = 1, .top_k = 0, .top_p = 1}};
-	parse(argc, argv, &o);
-	if (argc - optind != 1)
-		lm_usage_error("one checkpoint: lm-sample CKPT [options] (see --help)");
-	const char *ckpt = argv[optind];
+	struct options o;
+	int status = parse_options(argc, argv, &o);
+	if (status != CLI_RUN)
+		return status;
+	const char *ckpt = o.ckpt;
 	gpt_model m;
 	lm_tokenizer tok;
 	sampler smp;

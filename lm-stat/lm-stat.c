@@ -36,7 +36,7 @@
 enum { OPT_FLOPS = OPT_TOOL_BASE, OPT_BATCH, OPT_GPU_MEM, OPT_TOKENS, OPT_STEPS,
        OPT_MFU, OPT_PEAK, OPT_JSON, OPT_PLOT };
 
-typedef struct {
+struct options {
 	const char *model;
 	config_flags flags;
 	long batch;            /* sequences per step */
@@ -51,7 +51,7 @@ typedef struct {
 	const char *output;    /* -o, the plot file */
 	char **logs;           /* training logs to summarize or plot */
 	int n_logs;
-} stat_options;
+};
 
 /* What lm-stat prints, computed once for both output forms. */
 typedef struct {
@@ -85,30 +85,38 @@ static void usage(void)
 	       "      --plot               draw the LOGs' curves (needs -o FILE.svg)\n"
 	       "  -o, --output FILE        where --plot writes (.svg, or .png)\n"
 	       "%s"
-	       "  -h, --help               this text\n",
+	       "\n"
+	       "  -h, --help               this help\n"
+	       "      --version            the version and the features of this build\n",
 	       CONFIG_FLAGS_HELP);
 }
 
 /* ---- options ------------------------------------------------------------ */
 
-static double parse_mfu(const char *arg)
+/* 0 with *mfu set, or the usage error's exit status. */
+static int parse_mfu(const char *arg, double *mfu)
 {
 	char buf[64];
 	size_t n = strlen(arg);
 	double v;
-	if (n > 0 && n < sizeof buf && arg[n - 1] == '%') {
+	bool percent = n > 0 && n < sizeof buf && arg[n - 1] == '%';
+	if (percent) {
 		memcpy(buf, arg, n - 1);
 		buf[n - 1] = '\0';
-		v = cli_real("--mfu", buf) / 100.0;
-	} else {
-		v = cli_real("--mfu", arg);
 	}
+	int rc = cli_arg_real("--mfu", percent ? buf : arg, &v);
+	if (rc != 0)
+		return rc;
+	if (percent)
+		v /= 100.0;
 	if (!(v > 0 && v <= 1))
-		lm_usage_error("--mfu: '%s' must be in (0, 1] (or a percentage)", arg);
-	return v;
+		return cli_usage_error("--mfu: '%s' must be in (0, 1] (or a percentage)", arg);
+	*mfu = v;
+	return 0;
 }
 
-static void parse_peak(stat_options *o, const char *arg)
+/* 0, or the usage error's exit status. */
+static int parse_peak(struct options *o, const char *arg)
 {
 	static const struct { const char *name; double flops; } gpus[] = {
 		{"h100", PEAK_H100}, {"h200", PEAK_H200}, {"a100", PEAK_A100},
@@ -117,13 +125,13 @@ static void parse_peak(stat_options *o, const char *arg)
 		if (strcmp(arg, gpus[i].name) == 0) {
 			o->peak = gpus[i].flops;
 			o->peak_name = gpus[i].name;
-			return;
+			return 0;
 		}
-	o->peak = cli_positive_real("--peak", arg);
 	o->peak_name = NULL;
+	return cli_arg_positive_real("--peak", arg, &o->peak);
 }
 
-static void parse_options(stat_options *o, int argc, char **argv)
+static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
 		{"flops", required_argument, NULL, 'F'},
@@ -140,43 +148,58 @@ static void parse_options(stat_options *o, int argc, char **argv)
 		CLI_COMMON_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
-	*o = (stat_options){.batch = 1, .gpu_mem = DEFAULT_GPU_MEM, .mfu = DEFAULT_MFU,
+	*o = (struct options){.batch = 1, .gpu_mem = DEFAULT_GPU_MEM, .mfu = DEFAULT_MFU,
 			    .peak = PEAK_H100, .peak_name = "h100"};
-	int opt;
-	while ((opt = getopt_long(argc, argv, "F:o:h", longopts, NULL)) != -1) {
-		if (config_flags_take(&o->flags, opt, optarg))
+	int opt, rc = 0;
+	int batch;
+	uint64_t count;
+	while (rc == 0 && (opt = cli_getopt(argc, argv, "F:o:h", longopts)) != -1) {
+		if ((rc = config_flags_arg(&o->flags, opt, optarg)) != CONFIG_FLAGS_OTHER)
 			continue;
+		rc = 0;
 		switch (opt) {
 		case 'F': o->model = optarg; break;
-		case OPT_BATCH: o->batch = cli_int("--batch", optarg, 1, 1 << 30); break;
-		case OPT_GPU_MEM: o->gpu_mem = cli_bytes("--gpu-mem", optarg); break;
-		case OPT_TOKENS: o->tokens = (double)cli_count("--tokens", optarg); break;
-		case OPT_STEPS: o->steps = (double)cli_count("--steps", optarg); break;
-		case OPT_MFU: o->mfu = parse_mfu(optarg); break;
-		case OPT_PEAK: parse_peak(o, optarg); break;
+		case OPT_BATCH:
+			if ((rc = cli_arg_int("--batch", optarg, 1, 1 << 30, &batch)) == 0)
+				o->batch = batch;
+			break;
+		case OPT_GPU_MEM: rc = cli_arg_bytes("--gpu-mem", optarg, &o->gpu_mem); break;
+		case OPT_TOKENS:
+			if ((rc = cli_arg_count("--tokens", optarg, &count)) == 0)
+				o->tokens = (double)count;
+			break;
+		case OPT_STEPS:
+			if ((rc = cli_arg_count("--steps", optarg, &count)) == 0)
+				o->steps = (double)count;
+			break;
+		case OPT_MFU: rc = parse_mfu(optarg, &o->mfu); break;
+		case OPT_PEAK: rc = parse_peak(o, optarg); break;
 		case OPT_JSON: o->json = 1; break;
 		case OPT_PLOT: o->plot = 1; break;
 		case 'o': o->output = optarg; break;
-		default: cli_common(opt, usage);
+		default: return cli_common_option(opt, usage);
 		}
 	}
+	if (rc != 0)
+		return rc;
 	o->logs = argv + optind;
 	o->n_logs = argc - optind;
 	if (o->model && o->n_logs > 0)
-		lm_usage_error("--flops takes a model, not logs ('%s')", o->logs[0]);
+		return cli_usage_error("--flops takes a model, not logs ('%s')", o->logs[0]);
 	if (!o->model && o->n_logs == 0)
-		lm_usage_error("nothing to do: give --flops MODEL, or training logs");
+		return cli_usage_error("nothing to do: give --flops MODEL, or training logs");
 	if (o->plot && !o->output)
-		lm_usage_error("--plot needs -o FILE.svg");
+		return cli_usage_error("--plot needs -o FILE.svg");
 	if (o->output && !o->plot)
-		lm_usage_error("-o is for --plot");
+		return cli_usage_error("-o is for --plot");
 	if (o->tokens > 0 && o->steps > 0)
-		lm_usage_error("--tokens and --steps are exclusive");
+		return cli_usage_error("--tokens and --steps are exclusive");
+	return CLI_RUN;
 }
 
 /* ---- computing -------------------------------------------------------------- */
 
-static void compute_report(const stat_options *o, stat_report *r)
+static void compute_report(const struct options *o, stat_report *r)
 {
 	if (config_load(&r->cfg, o->model) != 0 || config_flags_apply(&o->flags, &r->cfg) != 0)
 		lm_die_last();
@@ -253,7 +276,7 @@ static void print_flops(const lm_accounting *a)
 	putchar('\n');
 }
 
-static void print_training(const stat_options *o, const stat_report *r)
+static void print_training(const struct options *o, const stat_report *r)
 {
 	char a[32], b[32], c[32];
 	printf("training\n");
@@ -265,7 +288,7 @@ static void print_training(const stat_options *o, const stat_report *r)
 	       num_si(r->adamw_flops_step, "FLOP", c), ADAMW_FLOPS_PER_PARAM);
 }
 
-static void print_memory(const stat_options *o, const stat_report *r)
+static void print_memory(const struct options *o, const stat_report *r)
 {
 	char a[32], b[32], c[32], mem[32], batch[32], label[64];
 	double one = FP32_BYTES * (double)r->acc.p_total;
@@ -281,7 +304,7 @@ static void print_memory(const stat_options *o, const stat_report *r)
 		printf("  %-34s none: does not fit\n\n", label);
 }
 
-static void print_time(const stat_options *o, const stat_report *r)
+static void print_time(const struct options *o, const stat_report *r)
 {
 	char steps[32], tok[32], dur[32], peak[32];
 	double n_steps = r->train_tokens / r->step_tokens;
@@ -292,7 +315,7 @@ static void print_time(const stat_options *o, const stat_report *r)
 	       o->peak_name ? ")" : "", num_duration(r->train_seconds, dur));
 }
 
-static void print_text(const stat_options *o, const stat_report *r)
+static void print_text(const struct options *o, const stat_report *r)
 {
 	print_model_line(&r->cfg);
 	print_parameters(&r->acc);
@@ -330,7 +353,7 @@ static json_t *json_whole(double v)
 	return v <= NUM_EXACT_MAX ? json_integer((json_int_t)v) : json_real(v);
 }
 
-static void print_json(const stat_options *o, const stat_report *r)
+static void print_json(const struct options *o, const stat_report *r)
 {
 	char *cfg_text = config_to_json(&r->cfg);
 	json_t *cfg = json_loads(cfg_text, 0, NULL);
@@ -374,7 +397,7 @@ static const char *run_label(const run_log *run)
 	return buf[0] ? buf : run->path;
 }
 
-static void read_logs(const stat_options *o, run_log *runs)
+static void read_logs(const struct options *o, run_log *runs)
 {
 	for (int i = 0; i < o->n_logs; i++) {
 		if (run_log_read(&runs[i], o->logs[i]) != 0)
@@ -432,7 +455,7 @@ static json_t *summary_json(const run_log *run, const run_summary *s)
 			 "hours", s->hours);
 }
 
-static void summarize_logs(const stat_options *o, run_log *runs)
+static void summarize_logs(const struct options *o, run_log *runs)
 {
 	json_t *all = json_array();
 	if (!o->json)
@@ -497,7 +520,7 @@ static size_t compact_points(double *x, double *y, size_t n, double **xo)
 	return k;
 }
 
-static void plot_logs(const stat_options *o, run_log *runs)
+static void plot_logs(const struct options *o, run_log *runs)
 {
 	int n = o->n_logs;
 	run_curves *curves = calloc((size_t)n, sizeof *curves);
@@ -536,7 +559,7 @@ static void plot_logs(const stat_options *o, run_log *runs)
 
 /* ---- main ------------------------------------------------------------------------ */
 
-static void account_model(const stat_options *o)
+static void account_model(const struct options *o)
 {
 	stat_report r = {0};  /* train_* stay 0 without --tokens/--steps */
 	compute_report(o, &r);
@@ -548,9 +571,11 @@ static void account_model(const stat_options *o)
 
 int main(int argc, char **argv)
 {
-	stat_options o;
 	lm_set_progname(argv[0]);
-	parse_options(&o, argc, argv);
+	struct options o;
+	int status = parse_options(argc, argv, &o);
+	if (status != CLI_RUN)
+		return status;
 	if (o.model) {
 		account_model(&o);
 	} else {

@@ -211,11 +211,14 @@ static int parse_options(int argc, char **argv, train_opts *o)
 	};
 	train_opts_defaults(o);
 	int opt, rc = 0;
-	while (rc == 0 && (opt = getopt_long(argc, argv, "m:o:j:b:s:fh", longopts, NULL)) != -1) {
+	while (rc == 0 && (opt = cli_getopt(argc, argv, "m:o:j:b:s:fh", longopts)) != -1) {
 		if (opt >= 0 && opt < OPT_COUNT)
 			o->given[opt] = 1;
-		if (config_flags_take(&o->flags, opt, optarg))
+		int model = config_flags_arg(&o->flags, opt, optarg);
+		if (model != CONFIG_FLAGS_OTHER) {
+			rc = model;
 			continue;
+		}
 		int num = train_opts_set_number(o, opt, optarg);
 		if (num < 0)
 			return cli_usage_error("%s", lm_last_error());

@@ -18,6 +18,7 @@
 #include "util/io.h"
 #include "util/num.h"
 #include "util/threads.h"
+#include "util/timer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -58,20 +58,23 @@ static void usage(void)
 	       "      --u32               the input is uint32 tokens (each must fit uint16)\n"
 	       "      --vocab N           refuse any token >= N\n"
 	       "  -f, --force             overwrite existing shards\n"
-	       "  -v, --verbose           name each shard written on stderr\n"
+	       "  -v, --verbose           name each shard written (and with --zstd, the threads)\n"
+	       "                          on stderr\n"
 	       "\n"
 	       "  --info                  check each SHARD (magic, version, size, zstd integrity)\n"
 	       "                          and print its tokens, id range, documents, first ids\n"
 	       "  --json                  --info as JSON lines\n"
 	       "  --eot ID                the end-of-text id counted as documents (default %d)\n"
 	       "  --head N                how many first tokens --info shows (default 8)\n"
-	       "      --help, --version\n",
+	       "\n"
+	       "  -h, --help              this help\n"
+	       "      --version           the version and the features of this build\n",
 	       DEFAULT_PREFIX, DEFAULT_ZSTD_LEVEL, SHARD_EOT_GPT2);
 }
 
 /* ---- options ------------------------------------------------------------------ */
 
-struct opts {
+struct options {
 	const char *dir, *prefix;
 	uint64_t shard_tokens, val_tokens, start_index, vocab;
 	bool zstd, u32, force, verbose;
@@ -99,12 +102,12 @@ static bool looks_like_int(const char *s)
 	return true;
 }
 
-static int zstd_level_arg(const char *arg)
+static int zstd_level_arg(const char *arg, int *level)
 {
-	return cli_int("--zstd", arg, ZSTD_minCLevel(), ZSTD_maxCLevel());
+	return cli_arg_int("--zstd", arg, ZSTD_minCLevel(), ZSTD_maxCLevel(), level);
 }
 
-static void parse_opts(struct opts *o, int argc, char **argv)
+static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
 		{"output", required_argument, NULL, 'o'},
@@ -125,51 +128,54 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		CLI_COMMON_OPTIONS,
 		{0},
 	};
-	*o = (struct opts){.prefix = DEFAULT_PREFIX, .shard_tokens = DEFAULT_SHARD_TOKENS,
+	*o = (struct options){.prefix = DEFAULT_PREFIX, .shard_tokens = DEFAULT_SHARD_TOKENS,
 			   .val_tokens = VAL_DEFAULT, .vocab = 65536,
 			   .zstd_level = DEFAULT_ZSTD_LEVEL, .threads = threads_default(MAX_THREADS),
 			   .eot = SHARD_EOT_GPT2, .head = 8};
-	int c;
-	while ((c = getopt_long(argc, argv, "o:n:j:fvh", longopts, NULL)) != -1) {
+	int c, rc = 0;
+	while (rc == 0 && (c = cli_getopt(argc, argv, "o:n:j:fvh", longopts)) != -1) {
 		switch (c) {
 		case 'o': o->dir = optarg; break;
-		case 'n': o->shard_tokens = cli_count("-n", optarg); break;
-		case OPT_VAL: o->val_tokens = cli_count("--val-tokens", optarg); break;
+		case 'n': rc = cli_arg_count("-n", optarg, &o->shard_tokens); break;
+		case OPT_VAL: rc = cli_arg_count("--val-tokens", optarg, &o->val_tokens); break;
 		case OPT_PREFIX: o->prefix = optarg; break;
-		case OPT_START: o->start_index = cli_count("--start-index", optarg); break;
+		case OPT_START: rc = cli_arg_count("--start-index", optarg, &o->start_index); break;
 		case OPT_ZSTD:
 			o->zstd = true;
 			if (optarg)
-				o->zstd_level = zstd_level_arg(optarg);
+				rc = zstd_level_arg(optarg, &o->zstd_level);
 			else if (optind < argc && looks_like_int(argv[optind]))
-				o->zstd_level = zstd_level_arg(argv[optind++]);
+				rc = zstd_level_arg(argv[optind++], &o->zstd_level);
 			break;
-		case 'j': o->threads = cli_int("-j", optarg, 1, MAX_THREADS); break;
+		case 'j': rc = cli_arg_int("--threads", optarg, 1, MAX_THREADS, &o->threads); break;
 		case OPT_U32: o->u32 = true; break;
-		case OPT_VOCAB: o->vocab = cli_count("--vocab", optarg); break;
+		case OPT_VOCAB: rc = cli_arg_count("--vocab", optarg, &o->vocab); break;
 		case 'f': o->force = true; break;
 		case 'v': o->verbose = true; break;
 		case OPT_INFO: o->info = true; break;
 		case OPT_JSON: o->json = true; break;
-		case OPT_EOT: o->eot = cli_count("--eot", optarg); break;
-		case OPT_HEAD: o->head = cli_int("--head", optarg, 0, 1000000); break;
-		default: cli_common(c, usage);
+		case OPT_EOT: rc = cli_arg_count("--eot", optarg, &o->eot); break;
+		case OPT_HEAD: rc = cli_arg_int("--head", optarg, 0, 1000000, &o->head); break;
+		default: return cli_common_option(c, usage);
 		}
 	}
+	if (rc != 0)
+		return rc;
 	if (o->info)
-		return;
+		return optind < argc ? CLI_RUN : cli_usage_error("--info: no shard named");
 	if (!o->dir)
-		lm_usage_error("no output directory (-o DIR)");
+		return cli_usage_error("no output directory (-o DIR)");
 	if (o->shard_tokens < 1 || o->shard_tokens > SHARD_MAX_TOKENS)
-		lm_usage_error("-n: a shard holds 1 to %d tokens, not %llu", SHARD_MAX_TOKENS,
-			       (unsigned long long)o->shard_tokens);
+		return cli_usage_error("-n: a shard holds 1 to %d tokens, not %llu",
+				       SHARD_MAX_TOKENS, (unsigned long long)o->shard_tokens);
 	if (o->vocab < 1 || o->vocab > 65536)
-		lm_usage_error("--vocab: shards store uint16, so 1 to 65536, not %llu",
-			       (unsigned long long)o->vocab);
+		return cli_usage_error("--vocab: shards store uint16, so 1 to 65536, not %llu",
+				       (unsigned long long)o->vocab);
 	if (!*o->prefix || strchr(o->prefix, '/'))
-		lm_usage_error("--prefix: '%s' is not a file name prefix", o->prefix);
+		return cli_usage_error("--prefix: '%s' is not a file name prefix", o->prefix);
 	if (o->zstd_level == 0)
 		o->zstd_level = ZSTD_CLEVEL_DEFAULT;  /* zstd's own meaning of 0 */
+	return CLI_RUN;
 }
 
 /* ---- signals: the temp file goes when we are told to stop ---------------- */
@@ -213,7 +219,7 @@ static void stop_signals_release(const sigset_t *old)
 /* ---- the sink: tokens in, shards out ------------------------------------------ */
 
 struct sink {
-	const struct opts *o;
+	const struct options *o;
 	uint64_t index;          /* the next shard's number */
 	uint64_t val_left;       /* tokens still owed to val */
 	uint64_t total;          /* tokens in committed shards */
@@ -230,14 +236,7 @@ struct sink {
 	double t0, last;
 };
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void shard_name(const struct opts *o, bool val, uint64_t index, bool zstd, char *out,
+static void shard_name(const struct options *o, bool val, uint64_t index, bool zstd, char *out,
 		       size_t n)
 {
 	snprintf(out, n, "%s/%s_%s_%06llu.bin%s", o->dir, o->prefix, val ? "val" : "train",
@@ -257,7 +256,7 @@ static int check_twin(struct sink *s)
 
 static int sink_start(struct sink *s)
 {
-	const struct opts *o = s->o;
+	const struct options *o = s->o;
 	s->is_val = s->val_left > 0;
 	s->cap = s->is_val && s->val_left < o->shard_tokens ? s->val_left : o->shard_tokens;
 	s->have = 0;
@@ -290,7 +289,7 @@ static int sink_start(struct sink *s)
 
 static int sink_finish(struct sink *s)
 {
-	const struct opts *o = s->o;
+	const struct options *o = s->o;
 	int rc;
 	if (o->zstd) {
 		shard_write_opts wo = {o->zstd_level, o->threads, o->force, &g_tmp_path};
@@ -335,7 +334,7 @@ static void sink_abort(struct sink *s)
 
 static void sink_progress(struct sink *s, bool force)
 {
-	double t = now();
+	double t = timer_now();
 	if (!s->tty || (!force && t - s->last < 0.5))
 		return;
 	s->last = t;
@@ -376,7 +375,7 @@ struct input {
 };
 
 /* Check ids and narrow to uint16 in place; n tokens of width w at buf. */
-static int check_tokens(const struct opts *o, struct input *in, uint8_t *buf, size_t n)
+static int check_tokens(const struct options *o, struct input *in, uint8_t *buf, size_t n)
 {
 	uint16_t *out = (uint16_t *)buf;
 	if (o->u32) {
@@ -404,7 +403,7 @@ static int check_tokens(const struct opts *o, struct input *in, uint8_t *buf, si
 
 static int read_stream(struct sink *s, int fd, const char *name, uint8_t *buf)
 {
-	const struct opts *o = s->o;
+	const struct options *o = s->o;
 	size_t width = o->u32 ? 4 : 2, carry = 0;
 	struct input in = {name, 0};
 	(void)fcntl(fd, F_SETPIPE_SZ, 1 << 20);  /* fewer, larger reads from a pipe */
@@ -449,35 +448,13 @@ static int read_one(struct sink *s, const char *file, uint8_t *buf)
 	return rc;
 }
 
-static int make_dir(const char *dir)
+static int run_shard(const struct options *o, int nfiles, char **files)
 {
-	struct stat st;
-	if (stat(dir, &st) == 0)
-		return S_ISDIR(st.st_mode) ? 0 : lm_fail("'%s' is not a directory", dir);
-	char *copy = strdup(dir);
-	if (!copy)
-		return lm_fail("out of memory");
-	for (char *p = copy + 1; *p; p++) {  /* mkdir -p */
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(copy, 0777) != 0 && errno != EEXIST) {
-			free(copy);
-			return lm_fail_errno("cannot create directory '%s'", dir);
-		}
-		*p = '/';
-	}
-	free(copy);
-	if (mkdir(dir, 0777) != 0 && errno != EEXIST)
-		return lm_fail_errno("cannot create directory '%s'", dir);
-	return 0;
-}
-
-static int run_shard(const struct opts *o, int nfiles, char **files)
-{
-	if (make_dir(o->dir) != 0)
+	if (mkdir_p(o->dir) != 0)
 		return -1;
-	struct sink s = {.o = o, .index = o->start_index, .tty = isatty(2), .t0 = now()};
+	if (o->verbose && o->zstd)
+		fprintf(stderr, "%s: %d threads\n", lm_progname, o->threads);
+	struct sink s = {.o = o, .index = o->start_index, .tty = isatty(2), .t0 = timer_now()};
 	s.val_left = o->val_tokens == VAL_DEFAULT ? o->shard_tokens : o->val_tokens;
 	uint8_t *buf = malloc(CHUNK_BYTES);
 	if (!buf)
@@ -516,7 +493,7 @@ struct info {
 	bool zstd;
 };
 
-static int info_scan(const struct opts *o, const char *path, struct info *f, uint16_t *buf,
+static int info_scan(const struct options *o, const char *path, struct info *f, uint16_t *buf,
 		     size_t cap)
 {
 	struct stat st;
@@ -589,10 +566,8 @@ static void info_print(const char *path, const struct info *f)
 	putchar('\n');
 }
 
-static int run_info(const struct opts *o, int nfiles, char **files)
+static int run_info(const struct options *o, int nfiles, char **files)
 {
-	if (nfiles == 0)
-		lm_usage_error("--info: no shard named");
 	size_t cap = 1 << 20;
 	uint16_t *buf = malloc(cap * sizeof *buf);
 	uint16_t *head = malloc(((size_t)o->head + 1) * sizeof *head);
@@ -630,8 +605,10 @@ static int run_info(const struct opts *o, int nfiles, char **files)
 int main(int argc, char **argv)
 {
 	lm_set_progname(argv[0]);
-	struct opts o;
-	parse_opts(&o, argc, argv);
+	struct options o;
+	int status = parse_options(argc, argv, &o);
+	if (status != CLI_RUN)
+		return status;
 	int rc = o.info ? run_info(&o, argc - optind, argv + optind)
 			: run_shard(&o, argc - optind, argv + optind);
 	if (rc != 0)

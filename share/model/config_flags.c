@@ -6,43 +6,48 @@
 #include "util/error.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #define MAX_DIM (1 << 20)
 
-static void parse_switch(int rc, const char *option)
+/* 0 with the switch set, or the usage error printed and EXIT_USAGE. */
+static int parse_switch(int rc, const char *option, bool *has)
 {
 	if (rc != 0)
-		lm_usage_error("%s: %s", option, lm_last_error());
+		return cli_usage_error("%s: %s", option, lm_last_error());
+	*has = true;
+	return 0;
+}
+
+int config_flags_arg(config_flags *f, int opt, const char *arg)
+{
+	switch (opt) {
+	case OPT_FAMILY:
+		return parse_switch(config_parse_family(arg, &f->family), "--family", &f->has_family);
+	case OPT_NORM:
+		return parse_switch(config_parse_norm(arg, &f->norm), "--norm", &f->has_norm);
+	case OPT_POSITIONS:
+		return parse_switch(config_parse_positions(arg, &f->positions), "--positions",
+				    &f->has_positions);
+	case OPT_MLP:
+		return parse_switch(config_parse_mlp(arg, &f->mlp), "--mlp", &f->has_mlp);
+	case OPT_LAYERS: return cli_arg_int("--layers", arg, 1, MAX_DIM, &f->layers);
+	case OPT_D_MODEL: return cli_arg_int("--d-model", arg, 1, MAX_DIM, &f->d_model);
+	case OPT_HEADS: return cli_arg_int("--heads", arg, 1, MAX_DIM, &f->heads);
+	case OPT_FF: return cli_arg_int("--ff", arg, 1, 1 << 24, &f->ff);
+	case OPT_CTX: return cli_arg_int("--ctx", arg, 1, 1 << 24, &f->ctx);
+	case OPT_VOCAB: return cli_arg_int("--vocab", arg, 1, 1 << 30, &f->vocab);
+	default:
+		return CONFIG_FLAGS_OTHER;
+	}
 }
 
 bool config_flags_take(config_flags *f, int opt, const char *arg)
 {
-	switch (opt) {
-	case OPT_FAMILY:
-		parse_switch(config_parse_family(arg, &f->family), "--family");
-		f->has_family = true;
-		return true;
-	case OPT_NORM:
-		parse_switch(config_parse_norm(arg, &f->norm), "--norm");
-		f->has_norm = true;
-		return true;
-	case OPT_POSITIONS:
-		parse_switch(config_parse_positions(arg, &f->positions), "--positions");
-		f->has_positions = true;
-		return true;
-	case OPT_MLP:
-		parse_switch(config_parse_mlp(arg, &f->mlp), "--mlp");
-		f->has_mlp = true;
-		return true;
-	case OPT_LAYERS: f->layers = cli_int("--layers", arg, 1, MAX_DIM); return true;
-	case OPT_D_MODEL: f->d_model = cli_int("--d-model", arg, 1, MAX_DIM); return true;
-	case OPT_HEADS: f->heads = cli_int("--heads", arg, 1, MAX_DIM); return true;
-	case OPT_FF: f->ff = cli_int("--ff", arg, 1, 1 << 24); return true;
-	case OPT_CTX: f->ctx = cli_int("--ctx", arg, 1, 1 << 24); return true;
-	case OPT_VOCAB: f->vocab = cli_int("--vocab", arg, 1, 1 << 30); return true;
-	default:
-		return false;
-	}
+	int rc = config_flags_arg(f, opt, arg);
+	if (rc > 0)
+		exit(rc);
+	return rc == 0;
 }
 
 /* Switch family: the new family's defaults, the old sizes. */

@@ -53,8 +53,13 @@ typedef struct {
 	int layers, d_model, heads, ff, ctx, vocab;   /* 0 = keep */
 } config_flags;
 
-/* Take one getopt result; returns true if it was a model flag. A malformed
- * value is a usage error (exit 2). */
+/* Take one getopt result, in the skeleton of util/cli.h: CONFIG_FLAGS_OTHER
+ * when OPT is no model flag, 0 when taken, or EXIT_USAGE with the usage
+ * error printed on a malformed value. */
+enum { CONFIG_FLAGS_OTHER = -1 };
+int config_flags_arg(config_flags *f, int opt, const char *arg);
+/* The exiting form, for lm-train until it takes the skeleton (then it
+ * goes): true if OPT was a model flag; a malformed value exits with 2. */
 bool config_flags_take(config_flags *f, int opt, const char *arg);
 /* Apply to a loaded config, then config_finish(); -1 with an error. */
 int config_flags_apply(const config_flags *f, lm_config *c);

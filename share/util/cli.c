@@ -12,9 +12,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static void usage_hint(void)
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts)
 {
-	fprintf(stderr, "Try '%s --help' for more information.\n", lm_progname);
+	/* glibc's getopt names the program by argv[0] (it may be a path):
+	 * lend it the tool's name for the call. getopt permutes only the
+	 * arguments after it. */
+	char *argv0 = argv[0];
+	argv[0] = (char *)lm_progname;
+	int opt = getopt_long(argc, argv, shortopts, longopts, NULL);
+	argv[0] = argv0;
+	return opt;
 }
 
 int cli_common_option(int opt, void (*usage)(void))
@@ -27,21 +34,17 @@ int cli_common_option(int opt, void (*usage)(void))
 		version_print(stdout, lm_progname);
 		return 0;
 	default:
-		usage_hint();
+		lm_usage_hint();
 		return EXIT_USAGE;
 	}
 }
 
 int cli_usage_error(const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	lm_vusage(fmt, ap);
 	va_end(ap);
-	fflush(stdout);
-	fprintf(stderr, "%s: %s\n", lm_progname, msg);
-	usage_hint();
 	return EXIT_USAGE;
 }
 
@@ -78,7 +81,7 @@ int cli_arg_real(const char *option, const char *arg, double *v)
 
 int cli_arg_positive_real(const char *option, const char *arg, double *v)
 {
-	double x;
+	double x = 0;
 	int rc = cli_arg_real(option, arg, &x);
 	if (rc != 0)
 		return rc;

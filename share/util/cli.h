@@ -1,7 +1,7 @@
 /*
  * cli.h — the one command-line skeleton every tool follows.
  *
- * Each tool parses with getopt_long, using the same long names for the same
+ * Each tool parses with getopt_long (through cli_getopt), using the same long names for the same
  * things everywhere (--help, --version, --json, -o/--output, -j/--threads,
  * -v/--verbose, -f/--force), into the same shape:
  *
@@ -16,10 +16,10 @@
  *         static const struct option longopts[] = {..., CLI_COMMON_OPTIONS, {0}};
  *         *o = (struct options){.threads = threads_default(MAX_THREADS), ...};
  *         int opt, rc = 0;
- *         while (rc == 0 && (opt = getopt_long(argc, argv, "j:...h", longopts, NULL)) != -1) {
+ *         while (rc == 0 && (opt = cli_getopt(argc, argv, "j:...h", longopts)) != -1) {
  *             switch (opt) {
  *             case 'j': rc = cli_arg_int("--threads", optarg, 1, MAX_THREADS, &o->threads); break;
- *             ...
+ *             ...                        // model flags: config_flags_arg (model/config_flags.h)
  *             default: return cli_common_option(opt, usage);
  *             }
  *         }
@@ -34,9 +34,9 @@
  *     {
  *         lm_set_progname(argv[0]);
  *         struct options o;
- *         int rc = parse_options(argc, argv, &o);
- *         if (rc != CLI_RUN)
- *             return rc;
+ *         int status = parse_options(argc, argv, &o);
+ *         if (status != CLI_RUN)
+ *             return status;
  *         ...
  *     }
  *
@@ -63,6 +63,10 @@ enum { CLI_RUN = -1 };
 #define CLI_COMMON_OPTIONS                                  \
 	{"help", no_argument, NULL, OPT_HELP},              \
 	{"version", no_argument, NULL, OPT_VERSION}
+
+/* getopt_long, whose own messages (an unknown option, a missing value) are
+ * prefixed by the tool's name, not by argv[0]'s path. */
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts);
 
 /* For a getopt_long switch's default: --help prints usage() and returns 0,
  * --version prints the version line and returns 0; anything else (getopt

@@ -10,10 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifndef LMPIPE_DATADIR
-#define LMPIPE_DATADIR "/usr/local/share/lmpipe"
-#endif
-
 static const char *readable(const char *path)
 {
 	return access(path, R_OK) == 0 ? path : NULL;

@@ -13,6 +13,11 @@
 
 #include <stddef.h>
 
+/* The installed data's directory; the Makefile sets it from PREFIX. */
+#ifndef LMPIPE_DATADIR
+#define LMPIPE_DATADIR "/usr/local/share/lmpipe"
+#endif
+
 /* HellaSwag's validation items: lm-eval hellaswag's default --data, and
  * lm-train's default --hellaswag. */
 #define DATADIR_HELLASWAG "hellaswag_val.jsonl"

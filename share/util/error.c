@@ -82,12 +82,22 @@ void lm_die_last(void)
 	lm_die("%s", lm_last_error());
 }
 
+void lm_usage_hint(void)
+{
+	fprintf(stderr, "Try '%s --help' for more information.\n", lm_progname);
+}
+
+void lm_vusage(const char *fmt, va_list ap)
+{
+	vmessage(fmt, ap);
+	lm_usage_hint();
+}
+
 void lm_usage_error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vmessage(fmt, ap);
+	lm_vusage(fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "Try '%s --help' for more information.\n", lm_progname);
 	exit(EXIT_USAGE);
 }

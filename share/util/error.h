@@ -22,6 +22,8 @@ extern "C" {
 
 #endif
 
+#include <stdarg.h>
+
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 extern const char *lm_progname;
@@ -39,6 +41,10 @@ const char *lm_last_error(void);
 void lm_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 __attribute__((__noreturn__)) void lm_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 __attribute__((__noreturn__)) void lm_die_last(void);
+/* A usage error: "tool: message" and the --help hint on stderr (cli.h's
+ * helpers return EXIT_USAGE after it; lm_usage_error exits with it). */
+void lm_usage_hint(void);
+void lm_vusage(const char *fmt, va_list ap);
 __attribute__((__noreturn__)) void lm_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #ifdef __cplusplus
