@@ -8,10 +8,14 @@
  *   lm-train --resume RUN_DIR [--steps N] [options]
  *
  * The arithmetic runs behind train/backend.h (the CPU or the CUDA
- * backend); this file is the loop around it: options, the step, evaluation,
- * sampling, checkpoints, the progress line and the log. Rank 0 alone writes files and
- * prints; every rank runs the same loop and takes the same decisions, from
- * values all-reduced across ranks.
+ * backend); the run's options, their JSON form and what a resume keeps of
+ * them in train/options.h; writing and finding checkpoints in
+ * train/checkpoint.h; the run's tokenizer in train/tokenizer.h. This file
+ * is the loop around them: parse, open the run and the backend, then for
+ * each step the micro-batches, the clipping, the update and the progress
+ * line, an eval, a sample or a checkpoint when due; close. Rank 0 alone
+ * writes files and prints; every rank runs the same loop and takes the
+ * same decisions, from values all-reduced across ranks.
  *
  * What an exact resume rests on: the weights (safetensors, fp32), AdamW's
  * moments and step, the loader's global position and the run's options
@@ -20,70 +24,46 @@
  */
 #include "ckpt/ckpt.h"
 #include "ckpt/format.h"
-#include "ckpt/gguf.h"
-#include "ckpt/hf_dir.h"
-#include "ckpt/safetensors.h"
 #include "data/loader.h"
 #include "dist/dist.h"
 #include "dist/spawn.h"
 #include "eval/hellaswag.h"
 #include "eval/hellaswag_eval.h"
-#include "eval/tokenizer.h"
 #include "model/accounting.h"
-#include "model/config_flags.h"
 #include "model/device.h"
 #include "model/gpt.h"
 #include "model/rng.h"
-#include "optim/adamw.h"
-#include "optim/schedule.h"
 #include "sample/generate.h"
 #include "sample/sampler.h"
-#include "tok/merges.h"
 #include "train/backend.h"
+#include "train/checkpoint.h"
 #include "train/log.h"
+#include "train/options.h"
 #include "train/rundir.h"
 #include "train/state.h"
+#include "train/tokenizer.h"
 #include "util/cli.h"
 #include "util/datadir.h"
 #include "util/error.h"
 #include "util/io.h"
 #include "util/num.h"
 #include "util/threads.h"
+#include "util/timer.h"
 
-#include <errno.h>
-#include <jansson.h>
-#include <limits.h>
 #include <math.h>
 #include <omp.h>
 #include <signal.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-/* ---- defaults (lm-train(1): the GPT-2 124M recipe) -------------------------- */
+/* ---- constants ---------------------------------------------------------------- */
 
-#define DEFAULT_MODEL "gpt2"
-#define DEFAULT_RUN_DIR "run"
-#define DEFAULT_BATCH_TOKENS 524288
-#define DEFAULT_MICRO_BATCH 4
-#define DEFAULT_GRAD_CLIP 1.0
-#define DEFAULT_SEED 1337
-#define DEFAULT_EVAL_EVERY 250
-#define DEFAULT_EVAL_TOKENS 10485760   /* llm.c: 20 batches of 524288 */
-#define DEFAULT_SAMPLE_EVERY 1000
-#define DEFAULT_CKPT_EVERY 1000
-#define DEFAULT_KEEP 3
-#define DEFAULT_PEAK 1e12              /* FLOP/s: a stated guess for a CPU; use --peak */
 #define SAMPLE_TOKENS 64
 #define SAMPLE_TEMPERATURE 1.0
 #define SAMPLE_TOP_K 40
-#define DEFAULT_HELLASWAG_LIMIT 200
-#define HELLASWAG_FILE "hellaswag_val.jsonl"   /* where lm-eval looks by default */
-#define MAX_SPECIALS 64
 #define MAX_GPUS 256                   /* --gpus: ranks on one machine */
 /* After one rank of --gpus fails, the others get this long to stop on
  * SIGTERM before SIGKILL (one waiting in a collective for it never will). */
@@ -96,35 +76,6 @@
 /* Test only: the --gpus spawner counts this many GPUs, so that its process
  * handling runs on any machine (the ranks then fail at their GPU). */
 #define ENV_TEST_GPUS "LM_TRAIN_TEST_GPUS"
-
-enum {
-	OPT_BATCH_TOKENS = OPT_TOOL_BASE, OPT_STEPS, OPT_TOKENS, OPT_LR, OPT_LR_MIN,
-	OPT_WARMUP, OPT_COSINE, OPT_WD, OPT_BETA1, OPT_BETA2, OPT_EPS, OPT_GRAD_CLIP,
-	OPT_SEED, OPT_EVAL_EVERY, OPT_EVAL_TOKENS, OPT_SAMPLE_EVERY, OPT_CKPT_EVERY,
-	OPT_KEEP, OPT_RESUME, OPT_DEVICE, OPT_PEAK, OPT_MERGES, OPT_FORCE,
-	OPT_SAMPLE_PROMPT, OPT_HELLASWAG, OPT_HELLASWAG_LIMIT, OPT_GPUS,
-	OPT_COUNT
-};
-
-/* ---- options ------------------------------------------------------------------ */
-
-typedef struct {
-	const char *data_dir, *model, *run_dir, *resume, *device, *merges;
-	const char *sample_prompt, *hellaswag;
-	long hellaswag_limit;
-	const char *specials[MAX_SPECIALS];
-	int n_specials;
-	config_flags flags;
-	long batch_tokens, micro_batch, steps, tokens;
-	lr_schedule sched;     /* lr_min < 0: 10% of lr_max; cosine 0: the steps */
-	adamw_hparams hp;
-	double grad_clip, peak;
-	uint64_t seed;
-	long eval_every, eval_tokens, sample_every, ckpt_every, keep;
-	int threads, force;
-	int gpus;              /* --gpus: ranks this command starts on this machine */
-	char given[OPT_COUNT]; /* set on the command line (a resume keeps the rest) */
-} train_opts;
 
 static void usage(void)
 {
@@ -161,7 +112,7 @@ static void usage(void)
 	       "      --sample-every N     a sample on stderr (temperature 1, top-k 40, seed --seed) (1000)\n"
 	       "      --sample-prompt TEXT what the sample continues (<|endoftext|>)\n"
 	       "      --hellaswag FILE     HellaSwag items scored at each eval (llmc style; default:\n"
-	       "                           " HELLASWAG_FILE " where lm-eval finds it, if there)\n"
+	       "                           " DATADIR_HELLASWAG " where lm-eval finds it, if there)\n"
 	       "      --hellaswag-limit N  the first N items; 0 = all (200)\n"
 	       "      --ckpt-every N       a checkpoint; also at the end and on SIGINT/TERM/HUP (1000)\n"
 	       "      --keep K             keep the last K checkpoints; 0 = all (3)\n"
@@ -171,199 +122,52 @@ static void usage(void)
 	       "      --peak FLOPS         peak FLOP/s for the MFU figure (1T)\n"
 	       "  -f, --force              start a fresh run in a RUN_DIR that has one\n"
 	       "%s"
-	       "  -h, --help               this text\n",
+	       "  -h, --help               this text\n"
+	       "      --version            the version and the features of this build\n",
 	       CONFIG_FLAGS_HELP);
 }
 
-static void opts_defaults(train_opts *o)
+/* -s TOKEN: one more special token. */
+static int add_special(train_opts *o, const char *token)
 {
-	memset(o, 0, sizeof *o);
-	o->model = DEFAULT_MODEL;
-	o->run_dir = NULL;
-	o->device = "auto";
-	o->gpus = 1;
-	o->batch_tokens = DEFAULT_BATCH_TOKENS;
-	o->micro_batch = DEFAULT_MICRO_BATCH;
-	o->sched = (lr_schedule){LR_MAX_DEFAULT, -1, 0, 0};
-	o->hp = ADAMW_DEFAULTS;
-	o->grad_clip = DEFAULT_GRAD_CLIP;
-	o->peak = DEFAULT_PEAK;
-	o->seed = DEFAULT_SEED;
-	o->eval_every = DEFAULT_EVAL_EVERY;
-	o->eval_tokens = DEFAULT_EVAL_TOKENS;
-	o->sample_every = DEFAULT_SAMPLE_EVERY;
-	o->hellaswag_limit = DEFAULT_HELLASWAG_LIMIT;
-	o->ckpt_every = DEFAULT_CKPT_EVERY;
-	o->keep = DEFAULT_KEEP;
+	if (o->n_specials == TRAIN_MAX_SPECIALS)
+		return cli_usage_error("more than %d special tokens", TRAIN_MAX_SPECIALS);
+	o->specials[o->n_specials++] = token;
+	return 0;
 }
 
-/* ---- the numeric options -------------------------------------------------------- *
- * One table for the command line and the state a run keeps: a value read back
- * from a state goes through the checks a typed one does. */
-
-#define MAX_MICRO_BATCH (1 << 20)
-
-typedef enum {
-	NUM_COUNT,     /* a whole number >= 0 (10M, 1B, ...): a long */
-	NUM_ROWS,      /* the micro-batch, 1 to MAX_MICRO_BATCH: a long */
-	NUM_REAL,      /* a real >= 0: a double */
-	NUM_POSITIVE,  /* a real > 0: a double */
-	NUM_SEED,      /* a whole number >= 0: a uint64_t */
-} num_kind;
-
-typedef struct {
-	int opt;
-	const char *flag;   /* on the command line */
-	const char *key;    /* in the state's options (NULL: not kept) */
-	num_kind kind;
-	size_t off;         /* the field in train_opts */
-	bool fixed;         /* the data order rests on it: a resume must not change it */
-} num_opt;
-
-#define NUM(opt, flag, key, kind, field, fixed) {opt, flag, key, kind, offsetof(train_opts, field), fixed}
-static const num_opt num_opts[] = {
-	NUM(OPT_BATCH_TOKENS, "--batch-tokens", "batch_tokens", NUM_COUNT, batch_tokens, true),
-	NUM('b', "--micro-batch", "micro_batch", NUM_ROWS, micro_batch, false),
-	NUM(OPT_STEPS, "--steps", "steps", NUM_COUNT, steps, false),
-	NUM(OPT_TOKENS, "--tokens", NULL, NUM_COUNT, tokens, false),
-	NUM(OPT_LR, "--lr", "lr_max", NUM_REAL, sched.lr_max, false),
-	NUM(OPT_LR_MIN, "--lr-min", "lr_min", NUM_REAL, sched.lr_min, false),
-	NUM(OPT_WARMUP, "--warmup", "warmup_iters", NUM_COUNT, sched.warmup_iters, false),
-	NUM(OPT_COSINE, "--cosine-steps", "cosine_cycle_iters", NUM_COUNT, sched.cosine_cycle_iters, false),
-	NUM(OPT_WD, "--weight-decay", "weight_decay", NUM_REAL, hp.weight_decay, false),
-	NUM(OPT_BETA1, "--beta1", "beta1", NUM_REAL, hp.beta1, false),
-	NUM(OPT_BETA2, "--beta2", "beta2", NUM_REAL, hp.beta2, false),
-	NUM(OPT_EPS, "--eps", "eps", NUM_REAL, hp.eps, false),
-	NUM(OPT_GRAD_CLIP, "--grad-clip", "grad_clip", NUM_REAL, grad_clip, false),
-	NUM(OPT_SEED, "--seed", "seed", NUM_SEED, seed, true),
-	NUM(OPT_EVAL_EVERY, "--eval-every", "eval_every", NUM_COUNT, eval_every, false),
-	NUM(OPT_EVAL_TOKENS, "--eval-tokens", "eval_tokens", NUM_COUNT, eval_tokens, false),
-	NUM(OPT_SAMPLE_EVERY, "--sample-every", "sample_every", NUM_COUNT, sample_every, false),
-	NUM(OPT_CKPT_EVERY, "--ckpt-every", "ckpt_every", NUM_COUNT, ckpt_every, false),
-	NUM(OPT_KEEP, "--keep", "keep", NUM_COUNT, keep, false),
-	NUM(OPT_HELLASWAG_LIMIT, "--hellaswag-limit", "hellaswag_limit", NUM_COUNT, hellaswag_limit, false),
-	NUM(OPT_PEAK, "--peak", "peak", NUM_POSITIVE, peak, false),
-};
-#undef NUM
-#define N_NUM_OPTS (sizeof num_opts / sizeof num_opts[0])
-
-static bool num_is_real(const num_opt *n)
+/* DATA_DIR (optional with --resume), and the checks across options. */
+static int check_options(train_opts *o, int argc, char **argv)
 {
-	return n->kind == NUM_REAL || n->kind == NUM_POSITIVE;
-}
-
-static size_t num_size(const num_opt *n)
-{
-	return num_is_real(n) ? sizeof(double) : n->kind == NUM_SEED ? sizeof(uint64_t) : sizeof(long);
-}
-
-/* Set n's field of o from TEXT; -1 + lm_fail (naming LABEL) if it is not
- * a value the option takes. */
-static int num_opt_set(train_opts *o, const num_opt *n, const char *label, const char *text)
-{
-	char *field = (char *)o + n->off;
-	uint64_t c;
-	double v;
-	switch (n->kind) {
-	case NUM_COUNT:
-	case NUM_SEED:
-		if (num_parse_count(text, &c) != 0)
-			return lm_fail("%s: %s", label, lm_last_error());
-		if (n->kind == NUM_SEED)
-			*(uint64_t *)field = c;
-		else
-			*(long *)field = (long)c;
-		return 0;
-	case NUM_ROWS:
-		if (num_parse_real(text, &v) != 0 || v != floor(v))
-			return lm_fail("%s: invalid integer '%s'", label, text);
-		if (v < 1 || v > MAX_MICRO_BATCH)
-			return lm_fail("%s: %s is out of range [1, %d]", label, text, MAX_MICRO_BATCH);
-		*(long *)field = (long)v;
-		return 0;
-	case NUM_REAL:
-	case NUM_POSITIVE:
-		if (num_parse_real(text, &v) != 0)
-			return lm_fail("%s: %s", label, lm_last_error());
-		if (n->kind == NUM_REAL && v < 0)
-			return lm_fail("%s: %s must not be negative", label, text);
-		if (n->kind == NUM_POSITIVE && !(v > 0))
-			return lm_fail("%s: '%s' must be positive", label, text);
-		*(double *)field = v;
-		return 0;
+	if (o->resume) {
+		if (optind < argc)
+			o->data_dir = argv[optind++];
+	} else {
+		if (optind >= argc)
+			return cli_usage_error("no DATA_DIR (the directory of token shards)");
+		o->data_dir = argv[optind++];
 	}
-	return lm_fail("%s: unknown kind of number", label);
+	if (optind < argc)
+		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	if (o->given[OPT_STEPS] && o->given[OPT_TOKENS])
+		return cli_usage_error("--steps and --tokens: give one");
+	if (o->resume && train_opts_model_given(o))
+		return cli_usage_error("model flags with --resume: the model is the run's");
+	if (o->given[OPT_GPUS] && !o->given[OPT_DEVICE])
+		o->device = "cuda";
+	const char *dev = device_resolve(o->device);
+	if (!dev)
+		return cli_usage_error("--device: '%s' is cpu, cuda or auto", o->device);
+	o->device = dev;
+	if (o->gpus > 1 && strcmp(o->device, "cuda"))
+		return cli_usage_error("--gpus %d trains on GPUs: --device %s does not go with it",
+				       o->gpus, o->device);
+	return CLI_RUN;
 }
 
-static const num_opt *num_opt_find(int opt)
-{
-	for (size_t i = 0; i < N_NUM_OPTS; i++)
-		if (num_opts[i].opt == opt)
-			return &num_opts[i];
-	return NULL;
-}
-
-/* One numeric option of the command line; false if OPT is not one. */
-static bool take_train_opt(train_opts *o, int opt, const char *arg)
-{
-	const num_opt *n = num_opt_find(opt);
-	if (!n)
-		return false;
-	if (num_opt_set(o, n, n->flag, arg) != 0)
-		lm_usage_error("%s", lm_last_error());
-	return true;
-}
-
-static bool take_run_opt(train_opts *o, int opt, const char *arg)
-{
-	switch (opt) {
-	case 'm': o->model = arg; break;
-	case 'o': o->run_dir = arg; break;
-	case 'j': o->threads = cli_int("--threads", arg, 1, 4096); break;
-	case 's':
-		if (o->n_specials == MAX_SPECIALS)
-			lm_usage_error("more than %d special tokens", MAX_SPECIALS);
-		o->specials[o->n_specials++] = arg;
-		break;
-	case 'f': o->force = 1; break;
-	case OPT_RESUME: o->resume = arg; break;
-	case OPT_DEVICE: o->device = arg; break;
-	case OPT_GPUS: o->gpus = cli_int("--gpus", arg, 1, MAX_GPUS); break;
-	case OPT_MERGES: o->merges = arg; break;
-	case OPT_SAMPLE_PROMPT: o->sample_prompt = arg; break;
-	case OPT_HELLASWAG: o->hellaswag = arg; break;
-	default: return false;
-	}
-	return true;
-}
-
-/* PATH made absolute against the current directory (not resolved: a glob
- * of shards stays a glob); the result lives as long as the process. */
-static const char *path_absolute(const char *path)
-{
-	static char cwd[PATH_MAX];
-	if (!path || path[0] == '/')
-		return path;
-	if (!cwd[0] && !getcwd(cwd, sizeof cwd))
-		lm_die("cannot make '%s' absolute: %s", path, strerror(errno));
-	while (path[0] == '.' && path[1] == '/')
-		path += 2;
-	char *abs;
-	if (asprintf(&abs, "%s/%s", strcmp(cwd, "/") ? cwd : "", path) < 0)
-		lm_die("out of memory");
-	return abs;
-}
-
-/* The paths a run keeps in its state, absolute: a resume from elsewhere
- * finds the same files. */
-static void opts_paths_absolute(train_opts *o)
-{
-	o->data_dir = path_absolute(o->data_dir);
-	o->merges = path_absolute(o->merges);
-	o->hellaswag = path_absolute(o->hellaswag);
-}
-
-static void opts_parse(train_opts *o, int argc, char **argv)
+/* CLI_RUN, or the exit status (util/cli.h). The numeric options go through
+ * the run's table (train/options.h); given[] records what was typed. */
+static int parse_options(int argc, char **argv, train_opts *o)
 {
 	static const struct option longopts[] = {
 		{"model", required_argument, NULL, 'm'},
@@ -405,183 +209,37 @@ static void opts_parse(train_opts *o, int argc, char **argv)
 		CLI_COMMON_OPTIONS,
 		{0, 0, 0, 0},
 	};
-	int opt;
-	while ((opt = getopt_long(argc, argv, "m:o:j:b:s:fh", longopts, NULL)) != -1) {
+	train_opts_defaults(o);
+	int opt, rc = 0;
+	while (rc == 0 && (opt = cli_getopt(argc, argv, "m:o:j:b:s:fh", longopts)) != -1) {
 		if (opt >= 0 && opt < OPT_COUNT)
 			o->given[opt] = 1;
-		if (config_flags_take(&o->flags, opt, optarg))
+		int model = config_flags_arg(&o->flags, opt, optarg);
+		if (model != CONFIG_FLAGS_OTHER) {
+			rc = model;
 			continue;
-		if (!take_train_opt(o, opt, optarg) && !take_run_opt(o, opt, optarg))
-			cli_common(opt, usage);
-	}
-	if (o->resume) {
-		if (optind < argc)
-			o->data_dir = argv[optind++];
-	} else {
-		if (optind >= argc)
-			lm_usage_error("no DATA_DIR (the directory of token shards)");
-		o->data_dir = argv[optind++];
-	}
-	if (optind < argc)
-		lm_usage_error("unexpected argument '%s'", argv[optind]);
-	if (o->given[OPT_STEPS] && o->given[OPT_TOKENS])
-		lm_usage_error("--steps and --tokens: give one");
-	if (o->given[OPT_GPUS] && !o->given[OPT_DEVICE])
-		o->device = "cuda";
-	const char *dev = device_resolve(o->device);
-	if (!dev)
-		lm_usage_error("--device: '%s' is cpu, cuda or auto", o->device);
-	o->device = dev;
-	if (o->gpus > 1 && strcmp(o->device, "cuda"))
-		lm_usage_error("--gpus %d trains on GPUs: --device %s does not go with it",
-			       o->gpus, o->device);
-	opts_paths_absolute(o);
-}
-
-static bool model_flags_given(const config_flags *f)
-{
-	return f->has_family || f->has_norm || f->has_positions || f->has_mlp || f->layers ||
-	       f->d_model || f->heads || f->ff || f->ctx || f->vocab;
-}
-
-/* ---- the options a run keeps (in its state sidecar) ---------------------------- */
-
-static json_t *num_opt_json(const train_opts *o, const num_opt *n)
-{
-	const char *field = (const char *)o + n->off;
-	if (num_is_real(n))
-		return json_real(*(const double *)field);
-	if (n->kind == NUM_SEED)
-		return json_integer((json_int_t)*(const uint64_t *)field);
-	return json_integer((json_int_t)*(const long *)field);
-}
-
-static char *opts_to_json(const train_opts *o, int ctx)
-{
-	json_t *j = json_pack("{s:s, s:i}", "data", o->data_dir, "ctx", ctx);
-	if (!j)
-		return NULL;
-	for (size_t i = 0; i < N_NUM_OPTS; i++)
-		if (num_opts[i].key)
-			json_object_set_new(j, num_opts[i].key, num_opt_json(o, &num_opts[i]));
-	json_object_set_new(j, "device", json_string(o->device));
-	if (o->merges)
-		json_object_set_new(j, "merges", json_string(o->merges));
-	if (o->sample_prompt)
-		json_object_set_new(j, "sample_prompt", json_string(o->sample_prompt));
-	if (o->hellaswag)
-		json_object_set_new(j, "hellaswag", json_string(o->hellaswag));
-	json_t *sp = json_array();
-	for (int i = 0; i < o->n_specials; i++)
-		json_array_append_new(sp, json_string(o->specials[i]));
-	json_object_set_new(j, "specials", sp);
-	char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(17));
-	json_decref(j);
-	return s;
-}
-
-/* The text of a state's number, as it would be typed. */
-static int state_number_text(json_t *v, const char *key, char *buf, size_t cap)
-{
-	if (json_is_integer(v))
-		snprintf(buf, cap, "%lld", (long long)json_integer_value(v));
-	else if (json_is_real(v))
-		snprintf(buf, cap, "%.17g", json_real_value(v));
-	else
-		return v ? lm_fail("\"%s\" is not a number", key) : lm_fail("no \"%s\"", key);
-	return 0;
-}
-
-/* Every numeric option of the state, checked as the command line checks
- * it; taken unless given now. The data order's must match. */
-static int opts_numbers_from_state(train_opts *o, json_t *j, const char *path)
-{
-	for (size_t i = 0; i < N_NUM_OPTS; i++) {
-		const num_opt *n = &num_opts[i];
-		char text[64], label[64];
-		train_opts saved = *o;
-		if (!n->key)
+		}
+		int num = train_opts_set_number(o, opt, optarg);
+		if (num < 0)
+			return cli_usage_error("%s", lm_last_error());
+		if (num > 0)
 			continue;
-		snprintf(label, sizeof label, "\"%s\"", n->key);
-		if (state_number_text(json_object_get(j, n->key), n->key, text, sizeof text) != 0 ||
-		    num_opt_set(&saved, n, label, text) != 0)
-			return lm_fail("'%s': %s", path, lm_last_error());
-		char *mine = (char *)o + n->off, *theirs = (char *)&saved + n->off;
-		if (!o->given[n->opt])
-			memcpy(mine, theirs, num_size(n));
-		else if (n->fixed && memcmp(mine, theirs, num_size(n)) != 0)
-			return lm_fail("%s differs from the run's %s: the data order rests on it",
-				       n->flag, text);
+		switch (opt) {
+		case 'm': o->model = optarg; break;
+		case 'o': o->run_dir = optarg; break;
+		case 'j': rc = cli_arg_int("--threads", optarg, 1, 4096, &o->threads); break;
+		case 's': rc = add_special(o, optarg); break;
+		case 'f': o->force = 1; break;
+		case OPT_RESUME: o->resume = optarg; break;
+		case OPT_DEVICE: o->device = optarg; break;
+		case OPT_GPUS: rc = cli_arg_int("--gpus", optarg, 1, MAX_GPUS, &o->gpus); break;
+		case OPT_MERGES: o->merges = optarg; break;
+		case OPT_SAMPLE_PROMPT: o->sample_prompt = optarg; break;
+		case OPT_HELLASWAG: o->hellaswag = optarg; break;
+		default: return cli_common_option(opt, usage);
+		}
 	}
-	return 0;
-}
-
-/* KEY's string, or NULL when absent; -1 when there and not a string. */
-static int state_string(json_t *j, const char *key, const char **out)
-{
-	json_t *v = json_object_get(j, key);
-	*out = json_string_value(v);
-	return v && !*out ? lm_fail("\"%s\" is not a string", key) : 0;
-}
-
-/* The strings: the data (required), the device (cpu or cuda), the paths,
- * the prompt, the specials. They live as long as the process (strdup). */
-static int opts_strings_from_state(train_opts *o, json_t *j)
-{
-	const char *data, *merges, *prompt, *device, *hs;
-	if (state_string(j, "data", &data) || state_string(j, "merges", &merges) ||
-	    state_string(j, "sample_prompt", &prompt) || state_string(j, "device", &device) ||
-	    state_string(j, "hellaswag", &hs))
-		return -1;
-	if (!data)
-		return lm_fail("no \"data\" (the data directory)");
-	if (device && strcmp(device, "cpu") && strcmp(device, "cuda"))
-		return lm_fail("\"device\" is '%s', not cpu or cuda", device);
-	json_t *sp = json_object_get(j, "specials");
-	if (sp && (!json_is_array(sp) || json_array_size(sp) > MAX_SPECIALS))
-		return lm_fail("\"specials\" is not an array of at most %d strings", MAX_SPECIALS);
-	for (size_t i = 0; i < json_array_size(sp); i++) {
-		const char *t = json_string_value(json_array_get(sp, i));
-		if (!t || !*t)
-			return lm_fail("\"specials\" holds something not a token");
-	}
-	if (!o->data_dir)
-		o->data_dir = strdup(data);
-	if (!o->merges && merges)
-		o->merges = strdup(merges);
-	if (!o->sample_prompt && prompt)
-		o->sample_prompt = strdup(prompt);
-	/* the run's device, unless --device or --gpus (which implies cuda) says */
-	if (!o->given[OPT_DEVICE] && !o->given[OPT_GPUS] && device)
-		o->device = !strcmp(device, "cuda") ? "cuda" : "cpu";
-	if (!o->hellaswag && hs)
-		o->hellaswag = strdup(hs);
-	if (o->n_specials == 0)
-		for (size_t i = 0; i < json_array_size(sp); i++)
-			o->specials[o->n_specials++] = strdup(json_string_value(json_array_get(sp, i)));
-	return 0;
-}
-
-/* The resumed run's options: the saved ones, overridden by those given now,
- * every one checked as strictly as the command line checks it (a state can
- * be edited by hand). The batch and the seed define the data order: they
- * must match. *ctx: the context the run trained with (the model must have it). */
-static int opts_from_state(train_opts *o, const char *json, const char *path, uint64_t *ctx)
-{
-	json_error_t err;
-	json_t *j = json_loads(json, 0, &err);
-	if (!j)
-		return lm_fail("'%s': bad options in the training state: %s", path, err.text);
-	char text[64];
-	int rc = opts_numbers_from_state(o, j, path);
-	if (rc == 0 && opts_strings_from_state(o, j) != 0)
-		rc = lm_fail("'%s': %s", path, lm_last_error());
-	if (rc == 0 && state_number_text(json_object_get(j, "ctx"), "ctx", text, sizeof text) != 0)
-		rc = lm_fail("'%s': %s", path, lm_last_error());
-	else if (rc == 0 && num_parse_count(text, ctx) != 0)
-		rc = lm_fail("'%s': \"ctx\": %s", path, lm_last_error());
-	json_decref(j);
-	return rc;
+	return rc != 0 ? rc : check_options(o, argc, argv);
 }
 
 /* ---- the run: everything the loop holds -------------------------------------------- */
@@ -595,12 +253,9 @@ typedef struct {
 	loader *train, *val;
 	train_log log;
 	bool have_log;
-	lm_tokenizer etok;       /* encodes sample prompts and HellaSwag, decodes samples */
-	bool have_etok;
+	train_tokenizer tok;     /* for samples and HellaSwag; the checkpoints carry it */
 	hs_set hs;               /* the HellaSwag items scored at each eval */
 	bool have_hs;
-	char *tok_merges;        /* the tokenizer the checkpoints carry: merges text, */
-	char *tok_specials;      /* and the specials as a JSON array (NULL: none) */
 	const char *model_src;   /* the checkpoint the weights came from, NULL: fresh */
 	int lock_fd;             /* the run directory's lock (root), when locked */
 	bool locked;
@@ -634,13 +289,6 @@ static void signals_install(void)
 	sigaction(SIGHUP, &sa, NULL);  /* a closed terminal or ssh session: checkpoint too */
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 /* A runtime error: every rank stops (a collective would hang otherwise). */
 static noreturn void run_die(run *r)
 {
@@ -652,96 +300,56 @@ static noreturn void run_die(run *r)
 
 /* ---- checkpoints ---------------------------------------------------------------------- */
 
-/* The weights under HF's names (ckpt/ckpt.h); metadata: the tokenizer and
- * the progress (ckpt_save adds the config). */
-static int save_weights(run *r, const char *path)
+/* The state a checkpoint of this step keeps (options_json malloc'ed). */
+static int state_of_run(const run *r, train_state *s)
 {
-	char step[32], tokens[32];
-	snprintf(step, sizeof step, "%ld", r->step);
-	snprintf(tokens, sizeof tokens, "%ld", r->step * r->o.batch_tokens);
-	const char *meta[8] = {"step", step, "tokens", tokens};
-	int nmeta = 2;
-	if (r->tok_merges) {
-		meta[4] = "tokenizer_merges";
-		meta[5] = r->tok_merges;
-		meta[6] = "tokenizer_specials";
-		meta[7] = r->tok_specials ? r->tok_specials : "[]";
-		nmeta += 2;
-	}
-	return ckpt_save(&r->model, path, meta, nmeta, true);
-}
-
-static int save_state(run *r, const char *path)
-{
-	train_state s = {
+	*s = (train_state){
 		.step = (uint64_t)r->step,
 		.tokens = (uint64_t)(r->step * r->o.batch_tokens),
 		.rng_state = r->rng.state,
-		.options_json = opts_to_json(&r->o, r->T),
+		.options_json = train_opts_to_json(&r->o, r->T),
 		.num_params = r->model.num_params,
 		.m = r->be.opt.m,
 		.v = r->be.opt.v,
 	};
-	if (!s.options_json)
+	if (!s->options_json)
 		return lm_fail("out of memory");
-	loader_pos_save(r->train, s.loader_pos);
-	int rc = train_state_write(path, &s);
-	free(s.options_json);
-	return rc;
+	loader_pos_save(r->train, s->loader_pos);
+	return 0;
 }
 
-/* The run directory as a transformers model directory (ckpt/hf_dir.h); a
- * model transformers cannot express is said once, and is no error. */
-static int run_dir_for_transformers(run *r)
+/* This step's checkpoint, once (root writes it). A model transformers
+ * cannot express is said once, and is no error. */
+static int checkpoint(run *r)
 {
 	static bool said;
-	int rc = hf_dir_update(r->o.run_dir, &r->model, r->have_etok ? &r->etok.m : NULL);
+	if (r->last_ckpt == r->step)
+		return 0;
+	r->last_ckpt = r->step;
+	if (!is_root(r))
+		return 0;
+	train_state st;
+	if (r->be.sync_host(&r->be) != 0 || state_of_run(r, &st) != 0)
+		return -1;
+	train_ckpt c = {&r->model, &st, r->tok.merges, r->tok.specials,
+			r->tok.open ? &r->tok.enc.m : NULL};
+	int rc = train_ckpt_write(r->o.run_dir, (int)r->o.keep, &c);
+	free(st.options_json);
 	if (rc > 0 && !said)
 		lm_warn("%s", lm_last_error());
 	said = said || rc > 0;
 	return rc < 0 ? -1 : 0;
 }
 
-/* The pair for this step, then the pointer, then pruning (see rundir.h). */
-static int checkpoint(run *r)
-{
-	if (r->last_ckpt == r->step)
-		return 0;
-	r->last_ckpt = r->step;
-	if (!is_root(r))
-		return 0;
-	if (r->be.sync_host(&r->be) != 0)
-		return -1;
-	char *w = rundir_ckpt_path(r->o.run_dir, r->step, "safetensors");
-	char *s = rundir_ckpt_path(r->o.run_dir, r->step, "state");
-	int rc = !w || !s ? -1 : save_weights(r, w);
-	if (rc == 0)
-		rc = save_state(r, s);
-	if (rc == 0)
-		rc = rundir_point_latest(r->o.run_dir, r->step);
-	if (rc == 0)
-		rc = run_dir_for_transformers(r);
-	if (rc == 0)
-		rc = rundir_prune(r->o.run_dir, (int)r->o.keep);
-	free(w);
-	free(s);
-	return rc;
-}
-
 /* ---- set-up ------------------------------------------------------------------------------ */
 
 /* The model: from the resumed checkpoint, or a preset/config (+ flags) with
  * fresh weights from the seed, or an existing checkpoint to continue from. */
-static bool has_weights(const char *model)
-{
-	return ckpt_has_weights(model);
-}
-
 static int model_setup(run *r, const char *ckpt)
 {
 	const char *src = ckpt ? ckpt : r->o.model;
-	if (has_weights(src)) {
-		if (!ckpt && model_flags_given(&r->o.flags))
+	if (ckpt_has_weights(src)) {
+		if (!ckpt && train_opts_model_given(&r->o))
 			return lm_fail("model flags cannot change the model of '%s'", src);
 		if (ckpt_open_model(&r->model, src) != 0)
 			return -1;
@@ -754,99 +362,23 @@ static int model_setup(run *r, const char *ckpt)
 	return gpt_init(&r->model, &r->cfg, r->o.seed);
 }
 
-/* ---- the tokenizer ----------------------------------------------------------------------- *
- * The checkpoints carry the run's tokenizer (their metadata, lm-eval's and
- * lm-sample's first choice): --merges and -s when given, else the one the
- * checkpoint the weights came from carries, so that a run continued from a
- * checkpoint, or resumed, keeps it. */
+/* ---- the tokenizer ----------------------------------------------------------------------- */
 
-/* The tokenizer in the metadata of checkpoint SRC (a safetensors file, a GGUF, or a directory's
- * model.safetensors) into r->tok_*: 1 if it has one, 0 if not, -1 on error. */
-static int carried_tokenizer(run *r, const char *src)
-{
-	ckpt_format fmt;
-	if (ckpt_sniff(src, &fmt) != 0)
-		return -1;
-	if (fmt == FMT_GGUF) {
-		int rc = gguf_tokenizer_meta(src, &r->tok_merges, &r->tok_specials);
-		return rc < 0 ? -1 : rc == 0;
-	}
-	if (fmt != FMT_SAFETENSORS && fmt != FMT_HF_DIR)
-		return 0;   /* llm.c's checkpoint: its tokenizer is a file of its own */
-	char *dir_file = fmt == FMT_HF_DIR ? rundir_file(src, "model.safetensors") : NULL;
-	st_file *f = st_open(dir_file ? dir_file : src);
-	free(dir_file);
-	if (!f)
-		return -1;
-	const char *merges = st_metadata(f, "tokenizer_merges");
-	const char *specials = st_metadata(f, "tokenizer_specials");
-	if (merges) {
-		r->tok_merges = strdup(merges);
-		r->tok_specials = specials ? strdup(specials) : NULL;
-	}
-	st_close(f);
-	if (merges && (!r->tok_merges || (specials && !r->tok_specials)))
-		return lm_fail("out of memory");
-	return merges != NULL;
-}
-
-/* r->tok_* from the tokenizer read from --merges (a merges file or a
- * .tiktoken rank table) and its specials. */
-static int carry_etok(run *r)
-{
-	return ckpt_tokenizer_meta(&r->etok.m, &r->tok_merges, &r->tok_specials);
-}
-
-static void tokenizer_drop(run *r)
-{
-	if (r->have_etok)
-		lm_tokenizer_close(&r->etok);
-	r->have_etok = false;
-	free(r->tok_merges);
-	free(r->tok_specials);
-	r->tok_merges = r->tok_specials = NULL;
-}
-
-/* The tokenizer for samples and HellaSwag, and the one the checkpoints
- * carry: --merges and -s given now; else the one the source checkpoint
- * carries; else (a fresh run from a transformers directory or a checkpoint
- * without one) GPT-2's for samples, carried by none. */
+/* The run's tokenizer (train/tokenizer.h): --merges and -s given now, else
+ * the source checkpoint's; one that does not fit a checkpoint's model is
+ * said, and the run goes on without. */
 static int eval_tokenizer_setup(run *r)
 {
-	if (r->o.given[OPT_MERGES]) {
-		if (lm_tokenizer_open_merges(&r->etok, r->o.merges, r->o.specials,
-					     r->o.n_specials) != 0)
-			return -1;
-		r->have_etok = true;
-		if (carry_etok(r) != 0)
-			return -1;
-	} else if (r->model_src) {
-		int carried = carried_tokenizer(r, r->model_src);
-		if (carried < 0)
-			return -1;
-		if (!carried && r->o.resume)   /* a run trained without one */
-			return 0;
-		if (lm_tokenizer_open(&r->etok, r->model_src, NULL) != 0) {
-			if (is_root(r))
-				lm_warn("no samples or HellaSwag: %s", lm_last_error());
-			tokenizer_drop(r);
-			return 0;
-		}
-		r->have_etok = true;
-	} else {
+	if (r->o.given[OPT_MERGES])
+		return train_tokenizer_open_merges(&r->tok, r->o.merges, r->o.specials,
+						   r->o.n_specials, r->cfg.vocab_size);
+	if (!r->model_src)
 		return 0;
-	}
-	if (r->etok.m.vocab_size <= (uint32_t)r->cfg.vocab_size)
-		return 0;
-	lm_fail("the tokenizer %s has %u tokens, the model's vocabulary %d",
-		r->etok.source, r->etok.m.vocab_size, r->cfg.vocab_size);
-	if (r->o.given[OPT_MERGES])   /* the user's choice: a mistake to report */
-		return -1;
-	/* The checkpoint's tokenizer does not fit: train without it. */
-	if (is_root(r))
-		lm_warn("no samples or HellaSwag: %s (give --merges FILE)", lm_last_error());
-	tokenizer_drop(r);
-	return 0;
+	int rc = train_tokenizer_open_ckpt(&r->tok, r->model_src, r->o.resume != NULL,
+					   r->cfg.vocab_size);
+	if (rc > 0 && is_root(r))
+		lm_warn("no samples or HellaSwag: %s", lm_last_error());
+	return rc < 0 ? -1 : 0;
 }
 
 /* The HellaSwag items: --hellaswag FILE (an error if unreadable), else
@@ -856,10 +388,10 @@ static int hellaswag_setup(run *r)
 	char found[4096];
 	const char *path = r->o.hellaswag;
 	if (!path)
-		path = datadir_find(HELLASWAG_FILE, found, sizeof found);
+		path = datadir_hellaswag(found, sizeof found);
 	if (!path || r->o.eval_every <= 0 || !is_root(r))
 		return 0;
-	if (!r->have_etok) {
+	if (!r->tok.open) {
 		lm_warn("no HellaSwag: no tokenizer (give --merges FILE)");
 		return 0;
 	}
@@ -944,18 +476,6 @@ static int run_lock(run *r, const char *dir)
 	return 0;
 }
 
-/* A fresh run's directory must be empty of runs (unless --force). */
-static int rundir_check_fresh(const run *r)
-{
-	int used = rundir_in_use(r->o.run_dir);
-	if (r->o.resume || r->o.force || used == RUNDIR_EMPTY)
-		return 0;
-	if (used == RUNDIR_NO_CHECKPOINT)
-		return lm_fail("'%s' holds a run that wrote no whole checkpoint: nothing to "
-			       "resume; -f to start over", r->o.run_dir);
-	return lm_fail("'%s' already holds a run: --resume it, or -f to start over", r->o.run_dir);
-}
-
 /* A resumed run's log goes on where its last whole line ends. */
 static int log_repair(const run *r, const char *path)
 {
@@ -974,8 +494,9 @@ static int rundir_setup(run *r)
 {
 	if (!is_root(r))
 		return 0;
-	if (rundir_make(r->o.run_dir) != 0 || run_lock(r, r->o.run_dir) != 0 ||
-	    rundir_check_fresh(r) != 0)
+	if (mkdir_p(r->o.run_dir) != 0 || run_lock(r, r->o.run_dir) != 0)
+		return -1;
+	if (!r->o.resume && !r->o.force && rundir_check_fresh(r->o.run_dir) != 0)
 		return -1;
 	char *p = rundir_file(r->o.run_dir, RUNDIR_LOG);
 	if (!p)
@@ -989,7 +510,7 @@ static int rundir_setup(run *r)
 	if (rc)
 		return -1;
 	r->have_log = true;
-	char *cfg = config_to_json(&r->cfg), *opts = opts_to_json(&r->o, r->T);
+	char *cfg = config_to_json(&r->cfg), *opts = train_opts_to_json(&r->o, r->T);
 	const char *slash = strrchr(r->o.run_dir, '/');
 	rc = train_log_run(&r->log, slash && slash[1] ? slash + 1 : r->o.run_dir, cfg, opts);
 	free(cfg);
@@ -999,86 +520,14 @@ static int rundir_setup(run *r)
 
 /* ---- --resume -------------------------------------------------------------------------------- */
 
-/* Step's pair, if whole: weights whose header fits the file, a state whose
- * size and hash hold and whose step is the name's. */
-static int pair_read(const char *dir, long step, train_state *st, char **ckpt)
+/* The pair to resume (train_ckpt_find); root says when it is not the
+ * pointer's. */
+static int resume_pair(const run *r, train_state *st, char **ckpt)
 {
-	char *w = rundir_ckpt_path(dir, step, "safetensors");
-	char *sp = rundir_ckpt_path(dir, step, "state");
-	st_file *f = w ? st_open(w) : NULL;
-	int rc = !w || !sp || !f ? -1 : train_state_read(sp, st);
-	if (f)
-		st_close(f);
-	if (rc == 0 && st->step != (uint64_t)step) {
-		rc = lm_fail("'%s': the state says step %llu, its name %ld", sp,
-			     (unsigned long long)st->step, step);
-		train_state_free(st);
-	}
-	free(sp);
-	if (rc == 0)
-		*ckpt = w;
-	else
-		free(w);
-	return rc;
-}
-
-/* No pair to resume from: why, and what to do. */
-static int no_checkpoint(const char *dir)
-{
-	if (rundir_in_use(dir) == RUNDIR_NO_CHECKPOINT)
-		return lm_fail("'%s' has no checkpoint to resume: its run stopped before it wrote "
-			       "a whole one (start it again with -f)", dir);
-	return lm_fail("'%s' has no checkpoint to resume", dir);
-}
-
-/* The pair to resume: the pointer's, else (missing or damaged) the newest
- * whole one before it, said on stderr. */
-static int resume_pair(run *r, train_state *st, char **ckpt)
-{
-	const char *dir = r->o.resume;
-	long step, prev;
-	int pointed = rundir_latest(dir, &step);
-	if (pointed < 0)
-		return -1;
-	if (pointed && pair_read(dir, step, st, ckpt) == 0)
-		return 0;
-	char why[512];
-	snprintf(why, sizeof why, "%s", pointed ? lm_last_error() : "");
-	for (long before = pointed ? step : LONG_MAX;; before = prev) {
-		int found = rundir_previous(dir, before, &prev);
-		if (found < 0)
-			return -1;
-		if (!found)
-			return pointed ? lm_fail("cannot resume from step %ld: %s; and no earlier "
-						 "whole checkpoint", step, why)
-				       : no_checkpoint(dir);
-		if (pair_read(dir, prev, st, ckpt) != 0)
-			continue;
-		if (!is_root(r))
-			return 0;
-		if (pointed)
-			lm_warn("cannot resume from step %ld: %s; resuming from step %ld, the "
-				"previous whole checkpoint", step, why, prev);
-		else
-			lm_warn("'%s' has no %s: resuming from step %ld, its newest whole checkpoint",
-				dir, RUNDIR_LATEST, prev);
-		return 0;
-	}
-}
-
-/* The state's step as far as this run's arithmetic goes: the tokens it
- * counts (step x batch) fit, and are what the state says. */
-static int state_step_check(const train_state *st, const train_opts *o, const char *dir)
-{
-	uint64_t bt = (uint64_t)o->batch_tokens;
-	if (bt == 0 || st->step > (uint64_t)LONG_MAX / bt)
-		return lm_fail("'%s': step %llu of %llu tokens is past any run", dir,
-			       (unsigned long long)st->step, (unsigned long long)bt);
-	if (st->tokens != st->step * bt)
-		return lm_fail("'%s': the state says %llu tokens, its step %llu x %llu a step",
-			       dir, (unsigned long long)st->tokens, (unsigned long long)st->step,
-			       (unsigned long long)bt);
-	return 0;
+	int rc = train_ckpt_find(r->o.resume, st, ckpt);
+	if (rc > 0 && is_root(r))
+		lm_warn("%s", lm_last_error());
+	return rc < 0 ? -1 : 0;
 }
 
 /* --resume: the pair's weights (*ckpt) and state, the run's options. */
@@ -1094,9 +543,9 @@ static int resume_setup(run *r, train_state *st, char **ckpt, uint64_t *ctx)
 	if (resume_pair(r, st, ckpt) != 0)
 		return -1;
 	char *sp = rundir_ckpt_path(r->o.resume, (long)st->step, "state");
-	int rc = sp ? opts_from_state(&r->o, st->options_json, sp, ctx) : -1;
+	int rc = sp ? train_opts_from_json(&r->o, st->options_json, sp, ctx) : -1;
 	free(sp);
-	return rc == 0 ? state_step_check(st, &r->o, r->o.resume) : -1;
+	return rc == 0 ? train_ckpt_check_step(st, r->o.batch_tokens, r->o.resume) : -1;
 }
 
 /* Moments, step, data position and RNG from the state. */
@@ -1142,15 +591,11 @@ static void run_setup(run *r)
 	uint64_t ctx = 0;
 	r->last_ckpt = -1;
 	r->tty = isatty(2);
-	if (r->o.resume) {
-		if (model_flags_given(&r->o.flags))
-			lm_usage_error("model flags with --resume: the model is the run's");
-		if (resume_setup(r, &st, &ckpt, &ctx) != 0)
-			run_die(r);
-	}
+	if (r->o.resume && resume_setup(r, &st, &ckpt, &ctx) != 0)
+		run_die(r);
 	gpu_setup(r);
 	if (!r->o.run_dir)
-		r->o.run_dir = DEFAULT_RUN_DIR;
+		r->o.run_dir = TRAIN_DEFAULT_RUN_DIR;
 	if (model_setup(r, ckpt) != 0 || tokenizer_setup(r) != 0)
 		run_die(r);
 	if (batch_setup(r) != 0) {
@@ -1202,17 +647,17 @@ static double evaluate(run *r)
  * training device (root only); *ms gets the time taken. */
 static double hellaswag_score(run *r, double *ms)
 {
-	double t0 = now_ms();
+	double t0 = timer_now();
 	hs_total tot = {0};
 	score_model model;
 	score_model_device(&model, &r->be);
 	for (size_t i = 0; i < r->hs.n; i++) {
 		hs_result res;
-		if (hellaswag_eval_item(&model, &r->etok, &r->hs.items[i], r->hs.style, &res) != 0)
+		if (hellaswag_eval_item(&model, &r->tok.enc, &r->hs.items[i], r->hs.style, &res) != 0)
 			run_die(r);
 		hellaswag_total_add(&tot, &res);
 	}
-	*ms = now_ms() - t0;
+	*ms = 1e3 * timer_since(t0);
 	return tot.n ? (double)tot.acc_norm / tot.n : NAN;
 }
 
@@ -1221,10 +666,10 @@ static void eval_step(run *r)
 {
 	if (!r->val && !r->have_hs)
 		return;
-	double t0 = now_ms(), loss = r->val ? evaluate(r) : NAN;
+	double t0 = timer_now(), loss = r->val ? evaluate(r) : NAN;
 	if (!is_root(r))
 		return;
-	double val_ms = now_ms() - t0, hs_ms = 0;
+	double val_ms = 1e3 * timer_since(t0), hs_ms = 0;
 	double hs = r->have_hs ? hellaswag_score(r, &hs_ms) : NAN;
 	fprintf(stderr, "%sstep %ld:", r->tty ? "\r\033[K" : "", r->step);
 	if (r->val)
@@ -1254,9 +699,9 @@ static int sample_collect(void *ctx, uint32_t id)
 static int sample_prompt(run *r, token_buf *p)
 {
 	const char *text = r->o.sample_prompt;
-	if (text && lm_tokenizer_encode(&r->etok, text, strlen(text), p) != 0)
+	if (text && lm_tokenizer_encode(&r->tok.enc, text, strlen(text), p) != 0)
 		return -1;
-	if (p->n == 0 && token_buf_push(p, r->etok.eot >= 0 ? (uint32_t)r->etok.eot
+	if (p->n == 0 && token_buf_push(p, r->tok.enc.eot >= 0 ? (uint32_t)r->tok.enc.eot
 							   : (uint32_t)r->x[0]) != 0)
 		return lm_fail("out of memory");
 	for (size_t i = 0; i < p->n; i++)
@@ -1274,7 +719,7 @@ static void sample_step(run *r)
 {
 	if (!is_root(r))
 		return;
-	if (!r->have_etok) {
+	if (!r->tok.open) {
 		static bool said;
 		if (!said)
 			lm_warn("no samples: no tokenizer (give --merges FILE and -s TOKEN)");
@@ -1291,14 +736,14 @@ static void sample_step(run *r)
 	backend_gen_model(&r->be, &g);
 	if (sample_prompt(r, &prompt) != 0 || sampler_init(&smp, r->cfg.vocab_size, &opts) != 0)
 		run_die(r);
-	if (generate_with(&g, prompt.ids, (int)prompt.n, SAMPLE_TOKENS, r->etok.eot, &smp, &rng,
+	if (generate_with(&g, prompt.ids, (int)prompt.n, SAMPLE_TOKENS, r->tok.enc.eot, &smp, &rng,
 			  sample_collect, &so) != 0)
 		run_die(r);
 	fprintf(stderr, "%sstep %ld sample: ", r->tty ? "\r\033[K" : "", r->step);
 	for (size_t i = 0; i < so.out.n; i++) {
 		size_t n;
-		const uint8_t *b = lm_tokenizer_bytes(&r->etok, so.out.ids[i], &n);
-		if (b && (int)so.out.ids[i] != r->etok.eot)
+		const uint8_t *b = lm_tokenizer_bytes(&r->tok.enc, so.out.ids[i], &n);
+		if (b && (int)so.out.ids[i] != r->tok.enc.eot)
 			fwrite(b, 1, n, stderr);
 	}
 	fputc('\n', stderr);
@@ -1330,7 +775,7 @@ static void test_step_delay(void)
 static step_result train_step(run *r)
 {
 	step_result s = {0};
-	double t0 = now_ms(), sum = 0;
+	double t0 = timer_now(), sum = 0;
 	if (r->be.zero_grad(&r->be) != 0)
 		run_die(r);
 	for (int a = 0; a < r->accum; a++) {
@@ -1361,7 +806,7 @@ static step_result train_step(run *r)
 		run_die(r);
 	r->step++;
 	test_step_delay();
-	s.ms = now_ms() - t0;
+	s.ms = 1e3 * timer_since(t0);
 	return s;
 }
 
@@ -1391,8 +836,6 @@ static void report_step(run *r, const step_result *s)
 	if (train_log_write(&r->log, &rec) != 0)
 		run_die(r);
 }
-
-static bool every(long step, long n) { return n > 0 && step % n == 0; }
 
 /* ---- --gpus N: the ranks of one machine ---------------------------------------------- */
 
@@ -1432,7 +875,7 @@ static void ranks_start(const train_opts *o, char **argv)
 		ranks_run(o->gpus, argv);
 }
 
-/* ---- main ---------------------------------------------------------------------------------- */
+/* ---- closing ---------------------------------------------------------------------------------- */
 
 static void run_free(run *r)
 {
@@ -1443,13 +886,14 @@ static void run_free(run *r)
 	loader_close(r->train);
 	if (r->val)
 		loader_close(r->val);
-	tokenizer_drop(r);
+	train_tokenizer_close(&r->tok);
 	if (r->have_hs)
 		hellaswag_free(&r->hs);
 	if (r->locked)
 		close(r->lock_fd);
 	free(r->x);
 	free(r->y);
+	train_opts_free(&r->o);
 }
 
 static void say_start(const run *r)
@@ -1469,13 +913,71 @@ static void say_start(const run *r)
 		fprintf(stderr, "from step %ld of %s\n", r->step, r->o.resume);
 }
 
+/* ---- the loop ------------------------------------------------------------------------------- */
+
+/* Whether a signal asked any rank to stop (every rank takes the answer). */
+static bool stop_requested(run *r)
+{
+	int stop = stop_signal != 0;
+	if (dist_allreduce_max_int(&r->dist, &stop) != 0)
+		run_die(r);
+	return stop;
+}
+
+/* What is due after a step: the eval (also at the last step), a sample, a
+ * checkpoint (also at the last step and on a stop). */
+static void after_step(run *r, bool stop)
+{
+	bool last = r->step == r->o.steps;
+	if (train_every(r->step, r->o.eval_every) || (last && r->o.eval_every))
+		eval_step(r);
+	if (train_every(r->step, r->o.sample_every))
+		sample_step(r);
+	if (train_ckpt_due(r->step, r->o.ckpt_every, last, stop) && checkpoint(r) != 0)
+		run_die(r);
+}
+
+static void say_stopped(const run *r)
+{
+	if (is_root(r))
+		fprintf(stderr, "%sstopped by a signal after step %ld; continue with --resume %s\n",
+			r->tty ? "\n" : "", r->step, r->o.run_dir);
+}
+
+/* The steps up to --steps, or to a signal; then the final checkpoint (a
+ * no-op when the last step's is written). */
+static void train_loop(run *r)
+{
+	if (!r->o.resume && train_every(0, r->o.eval_every))
+		eval_step(r);
+	while (r->step < r->o.steps) {
+		step_result s = train_step(r);
+		report_step(r, &s);
+		bool stop = stop_requested(r);
+		after_step(r, stop);
+		if (stop) {
+			say_stopped(r);
+			break;
+		}
+	}
+	if (checkpoint(r) != 0)
+		run_die(r);
+	if (is_root(r) && r->tty)
+		fputc('\n', stderr);
+}
+
+/* ---- main ---------------------------------------------------------------------------------- */
+
 int main(int argc, char **argv)
 {
-	threads_init(argv);
 	static run r;
+	threads_init(argv);
 	lm_set_progname(argv[0]);
-	opts_defaults(&r.o);
-	opts_parse(&r.o, argc, argv);
+	int rc = parse_options(argc, argv, &r.o);
+	if (rc != CLI_RUN)
+		return rc;
+	if (train_opts_paths_absolute(&r.o) != 0)
+		lm_die_last();
 	if (r.o.threads)
 		omp_set_num_threads(r.o.threads);
 	ranks_start(&r.o, argv);
@@ -1484,32 +986,7 @@ int main(int argc, char **argv)
 	signals_install();
 	run_setup(&r);
 	say_start(&r);
-	if (!r.o.resume && every(0, r.o.eval_every))
-		eval_step(&r);
-	while (r.step < r.o.steps) {
-		step_result s = train_step(&r);
-		report_step(&r, &s);
-		int stop = stop_signal != 0;
-		if (dist_allreduce_max_int(&r.dist, &stop) != 0)
-			run_die(&r);
-		bool last = r.step == r.o.steps;
-		if (every(r.step, r.o.eval_every) || (last && r.o.eval_every))
-			eval_step(&r);
-		if (every(r.step, r.o.sample_every))
-			sample_step(&r);
-		if ((every(r.step, r.o.ckpt_every) || last || stop) && checkpoint(&r) != 0)
-			run_die(&r);
-		if (stop) {
-			if (is_root(&r))
-				fprintf(stderr, "%sstopped by a signal after step %ld; continue with "
-					"--resume %s\n", r.tty ? "\n" : "", r.step, r.o.run_dir);
-			break;
-		}
-	}
-	if (checkpoint(&r) != 0)
-		run_die(&r);
-	if (is_root(&r) && r.tty)
-		fputc('\n', stderr);
+	train_loop(&r);
 	run_free(&r);
 	dist_finalize(&r.dist);
 	return 0;

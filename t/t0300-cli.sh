@@ -29,10 +29,8 @@ test_expect_success '--help: the usage on stdout, exit 0, stderr empty; -h the s
 	done
 '
 
-# lm-train's usage text and man page are still their own (lm-train.c takes the
-# skeleton in a change of its own); every other tool lists the common options.
 test_expect_success 'every usage and man page lists -h, --help and --version' '
-	for t in $(echo $TOOLS | sed "s/lm-train //"); do
+	for t in $TOOLS; do
 		grep -q -- "-h, --help" help.$t && grep -q -- "--version" help.$t ||
 			{ echo "$t --help lacks -h, --help or --version:"; cat help.$t; return 1; }
 		grep -qxF ".BR \\-h \", \" \\-\\-help" "$TOP/$t/$t.1" &&
@@ -62,7 +60,7 @@ test_expect_success 'an unknown option: exit 2, the tool named on stderr, stdout
 '
 
 test_expect_success 'run by its path, a tool still names itself alone' '
-	for t in $(echo $TOOLS | sed "s/lm-train //"); do
+	for t in $TOOLS; do
 		test_expect_code 2 "$LMPIPE_BIN/$t" --no-such-option 2>err.$t &&
 		test_expect_code 2 "$LMPIPE_BIN/$t" -j 2>>err.$t || return 1
 		if grep -v "^$t: " err.$t | grep -v "^Try '\''$t --help'\''"; then

@@ -242,6 +242,17 @@ int lm_tokenizer_open_merges(lm_tokenizer *t, const char *merges, const char *co
 	return finish_open(t, rc);
 }
 
+int lm_tokenizer_open_text(lm_tokenizer *t, const char *merges, const char *specials,
+			   const char *from)
+{
+	memset(t, 0, sizeof *t);
+	int rc = read_merges_text(&t->m, merges, from);
+	if (rc == 0 && specials)
+		rc = add_metadata_specials(&t->m, specials, from);
+	snprintf(t->source, sizeof t->source, "in '%.400s'", from);
+	return finish_open(t, rc);
+}
+
 void lm_tokenizer_close(lm_tokenizer *t)
 {
 	if (t->st)

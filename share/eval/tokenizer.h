@@ -42,6 +42,11 @@ int lm_tokenizer_open(lm_tokenizer *t, const char *ckpt, const char *merges);
  * the merges in order; none: <|endoftext|>. */
 int lm_tokenizer_open_merges(lm_tokenizer *t, const char *merges, const char *const *specials,
 			     int n_specials);
+/* Source 2 from text already read out of checkpoint FROM (named in errors
+ * and in source): MERGES, the merges file's text, and SPECIALS, a JSON
+ * array of strings (NULL: none). */
+int lm_tokenizer_open_text(lm_tokenizer *t, const char *merges, const char *specials,
+			   const char *from);
 void lm_tokenizer_close(lm_tokenizer *t);
 /* Append the ids of text s[0..n) to out (a whole text). */
 int lm_tokenizer_encode(lm_tokenizer *t, const char *s, size_t n, token_buf *out);

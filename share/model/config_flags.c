@@ -42,14 +42,6 @@ int config_flags_arg(config_flags *f, int opt, const char *arg)
 	}
 }
 
-bool config_flags_take(config_flags *f, int opt, const char *arg)
-{
-	int rc = config_flags_arg(f, opt, arg);
-	if (rc > 0)
-		exit(rc);
-	return rc == 0;
-}
-
 /* Switch family: the new family's defaults, the old sizes. */
 static void switch_family(lm_config *c, lm_family family)
 {

@@ -6,7 +6,7 @@
  *   --mlp gelu|swiglu|silu
  *
  * A tool adds CONFIG_LONG_OPTIONS to its getopt_long table, hands each
- * option to config_flags_take(), and after loading the base model (a preset,
+ * option to config_flags_arg(), and after loading the base model (a preset,
  * JSON or checkpoint) applies the overrides with config_flags_apply().
  * --family switches the family's defaults (norm kind, positions, MLP,
  * biases, tying) and keeps the sizes; the other switches then apply.
@@ -58,9 +58,6 @@ typedef struct {
  * error printed on a malformed value. */
 enum { CONFIG_FLAGS_OTHER = -1 };
 int config_flags_arg(config_flags *f, int opt, const char *arg);
-/* The exiting form, for lm-train until it takes the skeleton (then it
- * goes): true if OPT was a model flag; a malformed value exits with 2. */
-bool config_flags_take(config_flags *f, int opt, const char *arg);
 /* Apply to a loaded config, then config_finish(); -1 with an error. */
 int config_flags_apply(const config_flags *f, lm_config *c);
 

@@ -4,7 +4,6 @@
  */
 #include "train/rundir.h"
 #include "util/error.h"
-#include "util/io.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -63,11 +62,6 @@ static long name_step(const char *name, const char **ext)
 }
 
 /* ---- the directory ------------------------------------------------------------ */
-
-int rundir_make(const char *dir)
-{
-	return mkdir_p(dir);
-}
 
 static int fsync_dir(const char *dir)
 {
@@ -153,6 +147,17 @@ int rundir_in_use(const char *dir)
 	}
 	closedir(d);
 	return used;
+}
+
+int rundir_check_fresh(const char *dir)
+{
+	int used = rundir_in_use(dir);
+	if (used == RUNDIR_EMPTY)
+		return 0;
+	if (used == RUNDIR_NO_CHECKPOINT)
+		return lm_fail("'%s' holds a run that wrote no whole checkpoint: nothing to "
+			       "resume; -f to start over", dir);
+	return lm_fail("'%s' already holds a run: --resume it, or -f to start over", dir);
 }
 
 /* ---- the lock ---------------------------------------------------------------------- */

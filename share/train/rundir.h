@@ -30,8 +30,6 @@
 /* What rundir_in_use finds. */
 enum { RUNDIR_EMPTY = 0, RUNDIR_NO_CHECKPOINT = 1, RUNDIR_CHECKPOINTED = 2 };
 
-/* Make DIR (and its parents) if missing: util/io.h's mkdir_p. */
-int rundir_make(const char *dir);
 /* "DIR/ckpt_%08ld.EXT" (EXT "safetensors" or "state"); caller frees. */
 char *rundir_ckpt_path(const char *dir, long step, const char *ext);
 /* "DIR/NAME"; caller frees. */
@@ -46,6 +44,9 @@ int rundir_latest(const char *dir, long *step);
  * nor pointer: a run that never wrote a whole checkpoint, a full disk say),
  * RUNDIR_CHECKPOINTED (a whole pair or the pointer). */
 int rundir_in_use(const char *dir);
+/* For a fresh run in DIR: 0 when it holds none, else -1 and what to do
+ * (--resume it, or -f). */
+int rundir_check_fresh(const char *dir);
 /* The newest step below BEFORE whose pair is both there: 1 and *step, 0
  * when there is none, -1 on error. Temp files of a killed writer go. */
 int rundir_previous(const char *dir, long before, long *step);

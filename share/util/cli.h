@@ -85,16 +85,4 @@ int cli_arg_real(const char *option, const char *arg, double *v);
 int cli_arg_positive_real(const char *option, const char *arg, double *v);
 int cli_arg_bytes(const char *option, const char *arg, double *v);
 
-/*
- * The older, exiting forms, for lm-train until it takes the skeleton above
- * (then they go): the same checks, but a bad value ends the program with
- * exit 2, and cli_common() exits itself.
- */
-void cli_common(int opt, void (*usage)(void));
-uint64_t cli_count(const char *option, const char *arg);
-int cli_int(const char *option, const char *arg, int lo, int hi);
-double cli_real(const char *option, const char *arg);
-double cli_positive_real(const char *option, const char *arg);
-double cli_bytes(const char *option, const char *arg);
-
 #endif
