@@ -18,18 +18,11 @@
 #include "model/rng.h"
 #include "optim/adamw.h"
 #include "util/error.h"
+#include "util/timer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -49,9 +42,9 @@ static int gemm_bench(int M, int N, int K, int reps)
 		w[i] = (float)rng_uniform(&rng);
 	double best = 1e30;
 	for (int r = 0; r < reps; r++) {
-		double t0 = now_ms();
+		double t0 = timer_now();
 		matmul_forward(c, a, w, NULL, M, K, N);
-		double t = now_ms() - t0;
+		double t = 1e3 * timer_since(t0);
 		best = t < best ? t : best;
 	}
 	printf("gemm %dx%dx%d: %.2f ms, %.1f GFLOP/s\n", M, N, K, best, 2.0 * M * N * K / best / 1e6);
@@ -86,7 +79,7 @@ int cmd__model_bench(int argc, char **argv)
 	double *ms = calloc((size_t)steps + 1, sizeof(double));
 	float loss = 0.0f;
 	for (int s = 0; s <= steps; s++) {
-		double t0 = now_ms();
+		double t0 = timer_now();
 		if (gpt_forward(&m, inp, inp + 1, B, T, &loss) != 0 || gpt_zero_grad(&m) != 0 ||
 		    gpt_backward(&m, 1.0f) != 0) {
 			fprintf(stderr, "error: %s\n", lm_last_error());
@@ -94,7 +87,7 @@ int cmd__model_bench(int argc, char **argv)
 		}
 		grad_clip(m.grads, m.num_params, 1.0);
 		adamw_step(&opt, m.params, m.grads, 1e-4);
-		ms[s] = now_ms() - t0;
+		ms[s] = 1e3 * timer_since(t0);
 	}
 	qsort(ms + 1, (size_t)steps, sizeof(double), cmp_double);  /* ms[0]: warm-up */
 	double med = ms[1 + steps / 2];
