@@ -982,19 +982,24 @@ static int encode_ordinary(encode_state *st, const uint8_t *s, size_t n, token_b
 	while (i < n) {
 		size_t len = pretok_next(s + i, n - i);
 		if (len <= 8 && i + 8 <= n) {
-			uint64_t w = head_word(s + i, len, 1);
-			uint32_t id = token_lookup_w(e, s + i, len, w, hash_piece(s + i, len, w, 1));
+			uint64_t w = head_word(s + i, len, 1), h = hash_piece(s + i, len, w, 1);
+			uint32_t id = token_lookup_w(e, s + i, len, w, h);
 			if (id != NONE) {
 				ids[k++] = id;
 				i += len;
 				continue;
 			}
+			/* not a token: straight to its BPE, not a second lookup */
+			out->n = k;
+			if (cached_bpe(st, s + i, len, w, h, true, out) != 0)
+				return -1;
+		} else {
+			out->n = k;
+			uint64_t w = head_word(s + i, len, 0);
+			int wide = i + len + 8 <= n;
+			if (piece_hashed(st, s + i, len, w, hash_piece(s + i, len, w, wide), out) != 0)
+				return -1;
 		}
-		out->n = k;
-		uint64_t w = head_word(s + i, len, 0);
-		int wide = i + len + 8 <= n;
-		if (piece_hashed(st, s + i, len, w, hash_piece(s + i, len, w, wide), out) != 0)
-			return -1;
 		ids = out->ids;
 		k = out->n;
 		i += len;
