@@ -885,11 +885,30 @@ static inline size_t next_cut(const bpe_encoder *e, const uint8_t *s, size_t n, 
 
 static int bpe_runs(encode_state *st, const uint8_t *s, size_t n, token_buf *out);
 
+/* BPE of s[0..n) merged (by runs when it is a whole piece), then kept in
+ * the cache entry c when there is one and the ids fit. Out of line: the
+ * callers inline only the cache's probe. */
+__attribute__((noinline)) static int bpe_to_cache(encode_state *st, const uint8_t *s, size_t n, uint64_t w,
+						  uint64_t h, bool whole, cache_entry *c, token_buf *out)
+{
+	size_t start = out->n;
+	if ((whole ? bpe_runs(st, s, n, out) : bpe_piece(st, s, n, out)) != 0)
+		return -1;
+	if (c && out->n - start <= CACHE_IDS) {
+		c->h = h;
+		c->w = w;
+		c->len = n;
+		c->n_ids = out->n - start;
+		memcpy(c->key, s, n);
+		memcpy(c->ids, out->ids + start, c->n_ids * sizeof *c->ids);
+	}
+	return 0;
+}
+
 /* BPE of s[0..n) (w its head word, h its hash) by the cache of recent
- * pieces, else merged (by runs when it is a whole piece) and then cached
- * when short. */
-static int cached_bpe(encode_state *st, const uint8_t *s, size_t n, uint64_t w, uint64_t h, bool whole,
-		      token_buf *out)
+ * pieces, else by bpe_to_cache. */
+static inline int cached_bpe(encode_state *st, const uint8_t *s, size_t n, uint64_t w, uint64_t h, bool whole,
+			     token_buf *out)
 {
 	cache_entry *c = NULL;
 	if (n <= CACHE_KEY) {
@@ -904,18 +923,7 @@ static int cached_bpe(encode_state *st, const uint8_t *s, size_t n, uint64_t w, 
 			return 0;
 		}
 	}
-	size_t start = out->n;
-	if ((whole ? bpe_runs(st, s, n, out) : bpe_piece(st, s, n, out)) != 0)
-		return -1;
-	if (c && out->n - start <= CACHE_IDS) {
-		c->h = h;
-		c->w = w;
-		c->len = n;
-		c->n_ids = out->n - start;
-		memcpy(c->key, s, n);
-		memcpy(c->ids, out->ids + start, c->n_ids * sizeof *c->ids);
-	}
-	return 0;
+	return bpe_to_cache(st, s, n, w, h, whole, c, out);
 }
 
 /* The BPE of a run between cuts: one byte, two (merged when they are a
