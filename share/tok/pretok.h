@@ -71,7 +71,15 @@ static inline size_t pretok_next(const uint8_t *s, size_t n)
 		/* " ?\p{L}+" and friends; an apostrophe after a space is other */
 		k = cls[s[1]];
 		i = 2;
-	} else if (k >= PRETOK_SPACE || s[0] == '\'') {
+	} else if (k == PRETOK_SPACE) {
+		/* "\s+(?!\S)" then "\s+" on ASCII white space: the run, less
+		 * its last character when a non-space follows */
+		while (i < n && cls[s[i]] == PRETOK_SPACE)
+			i++;
+		if (i < n && s[i] >= 0x80)
+			return pretok_next_slow(s, n);
+		return i == n || i == 1 ? i : i - 1;
+	} else if (k > PRETOK_SPACE || s[0] == '\'') {
 		return pretok_next_slow(s, n);
 	}
 	while (i < n && cls[s[i]] == k)
