@@ -62,6 +62,26 @@ test_expect_success PYTHON 'each damaged sequence alone, at the end of the text 
 	done
 '
 
+test_expect_success PYTHON 'runs of ASCII letters end at every byte, at every place of a word and at the text end' '
+	"$PYTHON" - letters <<-\PYEOF &&
+	import sys
+	out = []
+	for b in range(256):
+	    for j in range(1, 19):
+	        out.append(b" " + b"xY"[j % 2:j % 2 + 1] * j + bytes([b]) + b"q\n")
+	for j in range(1, 19):
+	    out.append(b" " + b"aB" * j)
+	open(sys.argv[1], "wb").write(b"".join(out))
+	PYEOF
+	reference_split letters >expect &&
+	test-tool pretok split <letters >out &&
+	test_cmp expect out &&
+	for j in 1 7 8 9 16 17; do
+		head -c $j letters >lj && reference_split lj >expect &&
+		test-tool pretok split <lj >out && test_cmp expect out || return 1
+	done
+'
+
 test_expect_success PYTHON 'ids of short pieces that are no token equal tiktoken, in lines and at the end' '
 	mix_text valid 4 valid &&
 	"$PYTHON" - valid expect <<-PYEOF &&
