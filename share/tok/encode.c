@@ -41,6 +41,7 @@ struct bpe_encoder {
 	uint32_t max_len;        /* longest ordinary token */
 	uint32_t byte_id[256];
 	uint64_t inner[256 * 256 / 64];   /* bit x << 8 | y: some token holds the bytes x y */
+	uint32_t byte_pair[256 * 256];    /* [x << 8 | y]: the token of the bytes x y, or NONE */
 	uint64_t tok_mask;
 	int tok_shift;           /* index = hash >> tok_shift */
 	tok_slot *tok;           /* [tok_mask + 1] */
@@ -435,6 +436,17 @@ static int find_pairs(bpe_encoder *e, pair_list *l)
 }
 
 /* The (left, right) -> id table, sized to the pairs there are. */
+/* byte_pair: a piece's first pairs found in 256 KiB, not in the pair table
+ * (the lookups of BPE that miss the caches most). */
+static void build_byte_pairs(bpe_encoder *e)
+{
+	const bpe_merges *m = e->m;
+	memset(e->byte_pair, 0xff, sizeof e->byte_pair);
+	for (uint32_t t = e->n_tokens; t-- > 256;)    /* the lowest id of the same bytes last */
+		if (m->token_len[t] == 2)
+			e->byte_pair[m->token_bytes[t][0] << 8 | m->token_bytes[t][1]] = t;
+}
+
 static int build_pairs(bpe_encoder *e)
 {
 	pair_list l = {0};
@@ -472,6 +484,7 @@ bpe_encoder *encoder_new(const bpe_merges *m)
 		encoder_free(e);
 		return NULL;
 	}
+	build_byte_pairs(e);
 	return e;
 }
 
@@ -580,12 +593,15 @@ static inline uint32_t pair_rank(const bpe_encoder *e, uint32_t a, uint32_t b, u
 	return r < limit ? r : NONE;
 }
 
-/* Short piece: find the lowest rank by scanning; ids[] shrinks in place. */
-static size_t merge_small(const bpe_encoder *e, uint32_t *ids, size_t n, uint32_t limit)
+/* Short piece s[0..n) (ids: its bytes' ids): find the lowest rank by
+ * scanning; ids[] shrinks in place. */
+static size_t merge_small(const bpe_encoder *e, const uint8_t *s, uint32_t *ids, size_t n, uint32_t limit)
 {
 	uint32_t rank[SMALL_PIECE];
-	for (size_t i = 0; i + 1 < n; i++)
-		rank[i] = pair_rank(e, ids[i], ids[i + 1], limit);
+	for (size_t i = 0; i + 1 < n; i++) {
+		uint32_t r = e->byte_pair[s[i] << 8 | s[i + 1]];
+		rank[i] = r < limit ? r : NONE;
+	}
 	while (n > 1) {
 		size_t best = 0;
 		for (size_t i = 1; i + 1 < n; i++)
@@ -849,7 +865,7 @@ static long bpe_merge(encode_state *st, const uint8_t *s, size_t n, uint32_t lim
 	if (n > e->lean_piece)
 		return merge_lean(st, ids, n, limit);
 	if (n <= SMALL_PIECE)
-		return (long)merge_small(e, ids, n, limit);
+		return (long)merge_small(e, s, ids, n, limit);
 	if (scratch_reserve(st, n) != 0)
 		return -1;
 	return (long)merge_large(st, ids, n, limit);
@@ -935,7 +951,7 @@ static int run_ids(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
 	if (n == 1)
 		return token_buf_push(out, a);
 	if (n == 2) {
-		uint32_t b = e->byte_id[s[1]], ab = pair_lookup(e, a, b);
+		uint32_t b = e->byte_id[s[1]], ab = e->byte_pair[s[0] << 8 | s[1]];
 		if (ab != NONE)
 			return token_buf_push(out, ab);
 		return token_buf_push(out, a) || token_buf_push(out, b) ? -1 : 0;
