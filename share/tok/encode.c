@@ -42,6 +42,7 @@ struct bpe_encoder {
 	uint32_t byte_id[256];
 	uint64_t inner[256 * 256 / 64];   /* bit x << 8 | y: some token holds the bytes x y */
 	uint32_t byte_pair[256 * 256];    /* [x << 8 | y]: the token of the bytes x y, or NONE */
+	uint64_t long_tok[1 << 11];       /* bit h >> 47 of each token over 8 bytes (h its hash) */
 	uint64_t tok_mask;
 	int tok_shift;           /* index = hash >> tok_shift */
 	tok_slot *tok;           /* [tok_mask + 1] */
@@ -200,6 +201,19 @@ static void inner_by_merges(bpe_encoder *e)
 	}
 }
 
+/* long_tok: most pieces over 8 bytes are no token (CJK, long words, code),
+ * and 16 KiB that stay in the nearest cache tell most of them so, not a
+ * probe of the token table that misses the caches. */
+static inline bool maybe_long_token(const bpe_encoder *e, uint64_t h)
+{
+	return e->long_tok[h >> 53] >> (h >> 47 & 63) & 1;
+}
+
+static void mark_long(bpe_encoder *e, uint64_t h)
+{
+	e->long_tok[h >> 53] |= 1ull << (h >> 47 & 63);
+}
+
 static int build_tokens(bpe_encoder *e)
 {
 	const bpe_merges *m = e->m;
@@ -219,8 +233,8 @@ static int build_tokens(bpe_encoder *e)
 		if (!m->merges)
 			for (size_t i = 1; i < n; i++)
 				mark_inner(e, s[i - 1], s[i]);
-		uint64_t w = head_word(s, n, 0);
-		uint64_t i = hash_piece(s, n, w, 0) >> e->tok_shift;
+		uint64_t w = head_word(s, n, 0), h = hash_piece(s, n, w, 0);
+		uint64_t i = h >> e->tok_shift;
 		for (; e->tok[i].id != NONE; i = (i + 1) & e->tok_mask) {
 			const tok_slot *t = &e->tok[i];
 			if (t->w == w && t->len == n &&
@@ -232,6 +246,8 @@ static int build_tokens(bpe_encoder *e)
 			continue;
 		}
 		e->tok[i] = (tok_slot){w, id, (uint32_t)n};
+		if (n > 8)
+			mark_long(e, h);
 	}
 	for (int b = 0; b < 256; b++) {
 		uint8_t c = b;
@@ -979,7 +995,7 @@ static inline int piece_hashed(encode_state *st, const uint8_t *s, size_t n, uin
 			       token_buf *out)
 {
 	const bpe_encoder *e = st->e;
-	if (n <= e->max_len) {
+	if (n <= e->max_len && (n <= 8 || maybe_long_token(e, h))) {
 		uint32_t id = token_lookup_w(e, s, n, w, h);
 		if (id != NONE)
 			return token_buf_push(out, id);

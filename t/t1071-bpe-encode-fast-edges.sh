@@ -1,5 +1,5 @@
 #!/bin/bash
-test_description='pre-tokens and ids at the edges of UTF-8: characters of every length and class next to overlong forms, surrogates, truncated and stray bytes (each one symbol of class other), short pieces that are no token, at the end of the text too'
+test_description='the fast paths of the encoder at their edges: UTF-8 characters of every length and class next to overlong forms, surrogates, truncated and stray bytes (each one symbol of class other), ASCII letter runs ending at every byte, short pieces that are no token, a long piece that is a token BPE cannot reach, at the end of the text too'
 . ./lib-test.sh
 
 G="$GPT2_DATA"
@@ -94,6 +94,15 @@ test_expect_success PYTHON 'ids of short pieces that are no token equal tiktoken
 	PYEOF
 	bpe-encode -m "$G/vocab.bpe" -s "<|endoftext|>" -j 1 valid >got &&
 	test_cmp expect got
+'
+
+# "a a", "aa a", "aaa aa", "aaaaa aaaaa": BPE of ten a's stops at five "aa"
+# (no merge "aa aa"), but the ten are a token, which a whole piece is.
+test_expect_success 'a piece over 8 bytes that is a token BPE cannot reach is that token' '
+	printf "#version: 0.2\na a\naa a\naaa aa\naaaaa aaaaa\n" >ten.bpe &&
+	printf "aaaaaaaaaa\naaaaaaaaaa" >ten.txt &&
+	bpe-encode -m ten.bpe ten.txt | od -An -tu2 | xargs >out &&
+	echo "259 198 259" >expect && test_cmp expect out
 '
 
 test_done
