@@ -451,7 +451,6 @@ static int find_pairs(bpe_encoder *e, pair_list *l)
 	return rc;
 }
 
-/* The (left, right) -> id table, sized to the pairs there are. */
 /* byte_pair: a piece's first pairs found in 256 KiB, not in the pair table
  * (the lookups of BPE that miss the caches most). */
 static void build_byte_pairs(bpe_encoder *e)
@@ -463,6 +462,7 @@ static void build_byte_pairs(bpe_encoder *e)
 			e->byte_pair[m->token_bytes[t][0] << 8 | m->token_bytes[t][1]] = t;
 }
 
+/* The (left, right) -> id table, sized to the pairs there are. */
 static int build_pairs(bpe_encoder *e)
 {
 	pair_list l = {0};
