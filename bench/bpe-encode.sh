@@ -14,13 +14,15 @@
 # reading, its reader/writer threads included), so a busy machine does not
 # bend the ratio. Per kind: MB/s of each, the ratio, the ids checked equal.
 # Then bpe-encode's -j scaling (wall time) on the concatenation of all kinds,
-# -j 1 up to the machine's cores.
+# -j 1 up to the machine's cores. Each side's time per kind is the best of
+# RUNS runs (default 3): a shared machine's noise only ever adds time.
 #
-# usage: bench/bpe-encode.sh [SIZE_MB] [KIND...]   (from the repository root, after make)
+# usage: [RUNS=N] bench/bpe-encode.sh [SIZE_MB] [KIND...]   (from the repository root, after make)
 set -eu
 size_mb=${1:-20}
 shift || true
 kinds=${*:-prose c python tech cjk emoji}
+runs=${RUNS:-3}
 BIN=${LMPIPE_REL_BIN:-build/rel/bin}
 PY=${PYTHON:-.venv/bin/python}
 D=${SHARED_DATA:-../shared/data}
@@ -47,17 +49,19 @@ site=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 # ---- tiktoken: CPU seconds of encode() per kind --------------------------
 set --
 for k in $kinds; do set -- "$@" "$tmp/$k.txt"; done
-"$PY" - "$G" "$@" >"$tmp/tiktoken.cpu" <<'PYEOF'
+"$PY" - "$G" "$runs" "$@" >"$tmp/tiktoken.cpu" <<'PYEOF'
 import sys, time, os, importlib
 import numpy as np
 sys.path.insert(0, "t")
 os.environ["GPT2_DATA"] = sys.argv[1]
 enc = importlib.import_module("lib-tiktoken").gpt2()
-for path in sys.argv[2:]:
+for path in sys.argv[3:]:
     text = open(path, encoding="utf-8", newline="").read()
-    t = time.process_time()
-    ids = enc.encode(text, allowed_special="all")
-    dt = time.process_time() - t
+    dt = float("inf")
+    for _ in range(int(sys.argv[2])):
+        t = time.process_time()
+        ids = enc.encode(text, allowed_special="all")
+        dt = min(dt, time.process_time() - t)
     np.array(ids, dtype="<u2").tofile(path + ".tiktoken")
     print(dt)
 PYEOF
@@ -83,7 +87,10 @@ mbs() { awk -v b="$1" -v t="$2" 'BEGIN { printf "%.1f", (t > 0 ? b / t / 1e6 : 0
 # the start (loading the merges, building the tables), on an empty text
 : >"$tmp/empty.txt"
 : >"$tmp/empty.txt.tiktoken"
-start=$(for r in 1 2 3; do cpu "$tmp/empty.txt.tiktoken" -j 1 "$tmp/empty.txt"; done | sort -n | head -1 | cut -d' ' -f1)
+best() {    # EXPECTED ARGS...: the least user+sys seconds of RUNS runs
+	for ((r = 0; r < runs; r++)); do cpu "$@"; done | sort -n | head -1 | cut -d' ' -f1
+}
+start=$(best "$tmp/empty.txt.tiktoken" -j 1 "$tmp/empty.txt")
 echo "bpe-encode's start (an empty text): $start s of CPU"
 printf '%-7s %9s  %14s  %16s  %6s  %22s\n' kind MB 'tiktoken MB/s' 'bpe-encode MB/s' ratio 'without the start'
 i=0
@@ -92,13 +99,13 @@ for k in $kinds; do
 	f=$tmp/$k.txt
 	bytes=$(stat -c %s "$f")
 	tt=$(sed -n "${i}p" "$tmp/tiktoken.cpu")
-	read -r ours _ < <(cpu "$f.tiktoken" -j 1 "$f")
+	ours=$(best "$f.tiktoken" -j 1 "$f")
 	rest=$(awk -v a="$ours" -v b="$start" 'BEGIN { print a - b }')
 	printf '%-7s %9.1f  %14s  %16s  %5.1fx  %9s MB/s %5.1fx\n' "$k" "$(awk -v b="$bytes" 'BEGIN { print b / 1e6 }')" \
 		"$(mbs "$bytes" "$tt")" "$(mbs "$bytes" "$ours")" "$(awk -v a="$tt" -v b="$ours" 'BEGIN { print a / b }')" \
 		"$(mbs "$bytes" "$rest")" "$(awk -v a="$tt" -v b="$rest" 'BEGIN { print a / b }')"
 done
-echo "(CPU time, user+sys, one thread each; bpe-encode's includes loading the merges and reading; ids checked equal)"
+echo "(CPU time, user+sys, one thread each, the best of $runs runs; bpe-encode's includes loading the merges and reading; ids checked equal)"
 
 # ---- -j scaling ------------------------------------------------------------
 # each file a text of its own, as tiktoken saw them

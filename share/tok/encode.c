@@ -41,6 +41,8 @@ struct bpe_encoder {
 	uint32_t max_len;        /* longest ordinary token */
 	uint32_t byte_id[256];
 	uint64_t inner[256 * 256 / 64];   /* bit x << 8 | y: some token holds the bytes x y */
+	uint32_t byte_pair[256 * 256];    /* [x << 8 | y]: the token of the bytes x y, or NONE */
+	uint64_t long_tok[1 << 11];       /* bit h >> 47 of each token over 8 bytes (h its hash) */
 	uint64_t tok_mask;
 	int tok_shift;           /* index = hash >> tok_shift */
 	tok_slot *tok;           /* [tok_mask + 1] */
@@ -199,6 +201,19 @@ static void inner_by_merges(bpe_encoder *e)
 	}
 }
 
+/* long_tok: most pieces over 8 bytes are no token (CJK, long words, code),
+ * and 16 KiB that stay in the nearest cache tell most of them so, not a
+ * probe of the token table that misses the caches. */
+static inline bool maybe_long_token(const bpe_encoder *e, uint64_t h)
+{
+	return e->long_tok[h >> 53] >> (h >> 47 & 63) & 1;
+}
+
+static void mark_long(bpe_encoder *e, uint64_t h)
+{
+	e->long_tok[h >> 53] |= 1ull << (h >> 47 & 63);
+}
+
 static int build_tokens(bpe_encoder *e)
 {
 	const bpe_merges *m = e->m;
@@ -218,8 +233,8 @@ static int build_tokens(bpe_encoder *e)
 		if (!m->merges)
 			for (size_t i = 1; i < n; i++)
 				mark_inner(e, s[i - 1], s[i]);
-		uint64_t w = head_word(s, n, 0);
-		uint64_t i = hash_piece(s, n, w, 0) >> e->tok_shift;
+		uint64_t w = head_word(s, n, 0), h = hash_piece(s, n, w, 0);
+		uint64_t i = h >> e->tok_shift;
 		for (; e->tok[i].id != NONE; i = (i + 1) & e->tok_mask) {
 			const tok_slot *t = &e->tok[i];
 			if (t->w == w && t->len == n &&
@@ -231,6 +246,8 @@ static int build_tokens(bpe_encoder *e)
 			continue;
 		}
 		e->tok[i] = (tok_slot){w, id, (uint32_t)n};
+		if (n > 8)
+			mark_long(e, h);
 	}
 	for (int b = 0; b < 256; b++) {
 		uint8_t c = b;
@@ -434,6 +451,17 @@ static int find_pairs(bpe_encoder *e, pair_list *l)
 	return rc;
 }
 
+/* byte_pair: a piece's first pairs found in 256 KiB, not in the pair table
+ * (the lookups of BPE that miss the caches most). */
+static void build_byte_pairs(bpe_encoder *e)
+{
+	const bpe_merges *m = e->m;
+	memset(e->byte_pair, 0xff, sizeof e->byte_pair);
+	for (uint32_t t = e->n_tokens; t-- > 256;)    /* the lowest id of the same bytes last */
+		if (m->token_len[t] == 2)
+			e->byte_pair[m->token_bytes[t][0] << 8 | m->token_bytes[t][1]] = t;
+}
+
 /* The (left, right) -> id table, sized to the pairs there are. */
 static int build_pairs(bpe_encoder *e)
 {
@@ -472,6 +500,7 @@ bpe_encoder *encoder_new(const bpe_merges *m)
 		encoder_free(e);
 		return NULL;
 	}
+	build_byte_pairs(e);
 	return e;
 }
 
@@ -580,12 +609,15 @@ static inline uint32_t pair_rank(const bpe_encoder *e, uint32_t a, uint32_t b, u
 	return r < limit ? r : NONE;
 }
 
-/* Short piece: find the lowest rank by scanning; ids[] shrinks in place. */
-static size_t merge_small(const bpe_encoder *e, uint32_t *ids, size_t n, uint32_t limit)
+/* Short piece s[0..n) (ids: its bytes' ids): find the lowest rank by
+ * scanning; ids[] shrinks in place. */
+static size_t merge_small(const bpe_encoder *e, const uint8_t *s, uint32_t *ids, size_t n, uint32_t limit)
 {
 	uint32_t rank[SMALL_PIECE];
-	for (size_t i = 0; i + 1 < n; i++)
-		rank[i] = pair_rank(e, ids[i], ids[i + 1], limit);
+	for (size_t i = 0; i + 1 < n; i++) {
+		uint32_t r = e->byte_pair[s[i] << 8 | s[i + 1]];
+		rank[i] = r < limit ? r : NONE;
+	}
 	while (n > 1) {
 		size_t best = 0;
 		for (size_t i = 1; i + 1 < n; i++)
@@ -849,7 +881,7 @@ static long bpe_merge(encode_state *st, const uint8_t *s, size_t n, uint32_t lim
 	if (n > e->lean_piece)
 		return merge_lean(st, ids, n, limit);
 	if (n <= SMALL_PIECE)
-		return (long)merge_small(e, ids, n, limit);
+		return (long)merge_small(e, s, ids, n, limit);
 	if (scratch_reserve(st, n) != 0)
 		return -1;
 	return (long)merge_large(st, ids, n, limit);
@@ -885,25 +917,12 @@ static inline size_t next_cut(const bpe_encoder *e, const uint8_t *s, size_t n, 
 
 static int bpe_runs(encode_state *st, const uint8_t *s, size_t n, token_buf *out);
 
-/* BPE of s[0..n) (w its head word, h its hash) by the cache of recent
- * pieces, else merged (by runs when it is a whole piece) and then cached
- * when short. */
-static int cached_bpe(encode_state *st, const uint8_t *s, size_t n, uint64_t w, uint64_t h, bool whole,
-		      token_buf *out)
+/* BPE of s[0..n) merged (by runs when it is a whole piece), then kept in
+ * the cache entry c when there is one and the ids fit. Out of line: the
+ * callers inline only the cache's probe. */
+__attribute__((noinline)) static int bpe_to_cache(encode_state *st, const uint8_t *s, size_t n, uint64_t w,
+						  uint64_t h, bool whole, cache_entry *c, token_buf *out)
 {
-	cache_entry *c = NULL;
-	if (n <= CACHE_KEY) {
-		c = &st->cache[mix(h) & (CACHE_SLOTS - 1)];
-		if (c->h == h && c->w == w && c->len == n && (n <= 8 || same_after_head(c->key, s, n))) {
-			/* all CACHE_IDS copied: a fixed size is a few vector moves,
-			 * not a memcpy call (a twentieth of the time on CJK) */
-			if (token_buf_reserve(out, CACHE_IDS) != 0)
-				return -1;
-			memcpy(out->ids + out->n, c->ids, sizeof c->ids);
-			out->n += c->n_ids;
-			return 0;
-		}
-	}
 	size_t start = out->n;
 	if ((whole ? bpe_runs(st, s, n, out) : bpe_piece(st, s, n, out)) != 0)
 		return -1;
@@ -918,6 +937,27 @@ static int cached_bpe(encode_state *st, const uint8_t *s, size_t n, uint64_t w, 
 	return 0;
 }
 
+/* BPE of s[0..n) (w its head word, h its hash) by the cache of recent
+ * pieces, else by bpe_to_cache. */
+static inline int cached_bpe(encode_state *st, const uint8_t *s, size_t n, uint64_t w, uint64_t h, bool whole,
+			     token_buf *out)
+{
+	cache_entry *c = NULL;
+	if (n <= CACHE_KEY) {
+		c = &st->cache[mix(h) & (CACHE_SLOTS - 1)];
+		if (c->h == h && c->w == w && c->len == n && (n <= 8 || same_after_head(c->key, s, n))) {
+			/* all CACHE_IDS copied: a fixed size is a few vector moves,
+			 * not a memcpy call (a twentieth of the time on CJK) */
+			if (token_buf_reserve(out, CACHE_IDS) != 0)
+				return -1;
+			memcpy(out->ids + out->n, c->ids, sizeof c->ids);
+			out->n += c->n_ids;
+			return 0;
+		}
+	}
+	return bpe_to_cache(st, s, n, w, h, whole, c, out);
+}
+
 /* The BPE of a run between cuts: one byte, two (merged when they are a
  * token), else through the cache. */
 static int run_ids(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
@@ -927,7 +967,7 @@ static int run_ids(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
 	if (n == 1)
 		return token_buf_push(out, a);
 	if (n == 2) {
-		uint32_t b = e->byte_id[s[1]], ab = pair_lookup(e, a, b);
+		uint32_t b = e->byte_id[s[1]], ab = e->byte_pair[s[0] << 8 | s[1]];
 		if (ab != NONE)
 			return token_buf_push(out, ab);
 		return token_buf_push(out, a) || token_buf_push(out, b) ? -1 : 0;
@@ -955,7 +995,7 @@ static inline int piece_hashed(encode_state *st, const uint8_t *s, size_t n, uin
 			       token_buf *out)
 {
 	const bpe_encoder *e = st->e;
-	if (n <= e->max_len) {
+	if (n <= e->max_len && (n <= 8 || maybe_long_token(e, h))) {
 		uint32_t id = token_lookup_w(e, s, n, w, h);
 		if (id != NONE)
 			return token_buf_push(out, id);
@@ -982,19 +1022,24 @@ static int encode_ordinary(encode_state *st, const uint8_t *s, size_t n, token_b
 	while (i < n) {
 		size_t len = pretok_next(s + i, n - i);
 		if (len <= 8 && i + 8 <= n) {
-			uint64_t w = head_word(s + i, len, 1);
-			uint32_t id = token_lookup_w(e, s + i, len, w, hash_piece(s + i, len, w, 1));
+			uint64_t w = head_word(s + i, len, 1), h = hash_piece(s + i, len, w, 1);
+			uint32_t id = token_lookup_w(e, s + i, len, w, h);
 			if (id != NONE) {
 				ids[k++] = id;
 				i += len;
 				continue;
 			}
+			/* not a token: straight to its BPE, not a second lookup */
+			out->n = k;
+			if (cached_bpe(st, s + i, len, w, h, true, out) != 0)
+				return -1;
+		} else {
+			out->n = k;
+			uint64_t w = head_word(s + i, len, 0);
+			int wide = i + len + 8 <= n;
+			if (piece_hashed(st, s + i, len, w, hash_piece(s + i, len, w, wide), out) != 0)
+				return -1;
 		}
-		out->n = k;
-		uint64_t w = head_word(s + i, len, 0);
-		int wide = i + len + 8 <= n;
-		if (piece_hashed(st, s + i, len, w, hash_piece(s + i, len, w, wide), out) != 0)
-			return -1;
 		ids = out->ids;
 		k = out->n;
 		i += len;

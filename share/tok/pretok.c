@@ -12,6 +12,8 @@
  */
 #include "tok/pretok.h"
 
+#include <stdbool.h>
+
 #include "tok/unicode_tables.h"
 
 /* ---- characters -------------------------------------------------------- */
@@ -77,11 +79,15 @@ size_t pretok_utf8(const uint8_t *s, size_t n, uint32_t *cp)
 	return utf8_decode(s, n, cp);
 }
 
+/* The class of a code point below U+110000. */
+static inline int class_below_max(uint32_t cp)
+{
+	return unicode_class_stage2[unicode_class_stage1[cp >> 8]][cp & 255];
+}
+
 static inline int class_of(uint32_t cp)
 {
-	if (cp >= 0x110000)
-		return PRETOK_OTHER;
-	return unicode_class_stage2[unicode_class_stage1[cp >> 8]][cp & 255];
+	return cp < 0x110000 ? class_below_max(cp) : PRETOK_OTHER;
 }
 
 int pretok_class(uint32_t cp)
@@ -89,12 +95,36 @@ int pretok_class(uint32_t cp)
 	return class_of(cp);
 }
 
-/* Class and length of the character at s[0..n), n > 0. */
+/* Both bytes continuation bytes (10xxxxxx). */
+static inline bool both_cont(uint8_t x, uint8_t y)
+{
+	return ((x ^ 0x80) | (y ^ 0x80)) < 0x40;
+}
+
+/* Class and length of the character at s[0..n), n > 0: utf8_decode and
+ * class_of in one, the code point assembled before it is checked (one
+ * range test for overlong forms and surrogates, not a branch a case), the
+ * three-byte characters of CJK and Indic text tried first. */
 static inline int char_at(const uint8_t *s, size_t n, size_t *len)
 {
-	if (s[0] < 0x80) {
-		*len = 1;
-		return ascii_class[s[0]];
+	uint8_t b = s[0];
+	*len = 1;
+	if (b < 0x80)
+		return ascii_class[b];
+	if ((b & 0xF0) == 0xE0) {
+		if (n < 3 || !both_cont(s[1], s[2]))
+			return PRETOK_OTHER;
+		uint32_t cp = (uint32_t)(b & 0x0F) << 12 | (uint32_t)(s[1] & 0x3F) << 6 | (s[2] & 0x3F);
+		if (cp < 0x800 || cp - 0xD800 < 0x800)
+			return PRETOK_OTHER;    /* overlong, surrogate */
+		*len = 3;
+		return class_below_max(cp);
+	}
+	if (b >= 0xC2 && b <= 0xDF) {
+		if (n < 2 || !is_cont(s[1]))
+			return PRETOK_OTHER;
+		*len = 2;
+		return class_below_max((uint32_t)(b & 0x1F) << 6 | (s[1] & 0x3F));
 	}
 	uint32_t cp;
 	*len = utf8_decode(s, n, &cp);

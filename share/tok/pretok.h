@@ -26,6 +26,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Length in bytes (>= 1) of the first pre-token of s[0..n), n > 0, where n
  * is the end of the text. Inline: an ASCII fast path (one class-table load
@@ -62,6 +63,33 @@ size_t pretok_utf8(const uint8_t *s, size_t n, uint32_t *cp);
 enum { PRETOK_SLOW = 4 };
 extern const uint8_t pretok_byte_class[256];
 
+/* The high bit of each byte of w that is not an ASCII letter (w: 8 bytes of
+ * text loaded little-endian). Seven-bit sums: no carry between bytes. */
+static inline uint64_t pretok_not_letters(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = ones * 0x80;
+	uint64_t v = (w | ones * 0x20) & ~high;    /* lower case, seven bits */
+	uint64_t ge_a = v + ones * (0x80 - 'a');   /* high bit: v >= 'a' */
+	uint64_t gt_z = v + ones * (0x7F - 'z');   /* high bit: v > 'z' */
+	return ~(ge_a & ~gt_z & ~w) & high;
+}
+
+/* Past the ASCII letters from s[i], eight at a time while eight are left
+ * (the byte loop ends the run). */
+static inline size_t pretok_letters_end(const uint8_t *s, size_t n, size_t i)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, s + i, 8);
+		uint64_t m = pretok_not_letters(w);
+		if (m)
+			return i + (size_t)(__builtin_ctzll(m) >> 3);
+	}
+#endif
+	return i;
+}
+
 static inline size_t pretok_next(const uint8_t *s, size_t n)
 {
 	const uint8_t *cls = pretok_byte_class;
@@ -71,9 +99,19 @@ static inline size_t pretok_next(const uint8_t *s, size_t n)
 		/* " ?\p{L}+" and friends; an apostrophe after a space is other */
 		k = cls[s[1]];
 		i = 2;
-	} else if (k >= PRETOK_SPACE || s[0] == '\'') {
+	} else if (k == PRETOK_SPACE) {
+		/* "\s+(?!\S)" then "\s+" on ASCII white space: the run, less
+		 * its last character when a non-space follows */
+		while (i < n && cls[s[i]] == PRETOK_SPACE)
+			i++;
+		if (i < n && s[i] >= 0x80)
+			return pretok_next_slow(s, n);
+		return i == n || i == 1 ? i : i - 1;
+	} else if (k > PRETOK_SPACE || s[0] == '\'') {
 		return pretok_next_slow(s, n);
 	}
+	if (k == PRETOK_LETTER)
+		i = pretok_letters_end(s, n, i);
 	while (i < n && cls[s[i]] == k)
 		i++;
 	if (i < n && s[i] >= 0x80)
