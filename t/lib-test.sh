@@ -286,6 +286,13 @@ test_done() {
 
 test_cmp() { diff -u "$1" "$2"; }
 
+# tiktoken's gpt2 ids of FILE (its UTF-8 as it is, \r\n kept) written to OUT
+# as uint16: t/lib-tiktoken.py's encode_file. Needs the PYTHON prerequisite.
+tiktoken_gpt2_ids() {
+	"$PYTHON" -c 'import sys, importlib; sys.path.insert(0, sys.argv[1]); lt = importlib.import_module("lib-tiktoken"); lt.encode_file(lt.gpt2(), sys.argv[2], sys.argv[3])' \
+		"$TEST_DIRECTORY" "$1" "$2"
+}
+
 # A command must fail cleanly: exit 1..125, not a signal or sanitizer abort.
 test_must_fail() {
 	"$@"

@@ -4,21 +4,9 @@ test_description='bpe-encode equals tiktoken on every kind of text: mixed script
 
 G="$GPT2_DATA"
 
-# tiktoken's ids of FILE (the bytes as one str, newlines as they are) as uint16
-tiktoken_ids() {
-	"$PYTHON" - "$1" "$2" <<-PYEOF
-	import sys, importlib
-	sys.path.insert(0, "$TEST_DIRECTORY")
-	enc = importlib.import_module("lib-tiktoken").gpt2()
-	text = open(sys.argv[1], encoding="utf-8", newline="").read()
-	ids = enc.encode(text, allowed_special="all")
-	open(sys.argv[2], "wb").write(b"".join(i.to_bytes(2, "little") for i in ids))
-	PYEOF
-}
-
 # bpe-encode FILE with -j 1 and with -j 2 and small chunks, both equal to tiktoken's
 same_as_tiktoken() {
-	tiktoken_ids "$1" expect &&
+	tiktoken_gpt2_ids "$1" expect &&
 	bpe-encode -m "$G/vocab.bpe" -s "<|endoftext|>" -j 1 "$1" >got1 &&
 	test_cmp expect got1 &&
 	bpe-encode -m "$G/vocab.bpe" -s "<|endoftext|>" -j 2 --chunk 1000 "$1" >got2 &&

@@ -84,14 +84,7 @@ test_expect_success PYTHON 'runs of ASCII letters end at every byte, at every pl
 
 test_expect_success PYTHON 'ids of short pieces that are no token equal tiktoken, in lines and at the end' '
 	mix_text valid 4 valid &&
-	"$PYTHON" - valid expect <<-PYEOF &&
-	import sys, importlib
-	sys.path.insert(0, "$TEST_DIRECTORY")
-	enc = importlib.import_module("lib-tiktoken").gpt2()
-	text = open(sys.argv[1], encoding="utf-8", newline="").read()
-	ids = enc.encode(text, allowed_special="all")
-	open(sys.argv[2], "wb").write(b"".join(i.to_bytes(2, "little") for i in ids))
-	PYEOF
+	tiktoken_gpt2_ids valid expect &&
 	bpe-encode -m "$G/vocab.bpe" -s "<|endoftext|>" -j 1 valid >got &&
 	test_cmp expect got
 '
