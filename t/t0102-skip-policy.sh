@@ -1,24 +1,24 @@
 #!/bin/bash
 test_description='lib-test.sh: only a GPU test may skip; prerequisites come from the build; make check lists skips
 
-A scratch harness (a copy of lib-test.sh, stub tools that state their
+A scratch harness (a copy of lib-test.sh, stand-in tools that state their
 build, no GPU, no Python) runs a script with one test per kind of
 prerequisite: a GPU test skips with its reason, a test lacking MPI or the
 Python oracles fails naming what is missing, and scripts/check-skips.sh
 lists both at the end, failing for the second kind.'
 . ./lib-test.sh
 
-# stub NAME FEATURES: a tool that states a build and does nothing else
-stub() {
+# stand_in NAME FEATURES: a tool that states a build and does nothing else
+stand_in() {
 	printf "#!/bin/sh\necho \"%s (lmpipe) 0.1.0 (%s)\"\n" "$1" "$2" >h/bin/$1 && chmod +x h/bin/$1
 }
 
-test_expect_success 'set up a harness with stub tools and a script of five tests' '
+test_expect_success 'set up a harness with stand-in tools and a script of five tests' '
 	mkdir -p h/t h/bin &&
 	cp "$TEST_DIRECTORY/lib-test.sh" h/t/ &&
 	printf "#!/bin/sh\nexit 1\n" >h/bin/nvidia-smi && printf "#!/bin/sh\nexit 0\n" >h/bin/mpirun &&
 	chmod +x h/bin/nvidia-smi h/bin/mpirun &&
-	stub lm-train "-cuda -emu -mpi -png" && stub lm-stat "-cuda -emu -mpi -png" &&
+	stand_in lm-train "-cuda -emu -mpi -png" && stand_in lm-stat "-cuda -emu -mpi -png" &&
 	cat >h/t/t9999-kinds.sh <<-\EOF &&
 	#!/bin/bash
 	. ./lib-test.sh
@@ -67,7 +67,7 @@ test_expect_success 'check-skips.sh lists the skip and the failures, and fails' 
 '
 
 test_expect_success 'lm-train built with MPI, mpirun here: the MPI test runs' '
-	stub lm-train "-cuda -emu +mpi -png" && rm -f h/skips &&
+	stand_in lm-train "-cuda -emu +mpi -png" && rm -f h/skips &&
 	test_must_fail run_harness &&
 	grep "^ok 3 - needs MPI\$" tap
 '
