@@ -223,9 +223,7 @@ CHECK_EMU ?= auto
 ifeq ($(CHECK_EMU),auto)
   CHECK_EMU := $(if $(filter emu,$(CUDA))$(shell nvidia-smi -L 2>/dev/null | grep '^GPU'),0,1)
 endif
-# The device-choice tests of lm-train, lm-eval and lm-sample (tN020) run
-# there too: the emulation is a GPU in their eyes.
-EMU_T := $(if $(filter 1,$(CHECK_EMU)),$(filter t7% t3020% t4020% t5020%,$(or $(T),$(notdir $(wildcard t/t7[0-9]*.sh t/t[345]020-*.sh)))))
+EMU_T := $(if $(filter 1,$(CHECK_EMU)),$(filter t7%,$(or $(T),$(notdir $(wildcard t/t7[0-9]*.sh)))))
 
 # Every skip (only a GPU's may skip: t/lib-test.sh fails a test that lacks
 # anything else) and every missing prerequisite is listed at the end, from
