@@ -24,6 +24,30 @@ wait_step() {
 	echo "no step $2 in $1"; return 1
 }
 
+# signal_stops_and_resumes SIGNAL DIR OPTION...: a 20-step run into DIR
+# (lm-train data OPTION...) gets SIGNAL after its 4th step: it finishes the
+# step, checkpoints it (the pointer and the state name it), exits 0, and its
+# resume gives the losses of the uninterrupted run (full.losses).
+signal_stops_and_resumes() {
+	local sig=$1 dir=$2 pid n
+	shift 2
+	LM_TRAIN_TEST_STEP_MS=200 lm-train data "$@" --steps 20 --warmup 3 --ckpt-every 1000 \
+		-o "$dir" 2>err &
+	pid=$! &&
+	wait_step "$dir" 4 &&
+	kill -"$sig" $pid &&
+	wait $pid &&
+	grep "stopped by a signal after step" err &&
+	n=$(sed -n "s/.*after step \([0-9]*\);.*/\1/p" err) &&
+	test "$n" -ge 4 && test "$n" -lt 20 &&
+	test "$(readlink "$dir/ckpt.safetensors")" = $(printf "ckpt_%08d.safetensors" $n) &&
+	test-tool train state $(printf "$dir/ckpt_%08d.state" $n) >state &&
+	grep "^step=$n$" state &&
+	lm-train --resume "$dir" 2>err &&
+	losses "$dir/log.jsonl" >"$dir.losses" &&
+	cmp full.losses "$dir.losses"
+}
+
 loop_signal_tests() {
 	LOOP_SMALL="--model d1 --vocab 64 --ctx 16 --batch-tokens 128 -b 4 --eval-every 0 --device $DEVICE"
 
@@ -34,21 +58,7 @@ loop_signal_tests() {
 	'
 
 	test_expect_success "$(loop_prereq)" 'SIGTERM: finish the step, checkpoint, exit 0; the resume is exact' '
-		LM_TRAIN_TEST_STEP_MS=200 lm-train data $LOOP_SMALL --steps 20 --warmup 3 --ckpt-every 1000 \
-			-o sig 2>err &
-		pid=$! &&
-		wait_step sig 4 &&
-		kill -TERM $pid &&
-		wait $pid &&
-		grep "stopped by a signal after step" err &&
-		n=$(sed -n "s/.*after step \([0-9]*\);.*/\1/p" err) &&
-		test "$n" -ge 4 && test "$n" -lt 20 &&
-		test "$(readlink sig/ckpt.safetensors)" = $(printf "ckpt_%08d.safetensors" $n) &&
-		test-tool train state $(printf "sig/ckpt_%08d.state" $n) >state &&
-		grep "^step=$n$" state &&
-		lm-train --resume sig 2>err &&
-		losses sig/log.jsonl >sig.losses &&
-		cmp full.losses sig.losses
+		signal_stops_and_resumes TERM sig $LOOP_SMALL
 	'
 
 	test_expect_success "$(loop_prereq)" 'a NaN loss stops with exit 1 and the last checkpoint intact' '

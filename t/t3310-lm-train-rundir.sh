@@ -5,7 +5,7 @@ test_description='lm-train: one run a run directory, SIGHUP, a torn log, a lost 
 SMALL="--model d1 --vocab 64 --ctx 16 --batch-tokens 128 -b 4 --eval-every 0"
 
 . "$TEST_DIRECTORY/lib-train.sh"
-. "$TEST_DIRECTORY/lib-train-loop.sh"   # wait_step
+. "$TEST_DIRECTORY/lib-train-loop.sh"   # wait_step, signal_stops_and_resumes
 
 # every line of a log is a whole JSON object (lm-stat reads it without a word)
 log_is_whole() {
@@ -52,18 +52,7 @@ test_expect_success 'the lock of a killed run does not block the next' '
 # ---- SIGHUP ----------------------------------------------------------------------
 
 test_expect_success 'SIGHUP (a closed session) checkpoints and exits 0 as SIGTERM does' '
-	LM_TRAIN_TEST_STEP_MS=200 lm-train data $SMALL --steps 20 --warmup 3 --ckpt-every 1000 \
-		-o hup 2>err &
-	pid=$! &&
-	wait_step hup 4 &&
-	kill -HUP $pid &&
-	wait $pid &&
-	grep "stopped by a signal after step" err &&
-	n=$(sed -n "s/.*after step \([0-9]*\);.*/\1/p" err) &&
-	test "$(readlink hup/ckpt.safetensors)" = $(printf "ckpt_%08d.safetensors" $n) &&
-	lm-train --resume hup 2>err &&
-	losses hup/log.jsonl >hup.losses &&
-	cmp full.losses hup.losses
+	signal_stops_and_resumes HUP hup $SMALL
 '
 
 # ---- a torn log --------------------------------------------------------------------
