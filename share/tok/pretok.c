@@ -38,8 +38,10 @@ const uint8_t pretok_byte_class[256] = {
 
 static int is_cont(uint8_t b) { return (b & 0xC0) == 0x80; }
 
-/* pretok_utf8, inline in the scanning loops (most CJK text is 3-byte
- * characters: a call each cost a tenth of the time). */
+/* One UTF-8 character at s[0..n), n > 0: its code point in *cp and its
+ * length; an invalid byte gives length 1 and *cp = UINT32_MAX (class other).
+ * Inline in the scanning loops: most CJK text is 3-byte characters, and a
+ * call each cost a tenth of the time. */
 static inline size_t utf8_decode(const uint8_t *s, size_t n, uint32_t *cp)
 {
 	uint8_t b = s[0];
@@ -72,11 +74,6 @@ static inline size_t utf8_decode(const uint8_t *s, size_t n, uint32_t *cp)
 		return 4;
 	}
 	return 1;
-}
-
-size_t pretok_utf8(const uint8_t *s, size_t n, uint32_t *cp)
-{
-	return utf8_decode(s, n, cp);
 }
 
 /* The class of a code point below U+110000. */

@@ -52,10 +52,6 @@ size_t pretok_safe_cut_below(const uint8_t *s, size_t n, size_t limit);
 enum { PRETOK_OTHER = 0, PRETOK_LETTER = 1, PRETOK_NUMBER = 2, PRETOK_SPACE = 3 };
 int pretok_class(uint32_t cp);
 
-/* Decode one UTF-8 character at s[0..n), n > 0: its code point in *cp and its
- * length; an invalid byte gives length 1 and *cp = UINT32_MAX (class other). */
-size_t pretok_utf8(const uint8_t *s, size_t n, uint32_t *cp);
-
 /* ---- the fast path ---------------------------------------------------- */
 
 /* The class of each byte as a character when it is ASCII; PRETOK_SLOW for
