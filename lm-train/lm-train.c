@@ -7,11 +7,11 @@
  *   lm-train DATA_DIR [--model PRESET|CONFIG|CKPT] [model flags] [-o RUN_DIR] [options]
  *   lm-train --resume RUN_DIR [--steps N] [options]
  *
- * The arithmetic runs behind train/backend.h (the CPU or the CUDA
- * backend); the run's options, their JSON form and what a resume keeps of
+ * The arithmetic runs behind model/device_model.h (the model on the CPU
+ * or the GPU: micro-step, clip, update); the run's options, their JSON form and what a resume keeps of
  * them in train/options.h; writing and finding checkpoints in
  * train/checkpoint.h; the run's tokenizer in train/tokenizer.h. This file
- * is the loop around them: parse, open the run and the backend, then for
+ * is the loop around them: parse, open the run and the device model, then for
  * each step the micro-batches, the clipping, the update and the progress
  * line, an eval, a sample or a checkpoint when due; close. Rank 0 alone
  * writes files and prints; every rank runs the same loop and takes the
@@ -31,11 +31,11 @@
 #include "eval/hellaswag_eval.h"
 #include "model/accounting.h"
 #include "model/device.h"
+#include "model/device_model.h"
 #include "model/gpt.h"
 #include "model/rng.h"
 #include "sample/generate.h"
 #include "sample/sampler.h"
-#include "train/backend.h"
 #include "train/checkpoint.h"
 #include "train/log.h"
 #include "train/options.h"
@@ -249,7 +249,7 @@ typedef struct {
 	dist_ctx dist;
 	lm_config cfg;
 	gpt_model model;
-	train_backend be;
+	device_model dev;   /* the model on --device, for training */
 	loader *train, *val;
 	train_log log;
 	bool have_log;
@@ -309,8 +309,8 @@ static int state_of_run(const run *r, train_state *s)
 		.rng_state = r->rng.state,
 		.options_json = train_opts_to_json(&r->o, r->T),
 		.num_params = r->model.num_params,
-		.m = r->be.opt.m,
-		.v = r->be.opt.v,
+		.m = r->dev.opt.m,
+		.v = r->dev.opt.v,
 	};
 	if (!s->options_json)
 		return lm_fail("out of memory");
@@ -329,7 +329,7 @@ static int checkpoint(run *r)
 	if (!is_root(r))
 		return 0;
 	train_state st;
-	if (r->be.sync_host(&r->be) != 0 || state_of_run(r, &st) != 0)
+	if (r->dev.sync_host(&r->dev) != 0 || state_of_run(r, &st) != 0)
 		return -1;
 	train_ckpt c = {&r->model, &st, r->tok.merges, r->tok.specials,
 			r->tok.open ? &r->tok.enc.m : NULL};
@@ -557,20 +557,20 @@ static int resume_apply(run *r, const train_state *st, uint64_t ctx)
 	if (ctx != (uint64_t)r->T)
 		return lm_fail("the state says context %llu, the model %d",
 			       (unsigned long long)ctx, r->T);
-	memcpy(r->be.opt.m, st->m, st->num_params * sizeof(float));
-	memcpy(r->be.opt.v, st->v, st->num_params * sizeof(float));
-	r->be.opt.step = (long)st->step;
+	memcpy(r->dev.opt.m, st->m, st->num_params * sizeof(float));
+	memcpy(r->dev.opt.v, st->v, st->num_params * sizeof(float));
+	r->dev.opt.step = (long)st->step;
 	r->step = (long)st->step;
 	r->last_ckpt = r->step;
 	r->rng.state = st->rng_state;
 	r->rng.has_spare = false;
 	if (loader_pos_restore(r->train, st->loader_pos, LOADER_POS_BYTES) != 0)
 		return -1;
-	return r->be.sync_device(&r->be);
+	return r->dev.sync_device(&r->dev);
 }
 
 /* After dist_init and the resumed run's options (its device): cuda gives
- * this rank its GPU and NCCL before the backend allocates anything. Under mpirun or srun their ranks count.
+ * this rank its GPU and NCCL before the device model allocates anything. Under mpirun or srun their ranks count.
  * One rank without --gpus trains on the current GPU with no NCCL at all;
  * --gpus 1 takes the NCCL path (a 1-rank communicator), as N ranks would. */
 static void gpu_setup(run *r)
@@ -607,7 +607,7 @@ static void run_setup(run *r)
 		run_die(r);
 	schedule_setup(r);
 	rng_seed(&r->rng, r->o.seed);
-	if (backend_open(&r->be, r->o.device, &r->model, r->o.hp) != 0)
+	if (device_model_open_train(&r->dev, r->o.device, &r->model, r->o.hp) != 0)
 		run_die(r);
 	if (r->o.resume && resume_apply(r, &st, ctx) != 0)
 		run_die(r);
@@ -633,7 +633,7 @@ static double evaluate(run *r)
 		if (rows == 0)
 			break;
 		float loss;
-		if (r->be.eval_loss(&r->be, r->x, r->y, rows, r->T, &loss) != 0)
+		if (r->dev.eval_loss(&r->dev, r->x, r->y, rows, r->T, &loss) != 0)
 			run_die(r);
 		sum[0] += (double)loss * rows;
 		sum[1] += rows;
@@ -650,7 +650,7 @@ static double hellaswag_score(run *r, double *ms)
 	double t0 = timer_now();
 	hs_total tot = {0};
 	score_model model;
-	score_model_device(&model, &r->be);
+	score_model_device(&model, &r->dev);
 	for (size_t i = 0; i < r->hs.n; i++) {
 		hs_result res;
 		if (hellaswag_eval_item(&model, &r->tok.enc, &r->hs.items[i], r->hs.style, &res) != 0)
@@ -711,7 +711,7 @@ static int sample_prompt(run *r, token_buf *p)
 	return 0;
 }
 
-/* SAMPLE_TOKENS sampled after the prompt, through the backend's incremental
+/* SAMPLE_TOKENS sampled after the prompt, through the device model's incremental
  * forward and lm-sample's loop, decoded to stderr. Its own generator, seeded
  * with --seed: the same sample for the same weights, and the training RNG
  * and state untouched (an exact --resume does not see it). */
@@ -733,7 +733,7 @@ static void sample_step(run *r)
 	sample_rng rng;
 	sample_rng_seed(&rng, r->o.seed);
 	gen_model g;
-	backend_gen_model(&r->be, &g);
+	gen_model_device(&g, &r->dev);
 	if (sample_prompt(r, &prompt) != 0 || sampler_init(&smp, r->cfg.vocab_size, &opts) != 0)
 		run_die(r);
 	if (generate_with(&g, prompt.ids, (int)prompt.n, SAMPLE_TOKENS, r->tok.enc.eot, &smp, &rng,
@@ -776,13 +776,13 @@ static step_result train_step(run *r)
 {
 	step_result s = {0};
 	double t0 = timer_now(), sum = 0;
-	if (r->be.zero_grad(&r->be) != 0)
+	if (r->dev.zero_grad(&r->dev) != 0)
 		run_die(r);
 	for (int a = 0; a < r->accum; a++) {
 		float loss;
 		dist_ctx *reduce = a == r->accum - 1 ? &r->dist : NULL;  /* the mean over ranks */
 		if (loader_next(r->train, r->x, r->y, NULL) < 0 ||
-		    r->be.micro_step(&r->be, r->x, r->y, r->B, r->T, 1.0f / r->accum, reduce,
+		    r->dev.micro_step(&r->dev, r->x, r->y, r->B, r->T, 1.0f / r->accum, reduce,
 				     &loss) != 0)
 			run_die(r);
 		sum += loss;
@@ -793,7 +793,7 @@ static step_result train_step(run *r)
 	s.loss /= r->dist.nranks;
 	if (test_nan_step() == r->step + 1)
 		s.loss = NAN;
-	s.norm = r->be.clip_grads(&r->be, r->o.grad_clip);
+	s.norm = r->dev.clip_grads(&r->dev, r->o.grad_clip);
 	if (!isfinite(s.loss) || !isfinite(s.norm)) {
 		double bad = isfinite(s.loss) ? s.norm : s.loss;
 		lm_fail("%s is %s at step %ld: stopping; %s", isfinite(s.loss) ? "gradient norm" : "loss",
@@ -802,7 +802,7 @@ static step_result train_step(run *r)
 		run_die(r);
 	}
 	s.lr = lr_at(&r->o.sched, r->step);
-	if (r->be.update(&r->be, s.lr) != 0)
+	if (r->dev.update(&r->dev, s.lr) != 0)
 		run_die(r);
 	r->step++;
 	test_step_delay();
@@ -881,7 +881,7 @@ static void run_free(run *r)
 {
 	if (r->have_log && train_log_close(&r->log) != 0)
 		lm_warn("%s", lm_last_error());
-	backend_close(&r->be);
+	device_model_close(&r->dev);
 	gpt_free(&r->model);
 	loader_close(r->train);
 	if (r->val)
@@ -906,7 +906,7 @@ static void say_start(const run *r)
 		r->o.resume ? "resuming" : "training", r->cfg.name,
 		num_commas(r->model.num_params, np), r->cfg.n_layer, r->cfg.d_model, r->cfg.ctx,
 		r->cfg.vocab_size, num_commas((uint64_t)r->o.batch_tokens, bt), r->B, r->T,
-		r->accum, r->dist.nranks, r->o.steps, r->be.name, omp_get_max_threads());
+		r->accum, r->dist.nranks, r->o.steps, r->dev.name, omp_get_max_threads());
 	if (r->dist.nranks > 1 || r->dist.nccl)
 		fprintf(stderr, "ranks: %s\n", r->dist.what);
 	if (r->o.resume)
