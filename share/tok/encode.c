@@ -958,34 +958,46 @@ static inline int cached_bpe(encode_state *st, const uint8_t *s, size_t n, uint6
 	return bpe_to_cache(st, s, n, w, h, whole, c, out);
 }
 
-/* The BPE of a run between cuts: one byte, two (merged when they are a
- * token), else through the cache. */
+/* The BPE of a run of three bytes or more between cuts, through the cache. */
 static int run_ids(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
 {
-	const bpe_encoder *e = st->e;
-	uint32_t a = e->byte_id[s[0]];
-	if (n == 1)
-		return token_buf_push(out, a);
-	if (n == 2) {
-		uint32_t b = e->byte_id[s[1]], ab = e->byte_pair[s[0] << 8 | s[1]];
-		if (ab != NONE)
-			return token_buf_push(out, ab);
-		return token_buf_push(out, a) || token_buf_push(out, b) ? -1 : 0;
-	}
 	uint64_t w = head_word(s, n, 0);
 	return cached_bpe(st, s, n, w, hash_piece(s, n, w, 0), false, out);
 }
 
-/* BPE of a whole piece: of each run between its cuts. */
+/* BPE of a whole piece: of each run between its cuts. Runs of one byte (a
+ * CJK character whose bytes no token joins) and of two (merged when they
+ * are a token) are written in place, with room for n ids made once (a run
+ * has no more ids than bytes), not pushed one by one. */
 static int bpe_runs(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
 {
 	const bpe_encoder *e = st->e;
 	size_t b = next_cut(e, s, n, 0);
 	if (b == n)
 		return bpe_piece(st, s, n, out);
-	for (size_t a = 0; a < n; a = b, b = next_cut(e, s, n, b))
+	if (token_buf_reserve(out, n) != 0)
+		return -1;
+	uint32_t *ids = out->ids;
+	size_t k = out->n;
+	for (size_t a = 0; a < n; a = b, b = next_cut(e, s, n, b)) {
+		if (b - a == 1) {
+			ids[k++] = e->byte_id[s[a]];
+			continue;
+		}
+		if (b - a == 2) {
+			uint32_t ab = e->byte_pair[s[a] << 8 | s[a + 1]];
+			ids[k] = ab != NONE ? ab : e->byte_id[s[a]];
+			ids[k + 1] = e->byte_id[s[a + 1]];
+			k += 1 + (ab == NONE);
+			continue;
+		}
+		out->n = k;
 		if (run_ids(st, s + a, b - a, out) != 0)
 			return -1;
+		ids = out->ids;
+		k = out->n;
+	}
+	out->n = k;
 	return 0;
 }
 

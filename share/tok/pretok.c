@@ -36,6 +36,16 @@ const uint8_t pretok_byte_class[256] = {
 #undef S16
 #undef S
 
+/* A word loaded from bytes read as little-endian. */
+static inline uint32_t le32(uint32_t w)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return __builtin_bswap32(w);
+#else
+	return w;
+#endif
+}
+
 static int is_cont(uint8_t b) { return (b & 0xC0) == 0x80; }
 
 /* One UTF-8 character at s[0..n), n > 0: its code point in *cp and its
@@ -128,20 +138,44 @@ static inline int char_at(const uint8_t *s, size_t n, size_t *len)
 	return class_of(cp);
 }
 
-/* End of the run of class k that goes on at i. */
+/* The classes of U+0000..U+07FF, the code points of one and two bytes, as
+ * one array: the generator stores the blocks of U+0000..U+07FF first, in
+ * order, all distinct (t1074 checks it against pretok_class). */
+#define low_class ((const uint8_t *)unicode_class_stage2)
+
+/* End of the run of class k that goes on at i. The characters of two and
+ * three bytes are read in place: an overlong three-byte form or a surrogate
+ * is three invalid bytes of class other, so the run of other goes on over
+ * them as over a character (and any other run ends there) — the same end;
+ * the table gives the surrogates (category Cs) class other already. */
 size_t pretok_run_end(const uint8_t *s, size_t n, size_t i, int k)
 {
 	while (i < n) {
-		if (s[i] < 0x80) {
-			if (ascii_class[s[i]] != k)
+		uint32_t w;
+		if (n - i >= 4 && (memcpy(&w, s + i, 4), (le32(w) & 0xC0C0F0) == 0x8080E0)) {
+			w = le32(w);    /* a lead byte 1110xxxx, two continuation bytes */
+			uint32_t cp = (w & 0x0F) << 12 | (w & 0x3F00) >> 2 | (w >> 16 & 0x3F);
+			int c = cp < 0x800 ? PRETOK_OTHER : class_below_max(cp);
+			if (c != k)
 				break;
-			i++;
+			i += 3;
 			continue;
 		}
-		size_t len;
-		if (char_at(s + i, n - i, &len) != k)
-			break;
-		i += len;
+		uint8_t b = s[i];
+		if (b < 0x80) {
+			if (ascii_class[b] != k)
+				break;
+			i++;
+		} else if (b >= 0xC2 && b <= 0xDF && n - i >= 2 && is_cont(s[i + 1])) {
+			if (low_class[(b & 0x1F) << 6 | (s[i + 1] & 0x3F)] != k)
+				break;
+			i += 2;
+		} else {
+			size_t len;
+			if (char_at(s + i, n - i, &len) != k)
+				break;
+			i += len;
+		}
 	}
 	return i;
 }
