@@ -137,4 +137,15 @@ test_expect_success PYTHON 'ids of long CJK and Indic pieces, first and cached, 
 	test_cmp expect got
 '
 
+# Bytes E9 (each invalid, so one run of other): "\351\351" first, so BPE
+# of seven stops at [2 2 3] (no token of 4 or 5), but the seven are a token
+# (259), which the piece is: a short piece with a byte over 0x7F is looked
+# up whole, in the middle of the text and at its end.
+test_expect_success 'a short piece of bytes over 0x7F that is a token BPE cannot reach is that token' '
+	printf "#version: 0.2\n\303\251 \303\251\n\303\251\303\251 \303\251\n\303\251\303\251\303\251 \303\251\303\251\303\251\n\303\251\303\251\303\251\303\251\303\251\303\251 \303\251\n" >seven.bpe &&
+	printf "\351\351\351\351\351\351\351\n\351\351\351\351\351\351\351" >seven.txt &&
+	bpe-encode -m seven.bpe seven.txt | od -An -tu2 | xargs >out &&
+	echo "259 198 259" >expect && test_cmp expect out
+'
+
 test_done

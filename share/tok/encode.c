@@ -42,7 +42,7 @@ struct bpe_encoder {
 	uint32_t byte_id[256];
 	uint64_t inner[256 * 256 / 64];   /* bit x << 8 | y: some token holds the bytes x y */
 	uint32_t byte_pair[256 * 256];    /* [x << 8 | y]: the token of the bytes x y, or NONE */
-	uint64_t long_tok[1 << 11];       /* bit h >> 47 of each token over 8 bytes (h its hash) */
+	uint64_t rare_tok[1 << 11];       /* bit h >> 47 of each rare token (h its hash) */
 	uint64_t tok_mask;
 	int tok_shift;           /* index = hash >> tok_shift */
 	tok_slot *tok;           /* [tok_mask + 1] */
@@ -201,17 +201,32 @@ static void inner_by_merges(bpe_encoder *e)
 	}
 }
 
-/* long_tok: most pieces over 8 bytes are no token (CJK, long words, code),
- * and 16 KiB that stay in the nearest cache tell most of them so, not a
- * probe of the token table that misses the caches. */
-static inline bool maybe_long_token(const bpe_encoder *e, uint64_t h)
+/* rare_tok: most pieces over 8 bytes are no token (CJK, long words, code),
+ * nor most short ones with a byte >= 0x80 (a CJK or Indic character, an
+ * emoji: GPT-2 has under a thousand such tokens), and 16 KiB that stay in
+ * the nearest cache tell most of them so, not a probe of the token table
+ * that misses the caches. The rare tokens are those two kinds. */
+static inline bool maybe_rare_token(const bpe_encoder *e, uint64_t h)
 {
-	return e->long_tok[h >> 53] >> (h >> 47 & 63) & 1;
+	return e->rare_tok[h >> 53] >> (h >> 47 & 63) & 1;
 }
 
-static void mark_long(bpe_encoder *e, uint64_t h)
+static void mark_rare(bpe_encoder *e, uint64_t h)
 {
-	e->long_tok[h >> 53] |= 1ull << (h >> 47 & 63);
+	e->rare_tok[h >> 53] |= 1ull << (h >> 47 & 63);
+}
+
+/* Some byte of head word w is >= 0x80. */
+static inline bool high_byte(uint64_t w)
+{
+	return w & 0x8080808080808080ull;
+}
+
+/* The piece s[0..n) (w its head word, h its hash) may be a token: it is
+ * short and ASCII, else the filter of rare tokens may hold it. */
+static inline bool maybe_token(const bpe_encoder *e, size_t n, uint64_t w, uint64_t h)
+{
+	return n <= 8 && !high_byte(w) ? true : n <= e->max_len && maybe_rare_token(e, h);
 }
 
 static int build_tokens(bpe_encoder *e)
@@ -246,8 +261,8 @@ static int build_tokens(bpe_encoder *e)
 			continue;
 		}
 		e->tok[i] = (tok_slot){w, id, (uint32_t)n};
-		if (n > 8)
-			mark_long(e, h);
+		if (n > 8 || high_byte(w))
+			mark_rare(e, h);
 	}
 	for (int b = 0; b < 256; b++) {
 		uint8_t c = b;
@@ -1007,7 +1022,7 @@ static inline int piece_hashed(encode_state *st, const uint8_t *s, size_t n, uin
 			       token_buf *out)
 {
 	const bpe_encoder *e = st->e;
-	if (n <= e->max_len && (n <= 8 || maybe_long_token(e, h))) {
+	if (maybe_token(e, n, w, h)) {
 		uint32_t id = token_lookup_w(e, s, n, w, h);
 		if (id != NONE)
 			return token_buf_push(out, id);
@@ -1035,7 +1050,7 @@ static int encode_ordinary(encode_state *st, const uint8_t *s, size_t n, token_b
 		size_t len = pretok_next(s + i, n - i);
 		if (len <= 8 && i + 8 <= n) {
 			uint64_t w = head_word(s + i, len, 1), h = hash_piece(s + i, len, w, 1);
-			uint32_t id = token_lookup_w(e, s + i, len, w, h);
+			uint32_t id = maybe_token(e, len, w, h) ? token_lookup_w(e, s + i, len, w, h) : NONE;
 			if (id != NONE) {
 				ids[k++] = id;
 				i += len;
