@@ -20,7 +20,8 @@
 enum {
 	SMALL_PIECE = 48,       /* pieces up to this many bytes merge by scanning */
 	LEAN_PIECE = 1 << 20,   /* pieces longer than this merge in rounds (merge_lean) */
-	CACHE_SLOTS = 1 << 13,  /* direct-mapped cache of recent pieces */
+	CACHE_BITS = 13,
+	CACHE_SLOTS = 1 << CACHE_BITS,    /* direct-mapped cache of recent pieces */
 	CACHE_KEY = 30,         /* longest piece cached */
 	CACHE_IDS = 10,         /* most tokens of a cached piece */
 	PAIR_BY_HASH = 256,     /* vocabularies of tokens no longer find pairs by hashing */
@@ -55,12 +56,14 @@ struct bpe_encoder {
 	bool dup_bytes;          /* two tokens have the same bytes */
 };
 
+/* The ids before the key: a hit on a piece of 8 bytes or less reads the
+ * first 58 bytes only. */
 typedef struct {
 	uint64_t h;
 	uint64_t w;              /* head_word of the key */
 	uint8_t len, n_ids;
-	uint8_t key[CACHE_KEY];
 	uint32_t ids[CACHE_IDS];
+	uint8_t key[CACHE_KEY];
 } cache_entry;
 
 struct encode_state {
@@ -959,7 +962,7 @@ static inline int cached_bpe(encode_state *st, const uint8_t *s, size_t n, uint6
 {
 	cache_entry *c = NULL;
 	if (n <= CACHE_KEY) {
-		c = &st->cache[mix(h) & (CACHE_SLOTS - 1)];
+		c = &st->cache[h >> (64 - CACHE_BITS)];    /* the hash's best bits */
 		if (c->h == h && c->w == w && c->len == n && (n <= 8 || same_after_head(c->key, s, n))) {
 			/* all CACHE_IDS copied: a fixed size is a few vector moves,
 			 * not a memcpy call (a twentieth of the time on CJK) */
