@@ -956,7 +956,8 @@ __attribute__((noinline)) static int bpe_to_cache(encode_state *st, const uint8_
 }
 
 /* BPE of s[0..n) (w its head word, h its hash) by the cache of recent
- * pieces, else by bpe_to_cache. */
+ * pieces, else by bpe_to_cache; out has room for CACHE_IDS more ids (a hit
+ * copies all the entry's slots: the callers make the room once). */
 static inline int cached_bpe(encode_state *st, const uint8_t *s, size_t n, uint64_t w, uint64_t h, bool whole,
 			     token_buf *out)
 {
@@ -966,8 +967,6 @@ static inline int cached_bpe(encode_state *st, const uint8_t *s, size_t n, uint6
 		if (c->h == h && c->w == w && c->len == n && (n <= 8 || same_after_head(c->key, s, n))) {
 			/* all CACHE_IDS copied: a fixed size is a few vector moves,
 			 * not a memcpy call (a twentieth of the time on CJK) */
-			if (token_buf_reserve(out, CACHE_IDS) != 0)
-				return -1;
 			memcpy(out->ids + out->n, c->ids, sizeof c->ids);
 			out->n += c->n_ids;
 			return 0;
@@ -985,15 +984,16 @@ static int run_ids(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
 
 /* BPE of a whole piece: of each run between its cuts. Runs of one byte (a
  * CJK character whose bytes no token joins) and of two (merged when they
- * are a token) are written in place, with room for n ids made once (a run
- * has no more ids than bytes), not pushed one by one. */
+ * are a token) are written in place, with room for n ids (a run has no
+ * more ids than bytes) and a cache hit's copy made once, not pushed one by
+ * one. */
 static int bpe_runs(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
 {
 	const bpe_encoder *e = st->e;
 	size_t b = next_cut(e, s, n, 0);
 	if (b == n)
 		return bpe_piece(st, s, n, out);
-	if (token_buf_reserve(out, n) != 0)
+	if (token_buf_reserve(out, n + CACHE_IDS) != 0)
 		return -1;
 	uint32_t *ids = out->ids;
 	size_t k = out->n;
@@ -1037,13 +1037,16 @@ int encoder_encode_piece(encode_state *st, const uint8_t *s, size_t n, token_buf
 {
 	if (n == 0)
 		return 0;
+	if (token_buf_reserve(out, n + CACHE_IDS) != 0)
+		return -1;
 	uint64_t w = head_word(s, n, 0);
 	return piece_hashed(st, s, n, w, hash_piece(s, n, w, 0), out);
 }
 
-/* The ordinary text s[0..n); out has room for n more ids (a piece is at
- * least one byte a token). The hot loop: a short piece that is one token
- * costs a pre-token scan, one word load, a multiply and (mostly) one probe. */
+/* The ordinary text s[0..n); out has room for n + CACHE_IDS more ids (a
+ * piece is at least one byte a token; a cache hit copies CACHE_IDS). The
+ * hot loop: a short piece that is one token costs a pre-token scan, one
+ * word load, a multiply and (mostly) one probe. */
 static int encode_ordinary(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
 {
 	const bpe_encoder *e = st->e;
@@ -1053,7 +1056,7 @@ static int encode_ordinary(encode_state *st, const uint8_t *s, size_t n, token_b
 		size_t len = pretok_next(s + i, n - i);
 		if (len <= 8 && i + 8 <= n) {
 			uint64_t w = head_word(s + i, len, 1), h = hash_piece(s + i, len, w, 1);
-			uint32_t id = maybe_token(e, len, w, h) ? token_lookup_w(e, s + i, len, w, h) : NONE;
+			uint32_t id = !high_byte(w) || maybe_rare_token(e, h) ? token_lookup_w(e, s + i, len, w, h) : NONE;
 			if (id != NONE) {
 				ids[k++] = id;
 				i += len;
@@ -1081,7 +1084,7 @@ static int encode_ordinary(encode_state *st, const uint8_t *s, size_t n, token_b
 int encoder_encode(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
 {
 	const bpe_encoder *e = st->e;
-	if (token_buf_reserve(out, n) != 0)
+	if (token_buf_reserve(out, n + CACHE_IDS) != 0)
 		return -1;
 	while (n > 0) {
 		int which;
