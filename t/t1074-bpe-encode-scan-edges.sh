@@ -74,11 +74,12 @@ test_expect_success PYTHON 'pre-tokens of runs of valid and damaged characters e
 '
 
 # Each code point of two and three bytes after a letter, a number and an
-# other: it goes on with the run or ends it as its class says. The classes
+# other, alone and six times over (runs read several characters at a time):
+# it goes on with the run or ends it as its class says. The classes
 # (t1000 checks them against tiktoken) are those of pretok_class; the code
 # points where Python's regex module, of another Unicode version, differs
 # are left out.
-test_expect_success PYTHON 'every character of two and three bytes goes on with a run of its class only' '
+test_expect_success PYTHON 'every character of two and three bytes, alone and in a run, goes on with a run of its class only' '
 	test-tool pretok classes >classes &&
 	"$PYTHON" - classes every <<-\PYEOF &&
 	import regex, sys
@@ -89,7 +90,8 @@ test_expect_success PYTHON 'every character of two and three bytes goes on with 
 	cps = [c for c in range(0x80, 0x10000)
 	       if not 0xD800 <= c <= 0xDFFF and theirs(chr(c)) == cls[c]]
 	assert len(cps) > 60000
-	text = "".join("a%s1%s!%s\n" % (chr(c), chr(c), chr(c)) for c in cps)
+	text = "".join("a%s1%s!%s\n" % (c, c, c) for cp in cps for c in (chr(cp), chr(cp) * 6))
+	text += "".join("\u0416\u0416%s\n" % (chr(cp) * 6) for cp in cps if cp < 0x800)    # after Cyrillic
 	open(sys.argv[2], "w", encoding="utf-8").write(text)
 	PYEOF
 	reference_split every >expect &&

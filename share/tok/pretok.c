@@ -143,6 +143,21 @@ static inline int char_at(const uint8_t *s, size_t n, size_t *len)
  * order, all distinct (t1074 checks it against pretok_class). */
 #define low_class ((const uint8_t *)unicode_class_stage2)
 
+/* Past the Cyrillic letters U+0400..U+047F (lead byte D0 or D1: every one
+ * a letter) from s[i], four at a time while eight bytes are left. */
+static inline size_t cyrillic_end(const uint8_t *s, size_t n, size_t i)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	for (; n - i >= 8; i += 8) {
+		uint64_t w;
+		memcpy(&w, s + i, 8);
+		if ((w & 0xC0FEC0FEC0FEC0FEull) != 0x80D080D080D080D0ull)
+			break;
+	}
+#endif
+	return i;
+}
+
 /* End of the run of class k that goes on at i. The characters of two and
  * three bytes are read in place: an overlong three-byte form or a surrogate
  * is three invalid bytes of class other, so the run of other goes on over
@@ -167,9 +182,13 @@ size_t pretok_run_end(const uint8_t *s, size_t n, size_t i, int k)
 				break;
 			i++;
 		} else if (b >= 0xC2 && b <= 0xDF && n - i >= 2 && is_cont(s[i + 1])) {
-			if (low_class[(b & 0x1F) << 6 | (s[i + 1] & 0x3F)] != k)
-				break;
-			i += 2;
+			do {    /* two-byte characters (Cyrillic, Greek, Arabic, Hebrew) */
+				if (low_class[(b & 0x1F) << 6 | (s[i + 1] & 0x3F)] != k)
+					return i;
+				i += 2;
+				if ((b & 0xFE) == 0xD0)    /* a Cyrillic letter, so k is letter */
+					i = cyrillic_end(s, n, i);
+			} while (n - i >= 2 && (b = s[i]) >= 0xC2 && b <= 0xDF && is_cont(s[i + 1]));
 		} else {
 			size_t len;
 			if (char_at(s + i, n - i, &len) != k)
