@@ -50,7 +50,6 @@ struct bpe_encoder {
 	specials *sp;
 	uint32_t special_base;
 	size_t lean_piece;       /* longer pieces merge in rounds */
-	bool dup_bytes;          /* two tokens have the same bytes */
 };
 
 typedef struct {
@@ -229,10 +228,8 @@ static int build_tokens(bpe_encoder *e)
 			    (n <= 8 || same_after_head(m->token_bytes[t->id], s, n)))
 				break;
 		}
-		if (e->tok[i].id != NONE) {
-			e->dup_bytes = true;    /* the same bytes twice: the lower id ranks */
-			continue;
-		}
+		if (e->tok[i].id != NONE)
+			continue;    /* the same bytes twice: the lower id ranks */
 		e->tok[i] = (tok_slot){w, id, (uint32_t)n};
 		if (n > 8)
 			mark_long(e, h);
@@ -374,15 +371,13 @@ static int scratch_reserve(encode_state *st, size_t n)
 	return 0;
 }
 
-/* The rank of merging the parts that make s[0..n), n >= 2: the token of
+/* The rank of merging the parts that make s[0..n), n >= 3: the token of
  * those bytes, NONE when they are none below limit (tiktoken's rank: no
  * table of pairs, whatever the parts). s[0..room) is readable. */
 static inline uint32_t join_rank(const bpe_encoder *e, const uint8_t *s, size_t n, size_t room, uint32_t limit)
 {
 	uint32_t r = NONE;
-	if (n == 2) {
-		r = e->byte_pair[s[0] << 8 | s[1]];
-	} else if (n <= e->max_len) {
+	if (n <= e->max_len) {
 		int wide = (n > 8 ? n : 0) + 8 <= room;    /* what hash_piece reads wide */
 		uint64_t w = head_word(s, n, wide), h = hash_piece(s, n, w, wide);
 		if (n <= 8 || maybe_long_token(e, h))
@@ -391,19 +386,40 @@ static inline uint32_t join_rank(const bpe_encoder *e, const uint8_t *s, size_t 
 	return r < limit ? r : NONE;
 }
 
+/* The rank of merging the bytes x and y: from byte_pair. */
+static inline uint32_t byte_rank(const bpe_encoder *e, uint8_t x, uint8_t y, uint32_t limit)
+{
+	uint32_t r = e->byte_pair[x << 8 | y];
+	return r < limit ? r : NONE;
+}
+
+/* a[i..n) = a[i + 1..n + 1) for elements of size bytes, 16 bytes at a time
+ * (a few vector moves, not a memmove call): a has room for 16 bytes past
+ * a[n + 1]. */
+static inline void drop_one(void *a, size_t i, size_t n, size_t size)
+{
+	uint8_t *p = a, v[16];
+	for (size_t k = i * size; k < n * size; k += 16) {
+		memcpy(v, p + k + size, 16);
+		memcpy(p + k, v, 16);
+	}
+}
+
 /* Short piece s[0..n) (ids: its bytes' ids): find the lowest rank by
- * scanning; ids[] shrinks in place, and with it where each part starts. */
+ * scanning; the parts' ids, ranks and starts shrink in place. */
 static size_t merge_small(const bpe_encoder *e, const uint8_t *s, uint32_t *ids, size_t n, uint32_t limit)
 {
-	uint32_t rank[SMALL_PIECE];
-	uint8_t at[SMALL_PIECE + 1];    /* part i is s[at[i]..at[i + 1]) */
+	static const uint8_t iota[SMALL_PIECE + 16] = {
+		0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23,
+		24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48,
+	};
+	uint32_t id[SMALL_PIECE + 8], rank[SMALL_PIECE + 8];
+	uint8_t at[SMALL_PIECE + 16];    /* part i is s[at[i]..at[i + 1]) */
 	size_t len = n;
-	for (size_t i = 0; i + 1 < n; i++) {
-		uint32_t r = e->byte_pair[s[i] << 8 | s[i + 1]];
-		rank[i] = r < limit ? r : NONE;
-	}
-	for (size_t i = 0; i <= n; i++)
-		at[i] = (uint8_t)i;
+	memcpy(at, iota, sizeof at);
+	memcpy(id, ids, n * sizeof *id);
+	for (size_t i = 0; i + 1 < n; i++)
+		rank[i] = byte_rank(e, s[i], s[i + 1], limit);
 	while (n > 1) {
 		size_t best = 0;
 		for (size_t i = 1; i + 1 < n; i++)
@@ -411,11 +427,10 @@ static size_t merge_small(const bpe_encoder *e, const uint8_t *s, uint32_t *ids,
 				best = i;
 		if (rank[best] == NONE)
 			break;
-		ids[best] = rank[best];
-		memmove(ids + best + 1, ids + best + 2, (n - best - 2) * sizeof *ids);
-		memmove(at + best + 1, at + best + 2, n - best - 1);
-		if (best + 3 <= n)
-			memmove(rank + best + 1, rank + best + 2, (n - best - 3) * sizeof *rank);
+		id[best] = rank[best];
+		drop_one(id, best + 1, n - 1, sizeof *id);
+		drop_one(rank, best + 1, n - 2, sizeof *rank);
+		drop_one(at, best + 1, n, 1);
 		n--;
 		if (best > 0) {
 			size_t a = at[best - 1];
@@ -426,6 +441,7 @@ static size_t merge_small(const bpe_encoder *e, const uint8_t *s, uint32_t *ids,
 			rank[best] = join_rank(e, s + a, at[best + 2] - a, len - a, limit);
 		}
 	}
+	memcpy(ids, id, n * sizeof *ids);
 	return n;
 }
 
@@ -476,7 +492,7 @@ static size_t merge_large(encode_state *st, const uint8_t *s, uint32_t *ids, siz
 		prev[i] = i > 0 ? i - 1 : NONE;
 	}
 	for (size_t i = 0; i + 1 < n; i++) {
-		uint32_t r = join_rank(e, s + i, 2, n - i, limit);
+		uint32_t r = byte_rank(e, s[i], s[i + 1], limit);
 		if (r != NONE)
 			heap_push(heap, &hn, (uint64_t)r << 32 | i);
 	}
@@ -544,6 +560,8 @@ static uint32_t lean_rank(encode_state *st, uint32_t a, uint32_t b, uint32_t lim
 	size_t la = m->token_len[a], n = la + m->token_len[b];
 	if (n > e->max_len)
 		return NONE;
+	if (n == 2)
+		return byte_rank(e, m->token_bytes[a][0], m->token_bytes[b][0], limit);
 	memcpy(st->joint, m->token_bytes[a], la);
 	memcpy(st->joint + la, m->token_bytes[b], n - la);
 	return join_rank(e, st->joint, n, e->max_len + 8, limit);
