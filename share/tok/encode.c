@@ -559,10 +559,11 @@ static size_t merge_large(encode_state *st, const uint8_t *s, uint32_t *ids, siz
  *
  * The compaction loses where each part starts in the piece, so a pair ranks
  * by its two tokens' bytes, joined in a scratch of the longest token's
- * length (none longer is a token): at most max_len bytes copied a lookup,
- * and the memory stays the ids'. A merge popped from the heap still stands
- * when its two parts are as long as it is (their start fixed, the same
- * bytes). */
+ * length (none longer is a token): at most max_len bytes copied a lookup
+ * and twice the piece's bytes a round (each part is in two pairs), so a
+ * round stays linear and the memory the ids'. A merge popped from the heap
+ * still stands when its two parts are as long as it is (their start fixed,
+ * the same bytes). */
 
 enum { LEAN_HEAP_SHARE = 8 };   /* the heap holds up to n / 8 pairs */
 
