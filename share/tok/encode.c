@@ -418,8 +418,9 @@ static inline void prefetch_joins(const bpe_encoder *e, const uint8_t *s, size_t
 		}
 }
 
-/* Short piece s[0..n) (ids: its bytes' ids): find the lowest rank by
- * scanning; the parts' ids, ranks and starts shrink in place. */
+/* Short piece s[0..n) into ids (room for n): find the lowest rank by
+ * scanning; the parts' ids, ranks and starts shrink in place, on the
+ * stack. */
 static size_t merge_small(const bpe_encoder *e, const uint8_t *s, uint32_t *ids, size_t n, uint32_t limit)
 {
 	static const uint8_t iota[SMALL_PIECE + 16] = {
@@ -430,7 +431,8 @@ static size_t merge_small(const bpe_encoder *e, const uint8_t *s, uint32_t *ids,
 	uint8_t at[SMALL_PIECE + 16];    /* part i is s[at[i]..at[i + 1]) */
 	size_t len = n;
 	memcpy(at, iota, sizeof at);
-	memcpy(id, ids, n * sizeof *id);
+	for (size_t i = 0; i < n; i++)
+		id[i] = e->byte_id[s[i]];
 	for (size_t i = 0; i + 1 < n; i++)
 		rank[i] = byte_rank(e, s[i], s[i + 1], limit);
 	prefetch_joins(e, s, n);
@@ -726,12 +728,12 @@ static long merge_lean(encode_state *st, uint32_t *ids, size_t n, uint32_t limit
 static long bpe_merge(encode_state *st, const uint8_t *s, size_t n, uint32_t limit, uint32_t *ids)
 {
 	const bpe_encoder *e = st->e;
+	if (n <= SMALL_PIECE && n <= e->lean_piece)
+		return (long)merge_small(e, s, ids, n, limit);
 	for (size_t i = 0; i < n; i++)
 		ids[i] = e->byte_id[s[i]];
 	if (n > e->lean_piece)
 		return merge_lean(st, ids, n, limit);
-	if (n <= SMALL_PIECE)
-		return (long)merge_small(e, s, ids, n, limit);
 	if (scratch_reserve(st, n) != 0)
 		return -1;
 	return (long)merge_large(st, s, ids, n, limit);
