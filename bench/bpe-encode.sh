@@ -1,13 +1,15 @@
 #!/bin/bash
 # bench/bpe-encode.sh — bpe-encode against tiktoken's gpt2 encoding, one
 # thread each, on six kinds of text of about SIZE_MB each (default 20),
-# made by bench/bpe_encode_corpora.py (which says what each is):
+# made by bench/bpe_encode_corpora.py (which says what each is; through
+# bench/lib-encode-corpora.sh):
 #   prose (English), c (/usr/include), python (site-packages), tech (licences,
 #   copyright files, man pages, dpkg/apt logs), cjk (Chinese, Japanese,
 #   Russian, Arabic, Hindi with Latin, from Faker's word lists), emoji (chat
 #   lines with emoji from the emoji package's table).
 # Faker and emoji are fetched once by pip, pinned by version and sha256, into
-# build/bench-wheels (never installed).
+# build/bench-wheels (never installed). Where the time goes, per kind:
+# bench/bpe-encode-where.sh.
 #
 # Time is CPU time (user + sys): tiktoken's time.process_time() around
 # encode(); bpe-encode's whole process by wait4's rusage (loading the merges,
@@ -27,24 +29,11 @@ BIN=${LMPIPE_REL_BIN:-build/rel/bin}
 PY=${PYTHON:-.venv/bin/python}
 D=${SHARED_DATA:-../shared/data}
 G=$D/gpt2
-W=build/bench-wheels
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# ---- the pinned wheels --------------------------------------------------
-wheel() {    # name version sha256
-	local f="$W/$1-$2-py3-none-any.whl"
-	if [ ! -f "$f" ]; then
-		mkdir -p "$W"
-		"$PY" -m pip download -q --no-deps -d "$W" "$1==$2" >&2
-	fi
-	echo "$3  $f" | sha256sum -c --quiet >&2 || { echo "bench: $f: sha256 differs" >&2; exit 1; }
-	echo "$f"
-}
-faker=$(wheel faker 40.54.0 2dd88ee8cb63a9149e19ef48bdd73879bc3854d8ba2d6c1535e902a762e603f7)
-emoji=$(wheel emoji 2.16.0 c4230d80640def9071599ff56b1b5950fe13a2a94c0da98c5deab12431b24330)
-site=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-"$PY" bench/bpe_encode_corpora.py "$tmp" $((size_mb * 1000000)) "$D" "$site" "$faker" "$emoji"
+. bench/lib-encode-corpora.sh
+encode_corpora "$tmp" $((size_mb * 1000000))
 
 # ---- tiktoken: CPU seconds of encode() per kind --------------------------
 set --

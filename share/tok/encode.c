@@ -1,11 +1,13 @@
 /*
  * encode.c — the BPE encoder (see encode.h for what it promises).
  *
- * Two hash tables, built once: token bytes -> id (the whole-piece lookup and
- * the definition of a merge's rank), and (left id, right id) -> the id of
- * the token whose bytes are their concatenation. The second holds every
- * such pair, not only the pairs listed in the merges file, because tiktoken
- * ranks a pair by the bytes it makes.
+ * One hash table, built once: token bytes -> id, the lowest id where bytes
+ * repeat. It serves the whole-piece lookup and ranks each merge as
+ * tiktoken does, by the bytes the two parts make: merging s[a..b) and
+ * s[b..c) ranks as the token of the bytes s[a..c), whatever the merges file
+ * lists (so no table of (left, right) pairs, nor its building at start).
+ * The two-byte tokens also sit in a 256 KiB table (byte_pair), where a
+ * piece's first merges find their ranks.
  */
 #include "tok/encode.h"
 
@@ -24,7 +26,6 @@ enum {
 	CACHE_SLOTS = 1 << CACHE_BITS,    /* direct-mapped cache of recent pieces */
 	CACHE_KEY = 30,         /* longest piece cached */
 	CACHE_IDS = 10,         /* most tokens of a cached piece */
-	PAIR_BY_HASH = 256,     /* vocabularies of tokens no longer find pairs by hashing */
 };
 #define NONE UINT32_MAX
 
@@ -47,13 +48,9 @@ struct bpe_encoder {
 	uint64_t tok_mask;
 	int tok_shift;           /* index = hash >> tok_shift */
 	tok_slot *tok;           /* [tok_mask + 1] */
-	uint64_t pair_mask;
-	uint64_t *pair_key;      /* [pair_mask + 1]: left << 32 | right, or UINT64_MAX */
-	uint32_t *pair_val;
 	specials *sp;
 	uint32_t special_base;
 	size_t lean_piece;       /* longer pieces merge in rounds */
-	bool dup_bytes;          /* two tokens have the same bytes */
 };
 
 /* The ids before the key: a hit on a piece of 8 bytes or less reads the
@@ -74,6 +71,7 @@ struct encode_state {
 	size_t cap;
 	token_buf split;         /* encoder_split's parts */
 	uint32_t *hist;          /* merge_lean: [n_tokens] pairs of each rank */
+	uint8_t *joint;          /* merge_lean: [max_len + 8] two parts' bytes */
 	uint64_t *band;          /* merge_lean: its heap ... */
 	size_t band_cap;         /* ... and its room */
 };
@@ -165,17 +163,6 @@ static uint32_t token_lookup_h(const bpe_encoder *e, const uint8_t *s, size_t n,
 	return token_lookup_w(e, s, n, head_word(s, n, 0), h);
 }
 
-static inline uint32_t pair_lookup(const bpe_encoder *e, uint32_t a, uint32_t b)
-{
-	uint64_t key = (uint64_t)a << 32 | b;
-	for (uint64_t i = mix(key) & e->pair_mask;; i = (i + 1) & e->pair_mask) {
-		if (e->pair_key[i] == key)
-			return e->pair_val[i];
-		if (e->pair_key[i] == UINT64_MAX)
-			return NONE;
-	}
-}
-
 static uint64_t pow2_at_least(uint64_t n)
 {
 	uint64_t p = 1;
@@ -259,10 +246,8 @@ static int build_tokens(bpe_encoder *e)
 			    (n <= 8 || same_after_head(m->token_bytes[t->id], s, n)))
 				break;
 		}
-		if (e->tok[i].id != NONE) {
-			e->dup_bytes = true;    /* the same bytes twice: the lower id ranks */
-			continue;
-		}
+		if (e->tok[i].id != NONE)
+			continue;    /* the same bytes twice: the lower id ranks */
 		e->tok[i] = (tok_slot){w, id, (uint32_t)n};
 		if (n > 8 || high_byte(w))
 			mark_rare(e, h);
@@ -276,201 +261,9 @@ static int build_tokens(bpe_encoder *e)
 	return 0;
 }
 
-static void pair_insert(bpe_encoder *e, uint32_t a, uint32_t b, uint32_t id)
-{
-	uint64_t key = (uint64_t)a << 32 | b;
-	uint64_t i = mix(key) & e->pair_mask;
-	while (e->pair_key[i] != UINT64_MAX && e->pair_key[i] != key)
-		i = (i + 1) & e->pair_mask;
-	if (e->pair_key[i] == key && e->pair_val[i] <= id)
-		return;
-	e->pair_key[i] = key;
-	e->pair_val[i] = id;
-}
-
-/* A trie of the ordinary tokens' bytes, read forwards or backwards: one
- * walk along a token finds every token that is a prefix (suffix) of it, so
- * finding the pairs costs the tokens' total length, not its square (hashing
- * each of a token's n prefixes anew costs n^2: a 256 KiB token took 22 s).
- * Children in one hash table keyed by (node, byte). */
-typedef struct {
-	uint64_t *key;           /* [mask + 1]: node << 8 | byte, or UINT64_MAX */
-	uint32_t *child;         /* [mask + 1] */
-	uint64_t mask;
-	uint32_t *id;            /* [n_nodes]: the token that ends there, or NONE */
-	uint32_t n_nodes;
-} trie;
-
-static void trie_free(trie *t)
-{
-	free(t->key);
-	free(t->child);
-	free(t->id);
-}
-
-static uint32_t trie_child(const trie *t, uint32_t node, uint8_t byte)
-{
-	uint64_t key = (uint64_t)node << 8 | byte;
-	for (uint64_t i = mix(key) & t->mask;; i = (i + 1) & t->mask) {
-		if (t->key[i] == key)
-			return t->child[i];
-		if (t->key[i] == UINT64_MAX)
-			return NONE;
-	}
-}
-
-static uint32_t trie_add_child(trie *t, uint32_t node, uint8_t byte)
-{
-	uint64_t key = (uint64_t)node << 8 | byte;
-	uint64_t i = mix(key) & t->mask;
-	for (; t->key[i] != UINT64_MAX; i = (i + 1) & t->mask)
-		if (t->key[i] == key)
-			return t->child[i];
-	t->key[i] = key;
-	t->child[i] = t->n_nodes;
-	t->id[t->n_nodes] = NONE;
-	return t->n_nodes++;
-}
-
-/* The byte at step k of a walk along s[0..n): s[k], or s[n-1-k] backwards. */
-static inline uint8_t walk_byte(const uint8_t *s, size_t n, size_t k, bool backwards)
-{
-	return backwards ? s[n - 1 - k] : s[k];
-}
-
-/* The trie of tokens 0..n_tokens-1 (the lowest id for bytes that repeat);
- * nodes is at least one more than their total length. */
-static int trie_build(trie *t, const bpe_encoder *e, uint64_t nodes, bool backwards)
-{
-	memset(t, 0, sizeof *t);
-	if (nodes >= NONE)
-		return lm_fail("the tokens are too long (%llu bytes in all)", (unsigned long long)nodes);
-	t->mask = pow2_at_least(nodes + nodes / 4) - 1;  /* nodes is a bound: the load stays below 0.8 */
-	t->key = malloc((t->mask + 1) * sizeof *t->key);
-	t->child = malloc((t->mask + 1) * sizeof *t->child);
-	t->id = malloc(nodes * sizeof *t->id);
-	if (!t->key || !t->child || !t->id) {
-		trie_free(t);
-		return lm_fail("out of memory");
-	}
-	memset(t->key, 0xff, (t->mask + 1) * sizeof *t->key);
-	t->id[0] = NONE;
-	t->n_nodes = 1;
-	for (uint32_t id = 0; id < e->n_tokens; id++) {
-		const uint8_t *s = e->m->token_bytes[id];
-		size_t n = e->m->token_len[id];
-		uint32_t node = 0;
-		for (size_t k = 0; k < n; k++)
-			node = trie_add_child(t, node, walk_byte(s, n, k, backwards));
-		if (t->id[node] == NONE)
-			t->id[node] = id;
-	}
-	return 0;
-}
-
-/* ids[k] for k in 1..n-1: the token whose bytes are s[0..k) (forwards) or
- * s[k..n) (backwards), or NONE. */
-static void trie_walk(const trie *t, const uint8_t *s, size_t n, bool backwards, uint32_t *ids)
-{
-	for (size_t k = 1; k < n; k++)
-		ids[k] = NONE;
-	uint32_t node = 0;
-	for (size_t k = 0; k + 1 < n; k++) {
-		node = trie_child(t, node, walk_byte(s, n, k, backwards));
-		if (node == NONE)
-			break;
-		ids[backwards ? n - 1 - k : k + 1] = t->id[node];
-	}
-}
-
-/* A growing list of the pairs found, so the table is sized to them. */
-typedef struct {
-	uint64_t *key;
-	uint32_t *val;
-	size_t n, cap;
-} pair_list;
-
-static int pair_list_push(pair_list *l, uint32_t a, uint32_t b, uint32_t id)
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 1 << 16;
-		uint64_t *key = realloc(l->key, cap * sizeof *key);
-		if (key)
-			l->key = key;
-		uint32_t *val = realloc(l->val, cap * sizeof *val);
-		if (val)
-			l->val = val;
-		if (!key || !val)
-			return lm_fail("out of memory");
-		l->cap = cap;
-	}
-	l->key[l->n] = (uint64_t)a << 32 | b;
-	l->val[l->n++] = id;
-	return 0;
-}
-
-/* pre[k], suf[k] for k in 1..n-1 of token s[0..n): the tokens whose bytes
- * are s[0..k) and s[k..n) (NONE if none; suf[k] only looked up where pre[k]
- * is a token), by the bytes -> id table: about n^2 / 4 words hashed, so
- * only for short tokens (PAIR_BY_HASH). */
-static void cuts_by_hash(const bpe_encoder *e, const uint8_t *s, size_t n, uint32_t *pre, uint32_t *suf)
-{
-	uint64_t w0 = head_word(s, n, 0);
-	for (size_t k = 1; k < n; k++) {
-		if (k < 8) {    /* the prefix's head word: w0's first k bytes */
-			uint64_t w = w0 & ~0ull >> (64 - 8 * k);
-			pre[k] = token_lookup_w(e, s, k, w, hash_piece(s, k, w, 0));
-		} else {
-			pre[k] = token_lookup_h(e, s, k, hash_bytes(s, k));
-		}
-		suf[k] = pre[k] == NONE ? NONE : token_lookup_h(e, s + k, n - k, hash_bytes(s + k, n - k));
-	}
-}
-
-/* Every (a, b) whose bytes concatenate to token t's, for every t, into l.
- * Tokens up to PAIR_BY_HASH bytes by hashing their cuts (GPT-2's all are:
- * a few ms); with longer ones, the tries for all (linear in the bytes). */
-static int find_pairs(bpe_encoder *e, pair_list *l)
-{
-	const bpe_merges *m = e->m;
-	uint64_t total = 0;
-	for (uint32_t t = 0; t < e->n_tokens; t++)
-		total += m->token_len[t];
-	uint32_t *pre = malloc((e->max_len + 1) * sizeof *pre);
-	uint32_t *suf = malloc((e->max_len + 1) * sizeof *suf);
-	bool tries = e->max_len > PAIR_BY_HASH;
-	trie fwd, bwd;
-	int rc = 0;
-	if (!pre || !suf)
-		rc = lm_fail("out of memory");
-	if (rc == 0 && tries && (rc = trie_build(&fwd, e, total + 1, false)) == 0 &&
-	    (rc = trie_build(&bwd, e, total + 1, true)) != 0)
-		trie_free(&fwd);
-	for (uint32_t t = 256; rc == 0 && t < e->n_tokens; t++) {
-		const uint8_t *s = m->token_bytes[t];
-		size_t n = m->token_len[t];
-		uint32_t rank = e->dup_bytes ? token_lookup_h(e, s, n, hash_bytes(s, n)) : t;
-		if (tries) {
-			trie_walk(&fwd, s, n, false, pre);
-			trie_walk(&bwd, s, n, true, suf);
-		} else {
-			cuts_by_hash(e, s, n, pre, suf);
-		}
-		for (size_t k = 1; rc == 0 && k < n; k++)
-			if (pre[k] != NONE && suf[k] != NONE)
-				rc = pair_list_push(l, pre[k], suf[k], rank);
-	}
-	if (rc == 0 && tries) {
-		trie_free(&fwd);
-		trie_free(&bwd);
-	}
-	free(pre);
-	free(suf);
-	return rc;
-}
-
-/* byte_pair: a piece's first pairs found in 256 KiB, not in the pair table
- * (the lookups of BPE that miss the caches most). */
+/* byte_pair: the ranks of two bytes found in 256 KiB, not in the token
+ * table (a piece's first pairs: the lookups of BPE that miss the caches
+ * most). */
 static void build_byte_pairs(bpe_encoder *e)
 {
 	const bpe_merges *m = e->m;
@@ -478,28 +271,6 @@ static void build_byte_pairs(bpe_encoder *e)
 	for (uint32_t t = e->n_tokens; t-- > 256;)    /* the lowest id of the same bytes last */
 		if (m->token_len[t] == 2)
 			e->byte_pair[m->token_bytes[t][0] << 8 | m->token_bytes[t][1]] = t;
-}
-
-/* The (left, right) -> id table, sized to the pairs there are. */
-static int build_pairs(bpe_encoder *e)
-{
-	pair_list l = {0};
-	int rc = find_pairs(e, &l);
-	if (rc == 0) {
-		e->pair_mask = pow2_at_least(2 * l.n + 16) - 1;
-		e->pair_key = malloc((e->pair_mask + 1) * sizeof *e->pair_key);
-		e->pair_val = malloc((e->pair_mask + 1) * sizeof *e->pair_val);
-		if (!e->pair_key || !e->pair_val)
-			rc = lm_fail("out of memory");
-	}
-	if (rc == 0) {
-		memset(e->pair_key, 0xff, (e->pair_mask + 1) * sizeof *e->pair_key);
-		for (size_t i = 0; i < l.n; i++)
-			pair_insert(e, (uint32_t)(l.key[i] >> 32), (uint32_t)l.key[i], l.val[i]);
-	}
-	free(l.key);
-	free(l.val);
-	return rc;
 }
 
 bpe_encoder *encoder_new(const bpe_merges *m)
@@ -513,7 +284,7 @@ bpe_encoder *encoder_new(const bpe_merges *m)
 	e->n_tokens = 256 + m->n_merges;
 	e->special_base = e->n_tokens;
 	e->lean_piece = LEAN_PIECE;
-	if (build_tokens(e) != 0 || build_pairs(e) != 0 ||
+	if (build_tokens(e) != 0 ||
 	    !(e->sp = specials_new((const char *const *)m->specials, (int)m->n_specials))) {
 		encoder_free(e);
 		return NULL;
@@ -527,8 +298,6 @@ void encoder_free(bpe_encoder *e)
 	if (!e)
 		return;
 	free(e->tok);
-	free(e->pair_key);
-	free(e->pair_val);
 	specials_free(e->sp);
 	free(e);
 }
@@ -557,6 +326,7 @@ void encode_state_free(encode_state *st)
 	free(st->cache);
 	token_buf_free(&st->split);
 	free(st->hist);
+	free(st->joint);
 	free(st->band);
 	free(st->next);
 	free(st->prev);
@@ -619,23 +389,71 @@ static int scratch_reserve(encode_state *st, size_t n)
 	return 0;
 }
 
-/* The rank of merging a and b, NONE when their bytes are no token below
- * limit. */
-static inline uint32_t pair_rank(const bpe_encoder *e, uint32_t a, uint32_t b, uint32_t limit)
+/* The rank of merging the parts that make s[0..n), n >= 3: the token of
+ * those bytes, NONE when they are none below limit (tiktoken's rank: no
+ * table of pairs, whatever the parts). s[0..room) is readable. */
+static inline uint32_t join_rank(const bpe_encoder *e, const uint8_t *s, size_t n, size_t room, uint32_t limit)
 {
-	uint32_t r = pair_lookup(e, a, b);
+	uint32_t r = NONE;
+	if (n <= e->max_len) {
+		int wide = (n > 8 ? n : 0) + 8 <= room;    /* what hash_piece reads wide */
+		uint64_t w = head_word(s, n, wide), h = hash_piece(s, n, w, wide);
+		if (maybe_token(e, n, w, h))
+			r = token_lookup_w(e, s, n, w, h);
+	}
 	return r < limit ? r : NONE;
 }
 
-/* Short piece s[0..n) (ids: its bytes' ids): find the lowest rank by
- * scanning; ids[] shrinks in place. */
+/* The rank of merging the bytes x and y: from byte_pair. */
+static inline uint32_t byte_rank(const bpe_encoder *e, uint8_t x, uint8_t y, uint32_t limit)
+{
+	uint32_t r = e->byte_pair[x << 8 | y];
+	return r < limit ? r : NONE;
+}
+
+/* a[i..n) = a[i + 1..n + 1) for elements of size bytes, 16 bytes at a time
+ * (a few vector moves, not a memmove call): a has room for 16 bytes past
+ * a[n + 1]. */
+static inline void drop_one(void *a, size_t i, size_t n, size_t size)
+{
+	uint8_t *p = a, v[16];
+	for (size_t k = i * size; k < n * size; k += 16) {
+		memcpy(v, p + k + size, 16);
+		memcpy(p + k, v, 16);
+	}
+}
+
+/* The token table's slots of every 3 to 8 bytes of s[0..n) fetched at once:
+ * a short piece's merges wait on each other's ranks, so a slot that misses
+ * the caches at each merge costs one miss after another (most of a short
+ * piece's joins are that long: 13% of Python's CPU time was in them). */
+static inline void prefetch_joins(const bpe_encoder *e, const uint8_t *s, size_t n)
+{
+	for (size_t i = 0; i + 3 <= n; i++)
+		for (size_t k = 3; k <= 8 && i + k <= n; k++) {
+			uint64_t w = head_word(s + i, k, i + 8 <= n);
+			__builtin_prefetch(&e->tok[hash_piece(s + i, k, w, 0) >> e->tok_shift]);
+		}
+}
+
+/* Short piece s[0..n) into ids (room for n): find the lowest rank by
+ * scanning; the parts' ids, ranks and starts shrink in place, on the
+ * stack. */
 static size_t merge_small(const bpe_encoder *e, const uint8_t *s, uint32_t *ids, size_t n, uint32_t limit)
 {
-	uint32_t rank[SMALL_PIECE];
-	for (size_t i = 0; i + 1 < n; i++) {
-		uint32_t r = e->byte_pair[s[i] << 8 | s[i + 1]];
-		rank[i] = r < limit ? r : NONE;
-	}
+	static const uint8_t iota[SMALL_PIECE + 16] = {
+		0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23,
+		24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48,
+	};
+	uint32_t id[SMALL_PIECE + 8], rank[SMALL_PIECE + 8];
+	uint8_t at[SMALL_PIECE + 16];    /* part i is s[at[i]..at[i + 1]) */
+	size_t len = n;
+	memcpy(at, iota, sizeof at);
+	for (size_t i = 0; i < n; i++)
+		id[i] = e->byte_id[s[i]];
+	for (size_t i = 0; i + 1 < n; i++)
+		rank[i] = byte_rank(e, s[i], s[i + 1], limit);
+	prefetch_joins(e, s, n);
 	while (n > 1) {
 		size_t best = 0;
 		for (size_t i = 1; i + 1 < n; i++)
@@ -643,16 +461,21 @@ static size_t merge_small(const bpe_encoder *e, const uint8_t *s, uint32_t *ids,
 				best = i;
 		if (rank[best] == NONE)
 			break;
-		ids[best] = rank[best];
-		memmove(ids + best + 1, ids + best + 2, (n - best - 2) * sizeof *ids);
-		if (best + 3 <= n)
-			memmove(rank + best + 1, rank + best + 2, (n - best - 3) * sizeof *rank);
+		id[best] = rank[best];
+		drop_one(id, best + 1, n - 1, sizeof *id);
+		drop_one(rank, best + 1, n - 2, sizeof *rank);
+		drop_one(at, best + 1, n, 1);
 		n--;
-		if (best > 0)
-			rank[best - 1] = pair_rank(e, ids[best - 1], ids[best], limit);
-		if (best + 1 < n)
-			rank[best] = pair_rank(e, ids[best], ids[best + 1], limit);
+		if (best > 0) {
+			size_t a = at[best - 1];
+			rank[best - 1] = join_rank(e, s + a, at[best + 1] - a, len - a, limit);
+		}
+		if (best + 1 < n) {
+			size_t a = at[best];
+			rank[best] = join_rank(e, s + a, at[best + 2] - a, len - a, limit);
+		}
 	}
+	memcpy(ids, id, n * sizeof *ids);
 	return n;
 }
 
@@ -686,48 +509,52 @@ static uint64_t heap_pop(uint64_t *h, size_t *n)
 	return top;
 }
 
-/* Long piece: parts in a linked list over the byte positions, candidate
- * merges in a heap checked when popped (stale entries are skipped). */
-static size_t merge_large(encode_state *st, uint32_t *ids, size_t n, uint32_t limit)
+/* Long piece s[0..n): parts in a linked list over the byte positions (part
+ * i is s[i..next[i]), ids[i] its token; NONE inside a part), candidate
+ * merges in a heap checked when popped: a merge of rank r at i stands when
+ * i still starts a part and the part after it ends r's length after i (the
+ * same bytes, so the same rank); else it is stale and skipped. */
+static size_t merge_large(encode_state *st, const uint8_t *s, uint32_t *ids, size_t n, uint32_t limit)
 {
 	const bpe_encoder *e = st->e;
+	const uint32_t *len = e->m->token_len;
 	uint32_t *next = st->next, *prev = st->prev;
 	uint64_t *heap = st->heap;
 	size_t hn = 0;
 	for (size_t i = 0; i < n; i++) {
-		next[i] = i + 1 < n ? i + 1 : NONE;
+		next[i] = i + 1;
 		prev[i] = i > 0 ? i - 1 : NONE;
 	}
 	for (size_t i = 0; i + 1 < n; i++) {
-		uint32_t r = pair_rank(e, ids[i], ids[i + 1], limit);
+		uint32_t r = byte_rank(e, s[i], s[i + 1], limit);
 		if (r != NONE)
 			heap_push(heap, &hn, (uint64_t)r << 32 | i);
 	}
 	while (hn > 0) {
 		uint64_t top = heap_pop(heap, &hn);
 		uint32_t r = top >> 32, i = (uint32_t)top, j = next[i];
-		if (ids[i] == NONE || j == NONE || pair_rank(e, ids[i], ids[j], limit) != r)
+		if (ids[i] == NONE || j >= n || next[j] - i != len[r])
 			continue;
 		ids[i] = r;
 		ids[j] = NONE;
-		next[i] = next[j];
-		if (next[j] != NONE)
-			prev[next[j]] = i;
+		uint32_t k = next[i] = next[j];
+		if (k < n)
+			prev[k] = i;
 		if (prev[i] != NONE) {
-			uint32_t q = pair_rank(e, ids[prev[i]], r, limit);
+			uint32_t h = prev[i], q = join_rank(e, s + h, k - h, n - h, limit);
 			if (q != NONE)
-				heap_push(heap, &hn, (uint64_t)q << 32 | prev[i]);
+				heap_push(heap, &hn, (uint64_t)q << 32 | h);
 		}
-		if (next[i] != NONE) {
-			uint32_t q = pair_rank(e, r, ids[next[i]], limit);
+		if (k < n) {
+			uint32_t q = join_rank(e, s + i, next[k] - i, n - i, limit);
 			if (q != NONE)
 				heap_push(heap, &hn, (uint64_t)q << 32 | i);
 		}
 	}
-	size_t k = 0;
-	for (uint32_t i = 0; i != NONE; i = next[i])
-		ids[k++] = ids[i];
-	return k;
+	size_t w = 0;
+	for (size_t i = 0; i < n; i = next[i])
+		ids[w++] = ids[i];
+	return w;
 }
 
 /* ---- giant pieces ------------------------------------------------------
@@ -748,9 +575,32 @@ static size_t merge_large(encode_state *st, uint32_t *ids, size_t n, uint32_t li
  *     of rank <= hi; merged-away places hold NONE until the compaction.
  * Either way every merge is the one-merge-at-a-time definition's: the
  * lowest rank present, then the leftmost (every pair of rank <= hi is in
- * the heap, every other ranks above). t1062 ties the rounds to the heap. */
+ * the heap, every other ranks above). t1062 ties the rounds to the heap.
+ *
+ * The compaction loses where each part starts in the piece, so a pair ranks
+ * by its two tokens' bytes, joined in a scratch of the longest token's
+ * length (none longer is a token): at most max_len bytes copied a lookup
+ * and twice the piece's bytes a round (each part is in two pairs), so a
+ * round stays linear and the memory the ids'. A merge popped from the heap
+ * still stands when its two parts are as long as it is (their start fixed,
+ * the same bytes). */
 
 enum { LEAN_HEAP_SHARE = 8 };   /* the heap holds up to n / 8 pairs */
+
+/* The rank of merging parts a and b (token ids): by their bytes, joined. */
+static uint32_t lean_rank(encode_state *st, uint32_t a, uint32_t b, uint32_t limit)
+{
+	const bpe_encoder *e = st->e;
+	const bpe_merges *m = e->m;
+	size_t la = m->token_len[a], n = la + m->token_len[b];
+	if (n > e->max_len)
+		return NONE;
+	if (n == 2)
+		return byte_rank(e, m->token_bytes[a][0], m->token_bytes[b][0], limit);
+	memcpy(st->joint, m->token_bytes[a], la);
+	memcpy(st->joint + la, m->token_bytes[b], n - la);
+	return join_rank(e, st->joint, n, e->max_len + 8, limit);
+}
 
 /* The next part after i (n at the end), and the one before i (i > 0), over
  * the NONE a round's merges leave. */
@@ -771,11 +621,11 @@ static inline size_t part_before(const uint32_t *ids, size_t i)
 }
 
 /* One sweep merging every pair of rank lo (see above); the parts left. */
-static size_t lean_sweep(const bpe_encoder *e, uint32_t *ids, size_t n, uint32_t lo, uint32_t limit)
+static size_t lean_sweep(encode_state *st, uint32_t *ids, size_t n, uint32_t lo, uint32_t limit)
 {
 	size_t w = 1, i = 1;    /* ids[0..w): settled this round, ids[i..n): not reached */
 	while (i < n) {
-		uint32_t r = pair_rank(e, ids[w - 1], ids[i], limit);
+		uint32_t r = lean_rank(st, ids[w - 1], ids[i], limit);
 		if (r > lo) {
 			ids[w++] = ids[i++];
 			continue;
@@ -783,8 +633,8 @@ static size_t lean_sweep(const bpe_encoder *e, uint32_t *ids, size_t n, uint32_t
 		ids[w - 1] = r;
 		i++;
 		for (;;) {
-			uint32_t a = w >= 2 ? pair_rank(e, ids[w - 2], ids[w - 1], limit) : NONE;
-			uint32_t b = i < n ? pair_rank(e, ids[w - 1], ids[i], limit) : NONE;
+			uint32_t a = w >= 2 ? lean_rank(st, ids[w - 2], ids[w - 1], limit) : NONE;
+			uint32_t b = i < n ? lean_rank(st, ids[w - 1], ids[i], limit) : NONE;
 			if (a <= lo && a <= b) {
 				ids[w - 2] = a;
 				w--;
@@ -817,10 +667,10 @@ static int band_push(encode_state *st, size_t *hn, uint64_t v)
  * the parts left, or -1 on out of memory. */
 static long lean_band(encode_state *st, uint32_t *ids, size_t n, uint32_t hi, uint32_t limit)
 {
-	const bpe_encoder *e = st->e;
+	const uint32_t *len = st->e->m->token_len;
 	size_t hn = 0;
 	for (size_t i = 0; i + 1 < n; i++) {
-		uint32_t r = pair_rank(e, ids[i], ids[i + 1], limit);
+		uint32_t r = lean_rank(st, ids[i], ids[i + 1], limit);
 		if (r <= hi && band_push(st, &hn, (uint64_t)r << 32 | i) != 0)
 			return -1;
 	}
@@ -829,19 +679,19 @@ static long lean_band(encode_state *st, uint32_t *ids, size_t n, uint32_t hi, ui
 		uint32_t r = top >> 32;
 		size_t i = (uint32_t)top, j;
 		if (ids[i] == NONE || (j = part_after(ids, n, i)) >= n ||
-		    pair_rank(e, ids[i], ids[j], limit) != r)
+		    len[ids[i]] + len[ids[j]] != len[r])
 			continue;    /* stale */
 		ids[i] = r;
 		ids[j] = NONE;
 		if (i > 0) {
 			size_t h = part_before(ids, i);
-			uint32_t q = pair_rank(e, ids[h], r, limit);
+			uint32_t q = lean_rank(st, ids[h], r, limit);
 			if (q <= hi && band_push(st, &hn, (uint64_t)q << 32 | h) != 0)
 				return -1;
 		}
 		size_t k = part_after(ids, n, i);
 		if (k < n) {
-			uint32_t q = pair_rank(e, r, ids[k], limit);
+			uint32_t q = lean_rank(st, r, ids[k], limit);
 			if (q <= hi && band_push(st, &hn, (uint64_t)q << 32 | i) != 0)
 				return -1;
 		}
@@ -859,12 +709,14 @@ static long merge_lean(encode_state *st, uint32_t *ids, size_t n, uint32_t limit
 	const bpe_encoder *e = st->e;
 	if (!st->hist && !(st->hist = calloc(e->n_tokens, sizeof *st->hist)))
 		return lm_fail("out of memory");
+	if (!st->joint && !(st->joint = calloc(e->max_len + 8, 1)))
+		return lm_fail("out of memory");
 	uint32_t *hist = st->hist;
 	size_t budget = n / LEAN_HEAP_SHARE > 1024 ? n / LEAN_HEAP_SHARE : 1024;
 	for (;;) {
 		uint32_t lo = NONE, hi;
 		for (size_t i = 0; i + 1 < n; i++) {
-			uint32_t r = pair_rank(e, ids[i], ids[i + 1], limit);
+			uint32_t r = lean_rank(st, ids[i], ids[i + 1], limit);
 			if (r != NONE) {
 				hist[r]++;
 				if (r < lo)
@@ -879,7 +731,7 @@ static long merge_lean(encode_state *st, uint32_t *ids, size_t n, uint32_t limit
 			in_band += hist[hi + 1];
 		memset(hist + lo, 0, (e->n_tokens - lo) * sizeof *hist);
 		if (sweep) {
-			n = lean_sweep(e, ids, n, lo, limit);
+			n = lean_sweep(st, ids, n, lo, limit);
 		} else {
 			long k = lean_band(st, ids, n, hi, limit);
 			if (k < 0)
@@ -894,15 +746,15 @@ static long merge_lean(encode_state *st, uint32_t *ids, size_t n, uint32_t limit
 static long bpe_merge(encode_state *st, const uint8_t *s, size_t n, uint32_t limit, uint32_t *ids)
 {
 	const bpe_encoder *e = st->e;
+	if (n <= SMALL_PIECE && n <= e->lean_piece)
+		return (long)merge_small(e, s, ids, n, limit);
 	for (size_t i = 0; i < n; i++)
 		ids[i] = e->byte_id[s[i]];
 	if (n > e->lean_piece)
 		return merge_lean(st, ids, n, limit);
-	if (n <= SMALL_PIECE)
-		return (long)merge_small(e, s, ids, n, limit);
 	if (scratch_reserve(st, n) != 0)
 		return -1;
-	return (long)merge_large(st, ids, n, limit);
+	return (long)merge_large(st, s, ids, n, limit);
 }
 
 static int bpe_piece(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
