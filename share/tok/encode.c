@@ -398,7 +398,7 @@ static inline uint32_t join_rank(const bpe_encoder *e, const uint8_t *s, size_t 
 	if (n <= e->max_len) {
 		int wide = (n > 8 ? n : 0) + 8 <= room;    /* what hash_piece reads wide */
 		uint64_t w = head_word(s, n, wide), h = hash_piece(s, n, w, wide);
-		if (maybe_token(e, n, w, h))
+		if (n <= 8 || maybe_rare_token(e, h))
 			r = token_lookup_w(e, s, n, w, h);
 	}
 	return r < limit ? r : NONE;
