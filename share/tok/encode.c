@@ -93,7 +93,7 @@ static inline uint64_t head_word(const uint8_t *s, size_t n, int wide)
 	if (wide || n >= 8) {
 		memcpy(&w, s, 8);
 		if (n < 8)
-			w &= ~0ull >> (64 - 8 * n);
+			w &= (1ull << 8 * n) - 1;    /* one bzhi where there is BMI2 */
 		return w;
 	}
 	/* two loads that overlap: the bytes they share are the same */
