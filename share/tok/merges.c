@@ -44,9 +44,9 @@ static inline int reserve_tokens(bpe_merges *m, uint32_t need)
 
 /* Token bytes live in blocks (a list, newest first) so that 50000 tokens
  * cost a few allocations, not one each: no pointer into a block moves.
- * Each block has BYTES_SLACK bytes past its room, so that a merge copies its
- * parts a word at a time (copy_words): a word read or written from inside
- * a token stays in its block. */
+ * Each block has BYTES_SLACK bytes past its room, so that a word read or
+ * written from inside a token stays in its block: a merge copies its parts
+ * a word at a time (copy_words), a key reads its head as a word (make_key). */
 typedef struct bytes_block {
 	struct bytes_block *prev;
 	size_t used, cap;
@@ -60,7 +60,7 @@ static inline uint8_t *bytes_alloc(bpe_merges *m, size_t n)
 	bytes_block *b = m->bytes_blocks;
 	if (!b || b->cap - b->used < n) {
 		size_t cap = n > BYTES_BLOCK ? n : BYTES_BLOCK;
-		bytes_block *nb = calloc(1, sizeof *nb + cap + BYTES_SLACK);
+		bytes_block *nb = malloc(sizeof *nb + cap + BYTES_SLACK);
 		if (!nb)
 			return NULL;
 		*nb = (bytes_block){b, 0, cap};
@@ -71,16 +71,17 @@ static inline uint8_t *bytes_alloc(bpe_merges *m, size_t n)
 	return t;
 }
 
-/* dst[0..n) = src[0..n), both in blocks: words, which may read and write up
- * to 7 bytes past n (libc's memcpy call cost a tenth of reading GPT-2's
- * merges). */
+/* dst[0..n) = src[0..n), n > 0: words, which read and write up to 7 bytes
+ * past n (in blocks, in the reader's texts; libc's memcpy call cost a tenth
+ * of reading GPT-2's merges). */
 static inline void copy_words(uint8_t *dst, const uint8_t *src, size_t n)
 {
-	for (size_t i = 0; i < n; i += 8) {
+	size_t i = 0;
+	do {    /* n > 0 */
 		uint64_t w;
 		memcpy(&w, src + i, 8);
 		memcpy(dst + i, &w, 8);
-	}
+	} while ((i += 8) < n);
 }
 
 /* Room for a new token of n bytes at the end of the vocabulary, its bytes'
@@ -175,16 +176,24 @@ void merges_free(bpe_merges *m)
 	memset(m, 0, sizeof *m);
 }
 
+/* Off the path most lines take: inlined there, a function costs the hot
+ * loop registers (spilled and reloaded a line) even when it is not called. */
+#define COLD __attribute__((noinline))
+
 /* ---- strings -> token ids -------------------------------------------------- */
 
 /* A key of the table: its first 8 bytes inline (zero padded), so that most
- * lookups compare one word and touch no other memory. */
+ * lookups compare one word and touch no other memory. The head is read as
+ * one word: every key has 7 readable bytes after it (the reader pads its
+ * copy of the text and its texts with KEY_PAD bytes; token bytes have their
+ * block's slack). */
 typedef struct {
 	const uint8_t *s;
 	size_t n;         /* > 0 */
 	uint64_t head;    /* s[0..min(n, 8)), zero padded */
-	uint64_t hash;
 } str_key;
+
+enum { KEY_PAD = 8 };
 
 typedef struct {
 	uint64_t head;
@@ -199,32 +208,31 @@ typedef struct {
 	const uint8_t *const *str;  /* [id]: the key of token id, when over 8 bytes */
 } str_index;
 
-/* The first min(n, 8) bytes of s, zero padded; reads nothing at or past end. */
-static inline uint64_t load_word(const uint8_t *s, size_t n, const uint8_t *end)
+static inline str_key make_key(const uint8_t *s, size_t n)
 {
-	uint64_t w = 0;
-	if (end - s >= 8)
-		memcpy(&w, s, 8);
-	else    /* from the last byte (a loop the compiler leaves scalar) */
-		for (const uint8_t *q = end; q > s;)
-			w = w << 8 | *--q;
-	return n >= 8 ? w : w & ~(~0ull << 8 * n);
+	uint64_t w;
+	memcpy(&w, s, 8);
+	return (str_key){s, n, n >= 8 ? w : w & ~(~0ull << 8 * n)};
 }
 
 /* Multiplicative, its high bits the slot: a key of up to 8 bytes costs one
- * add and one multiply; a longer one reads s[8..n), not past end. */
-static inline uint64_t key_hash(const uint8_t *s, size_t n, uint64_t head, const uint8_t *end)
+ * add and one multiply; a longer one adds its words after the head, the
+ * last one ending where the key ends. */
+static uint64_t hash_words(uint64_t h, const uint8_t *s, size_t n)
 {
-	uint64_t h = (head + n) * 0x9e3779b97f4a7c15ull;
-	for (size_t i = 8; i < n; i += 8)
-		h = ((h ^ h >> 29) + load_word(s + i, n - i, end)) * 0xff51afd7ed558ccdull;
-	return h;
+	uint64_t w;
+	for (size_t i = 8; i + 8 < n; i += 8) {
+		memcpy(&w, s + i, 8);
+		h = ((h ^ h >> 29) + w) * 0xff51afd7ed558ccdull;
+	}
+	memcpy(&w, s + n - 8, 8);
+	return ((h ^ h >> 29) + w) * 0xff51afd7ed558ccdull;
 }
 
-static inline str_key make_key(const uint8_t *s, size_t n, const uint8_t *end)
+static inline uint64_t key_hash(const str_key *k)
 {
-	uint64_t head = load_word(s, n, end);
-	return (str_key){s, n, head, key_hash(s, n, head, end)};
+	uint64_t h = (k->head + k->n) * 0x9e3779b97f4a7c15ull;
+	return k->n <= 8 ? h : hash_words(h, k->s, k->n);
 }
 
 /* Room for KEYS keys, the table at most half full. */
@@ -240,27 +248,46 @@ static int index_init(str_index *ix, size_t keys, const uint8_t *const *str)
 	return ix->slot ? 0 : lm_fail("out of memory");
 }
 
-/* The id of the token whose key is k, or -1. */
-static inline long index_find(const str_index *ix, const str_key *k)
+/* The bytes of key s[0..n) after its head are those of token id's. (The
+ * functions kept out of line take no key's address: a key whose address
+ * escapes lives on the stack, not in registers.) */
+static COLD bool same_rest(const str_index *ix, uint32_t id, const uint8_t *s, size_t n)
 {
-	for (uint64_t i = k->hash >> ix->shift;; i = (i + 1) & ix->mask) {
-		const str_slot *t = &ix->slot[i];
-		if (!t->len)
-			return -1;
-		if (t->head == k->head && t->len == k->n &&
-		    (k->n <= 8 || memcmp(ix->str[t->id] + 8, k->s + 8, k->n - 8) == 0))
-			return t->id;
+	return memcmp(ix->str[id] + 8, s + 8, n - 8) == 0;
+}
+
+static inline bool slot_holds(const str_index *ix, const str_slot *t, const str_key *k)
+{
+	return t->head == k->head && t->len == k->n && (k->n <= 8 || same_rest(ix, t->id, k->s, k->n));
+}
+
+/* index_find past the first slot i, which held another key. */
+static COLD str_slot *index_probe(const str_index *ix, const uint8_t *s, size_t n, uint64_t head,
+				     uint64_t i)
+{
+	str_key k = {s, n, head};
+	for (;;) {
+		i = (i + 1) & ix->mask;
+		str_slot *t = &ix->slot[i];
+		if (slot_holds(ix, t, &k) || !t->len)
+			return t;
 	}
 }
 
-/* Key k (not there yet) of token id; when over 8 bytes, ix->str[id] must
- * hold it from now on. */
-static inline void index_add(str_index *ix, const str_key *k, uint32_t id)
+/* The slot of key k: the token's (len set), or the empty one where
+ * index_put puts it. */
+static inline str_slot *index_find(const str_index *ix, const str_key *k)
 {
-	uint64_t i = k->hash >> ix->shift;
-	while (ix->slot[i].len)
-		i = (i + 1) & ix->mask;
-	ix->slot[i] = (str_slot){k->head, (uint32_t)k->n, id};
+	uint64_t i = key_hash(k) >> ix->shift;
+	str_slot *t = &ix->slot[i];
+	return slot_holds(ix, t, k) || !t->len ? t : index_probe(ix, k->s, k->n, k->head, i);
+}
+
+/* Key k of token id into its empty slot t (index_find's); when over 8
+ * bytes, ix->str[id] must hold it from now on. */
+static inline void index_put(str_slot *t, const str_key *k, uint32_t id)
+{
+	*t = (str_slot){k->head, (uint32_t)k->n, id};
 }
 
 int merges_check_unique(const bpe_merges *m)
@@ -271,13 +298,12 @@ int merges_check_unique(const bpe_merges *m)
 		return -1;
 	int rc = 0;
 	for (uint32_t id = 0; rc == 0 && id < n; id++) {
-		const uint8_t *s = m->token_bytes[id];
-		str_key k = make_key(s, m->token_len[id], s + m->token_len[id]);
-		long same = index_find(&ix, &k);
-		if (same >= 0)
-			rc = lm_fail("tokens %ld and %u have the same bytes", same, id);
+		str_key k = make_key(m->token_bytes[id], m->token_len[id]);
+		str_slot *t = index_find(&ix, &k);
+		if (t->len)
+			rc = lm_fail("tokens %u and %u have the same bytes", t->id, id);
 		else
-			index_add(&ix, &k, id);
+			index_put(t, &k, id);
 	}
 	free(ix.slot);
 	return rc;
@@ -289,15 +315,17 @@ int merges_check_unique(const bpe_merges *m)
  * alphabet writes each byte as symbols of its own, so two tokens have the
  * same bytes exactly when they have the same text, and a merge's text is its
  * parts' texts joined. A part is looked up as it stands in the line, and
- * decoded only to say what is wrong with it. */
+ * decoded only to say what is wrong with it. The reader works on a copy of
+ * the text that ends in "\n" and KEY_PAD zero bytes: every line ends in a
+ * "\n", and words are read past any part without a test. */
 typedef struct {
 	bpe_merges *m;
 	str_index ix;           /* token text -> id */
 	const uint8_t **text;   /* [256 + lines]: each token's text over 8 bytes */
 	uint8_t *texts;         /* where those texts are, one after another */
 	size_t used;
-	const uint8_t *texts_end;   /* 8 bytes past the most they can take */
-	const uint8_t *end;     /* of the file's text */
+	uint8_t *copy;          /* the text, a "\n" last, then KEY_PAD zero bytes */
+	const uint8_t *end;     /* after the copy's last "\n" */
 	uint8_t *buf;           /* a part's bytes, when it is not a token */
 } reader;
 
@@ -330,7 +358,7 @@ static inline uint64_t sep_bits(uint64_t w)
 	return (((a - ones) & ~a) | ((b - ones) & ~b)) & ones << 7;
 }
 
-/* The first ' ' or '\n' at or after p, or end. */
+/* The first ' ' or '\n' at or after p (there is one before end). */
 static const uint8_t *find_sep(const uint8_t *p, const uint8_t *end)
 {
 	for (; end - p >= 8; p += 8) {
@@ -339,40 +367,57 @@ static const uint8_t *find_sep(const uint8_t *p, const uint8_t *end)
 		if ((hit = sep_bits(w)))
 			return p + __builtin_ctzll(hit) / 8;
 	}
-	while (p < end && *p != ' ' && *p != '\n')
+	while (*p != ' ' && *p != '\n')
 		p++;
 	return p;
 }
 
-/* The key of the text from p to its first ' ' or '\n' (or end), which is
- * then at p + n: most parts end in the word their head is. */
+/* scan_part's way for a part of 8 bytes or more, or ending in another
+ * byte below '!' ("\r", or one outside the alphabet). */
+static COLD str_key scan_long(const uint8_t *p, const uint8_t *end)
+{
+	return make_key(p, (size_t)(find_sep(p, end) - p));
+}
+
+/* The key of the text from p to its first ' ' or '\n', which is then at
+ * p + n. Most parts end in the word their head is, and the first byte
+ * below '!' there is the separator: no symbol of the alphabet has one (the
+ * test flags the lowest such byte truly). */
 static inline str_key scan_part(const uint8_t *p, const uint8_t *end)
 {
-	uint64_t w = load_word(p, 8, end), hit = sep_bits(w);
-	if (!hit)
-		return make_key(p, (size_t)(find_sep(end - p > 8 ? p + 8 : end, end) - p), end);
-	size_t n = (size_t)__builtin_ctzll(hit) / 8;
-	uint64_t head = w & ~(~0ull << 8 * n);
-	return (str_key){p, n, head, key_hash(p, n, head, end)};
+	const uint64_t ones = 0x0101010101010101ull;
+	uint64_t w, below;
+	memcpy(&w, p, 8);
+	below = (w - ones * '!') & ~w & ones << 7;
+	size_t n = below ? (size_t)__builtin_ctzll(below) / 8 : 8;
+	if (n < 8 && (p[n] == ' ' || p[n] == '\n'))
+		return (str_key){p, n, w & ~(~0ull << 8 * n)};
+	return scan_long(p, end);
 }
 
 /* -1 when out of memory. */
 static int reader_init(reader *r, bpe_merges *m, const uint8_t *text, size_t len)
 {
 	size_t tokens = 256 + count_lines(text, len);
-	*r = (reader){.m = m, .end = text + len};
-	r->text = malloc(tokens * sizeof *r->text);
-	r->texts = calloc(len + 8, 1);   /* a merge's text is shorter than its line */
+	*r = (reader){.m = m};
+	r->text = calloc(tokens, sizeof *r->text);
+	r->texts = malloc(len + KEY_PAD);   /* a merge's text is shorter than its line */
+	r->copy = malloc(len + 1 + KEY_PAD);
 	r->buf = malloc(len + 1);
-	if (index_init(&r->ix, tokens, r->text) != 0 || !r->text || !r->texts || !r->buf ||
-	    reserve_tokens(m, (uint32_t)(tokens < UINT32_MAX ? tokens : UINT32_MAX)) != 0)
+	if (index_init(&r->ix, tokens, r->text) != 0 || !r->text || !r->texts || !r->copy ||
+	    !r->buf || reserve_tokens(m, (uint32_t)(tokens < UINT32_MAX ? tokens : UINT32_MAX)) != 0)
 		return -1;
-	r->texts_end = r->texts + len + 8;
+	memcpy(r->copy, text, len);
+	size_t n = len;
+	if (!len || text[len - 1] != '\n')
+		r->copy[n++] = '\n';
+	memset(r->copy + n, 0, len + 1 + KEY_PAD - n);
+	r->end = r->copy + n;
 	for (uint32_t id = 0; id < 256; id++) {
-		uint8_t t[8] = {0};
-		size_t n = alphabet_encode(m->token_bytes[id], 1, (char *)t);
-		str_key k = make_key(t, n, t + sizeof t);
-		index_add(&r->ix, &k, id);
+		uint8_t t[16] = {0};
+		size_t nt = alphabet_encode(m->token_bytes[id], 1, (char *)t);
+		str_key k = make_key(t, nt);
+		index_put(index_find(&r->ix, &k), &k, id);
 	}
 	return 0;
 }
@@ -382,51 +427,62 @@ static void reader_free(reader *r)
 	free(r->ix.slot);
 	free(r->text);
 	free(r->texts);
+	free(r->copy);
 	free(r->buf);
 }
 
 /* The error of a part that is no token: empty, a symbol outside the
  * alphabet, or no earlier line made it. */
-static int part_error(const reader *r, const str_key *k)
+static COLD int part_error(const reader *r, const uint8_t *s, size_t n)
 {
 	size_t len;
-	if (k->n == 0)
+	if (n == 0)
 		return lm_fail("empty part");
-	if (alphabet_decode((const char *)k->s, k->n, r->buf, &len) != 0)
+	if (alphabet_decode((const char *)s, n, r->buf, &len) != 0)
 		return -1;
-	return lm_fail("'%.*s' is not a token made by an earlier line", (int)k->n, k->s);
+	return lm_fail("'%.*s' is not a token made by an earlier line", (int)n, s);
 }
 
-/* Token id of one part, or -1 with the error recorded (no key is empty). */
+/* Token id of one part, or -1 with the error recorded (no token's key is
+ * empty, so an empty part finds none). */
 static inline long part_id(const reader *r, const str_key *k)
 {
-	long id = k->n ? index_find(&r->ix, k) : -1;
-	return id >= 0 ? id : part_error(r, k);
+	const str_slot *t = index_find(&r->ix, k);
+	return t->len ? (long)t->id : part_error(r, k->s, k->n);
 }
 
 /* The key of a merge's text, its parts' texts joined: up to 8 bytes their
  * heads joined; a longer one written after the texts kept so far. */
-static str_key join_key(reader *r, const str_key *a, const str_key *b)
+static inline str_key join_key(reader *r, const str_key *a, const str_key *b)
 {
 	size_t n = a->n + b->n;
-	if (n <= 8) {
-		uint64_t head = a->head | b->head << 8 * a->n;
-		return (str_key){NULL, n, head, key_hash(NULL, n, head, NULL)};
-	}
+	if (n <= 8)
+		return (str_key){NULL, n, a->head | b->head << 8 * a->n};
 	uint8_t *s = r->texts + r->used;
-	memcpy(s, a->s, a->n);
-	memcpy(s + a->n, b->s, b->n);
-	return make_key(s, n, r->texts_end);
+	copy_words(s, a->s, a->n);
+	copy_words(s + a->n, b->s, b->n);
+	return make_key(s, n);
 }
 
-/* The key of token id, just made by a merge, kept. */
-static void keep_key(reader *r, const str_key *k, uint32_t id)
+/* The key of token id, just made by a merge, kept in its slot t. */
+static void keep_key(reader *r, str_slot *t, const str_key *k, uint32_t id)
 {
 	if (k->n > 8) {
 		r->text[id] = k->s;
 		r->used += k->n;
 	}
-	index_add(&r->ix, k, id);
+	index_put(t, k, id);
+}
+
+/* The error of merge s[0..n) of (left, right), whose bytes token id has:
+ * the same merge again, or the same bytes made another way. */
+static COLD int same_bytes(const bpe_merges *m, const uint8_t *s, size_t n, uint32_t id,
+			   uint32_t left, uint32_t right)
+{
+	if (id >= 256 && m->merges[id - 256].left == left && m->merges[id - 256].right == right)
+		return lm_fail("duplicate merge '%.*s'", (int)n, s);
+	return lm_fail("merge '%.*s' makes the bytes of token %u again (one id a token)",
+		       (int)n, s, id);
 }
 
 /* The merge s[0..n), its parts' keys a and b. */
@@ -439,21 +495,19 @@ static int parse_merge(reader *r, const uint8_t *s, size_t n, const str_key *a, 
 	if (right < 0)
 		return -1;
 	str_key k = join_key(r, a, b);
-	long same = index_find(&r->ix, &k);
-	if (same >= 256 && r->m->merges[same - 256].left == left && r->m->merges[same - 256].right == right)
-		return lm_fail("duplicate merge '%.*s'", (int)n, s);
-	if (same >= 0)
-		return lm_fail("merge '%.*s' makes the bytes of token %ld again (one id a token)",
-			       (int)n, s, same);
+	str_slot *t = index_find(&r->ix, &k);
+	if (t->len)
+		return same_bytes(r->m, s, n, t->id, (uint32_t)left, (uint32_t)right);
 	if (add_merge(r->m, (uint32_t)left, (uint32_t)right) != 0)
 		return -1;
-	keep_key(r, &k, r->m->vocab_size - 1);
+	keep_key(r, t, &k, r->m->vocab_size - 1);
 	return 0;
 }
 
-/* A line with no space: empty (after a "\r"), or not a merge; its end at
- * eol. Where the next line starts, or NULL with the error recorded. */
-static const uint8_t *parse_blank(const uint8_t *s, const uint8_t *eol, const uint8_t *end)
+/* A line with no space, s up to its "\n" at eol: empty (after a "\r"), or
+ * not a merge. Where the next line starts, or NULL with the error
+ * recorded. */
+static const uint8_t *parse_blank(const uint8_t *s, const uint8_t *eol)
 {
 	size_t n = (size_t)(eol - s);
 	if (n && s[n - 1] == '\r')
@@ -462,47 +516,45 @@ static const uint8_t *parse_blank(const uint8_t *s, const uint8_t *eol, const ui
 		lm_fail(NOT_A_MERGE);
 		return NULL;
 	}
-	return eol < end ? eol + 1 : end;
+	return eol + 1;
 }
 
 /* The line from s: where the next one starts, or NULL with the error
  * recorded. */
 static const uint8_t *parse_line(reader *r, const uint8_t *s)
 {
-	const uint8_t *end = r->end;
-	str_key a = scan_part(s, end);
+	str_key a = scan_part(s, r->end);
 	const uint8_t *sp = s + a.n;
-	if (sp == end || *sp != ' ')
-		return parse_blank(s, sp, end);
-	str_key b = scan_part(sp + 1, end);
+	if (*sp != ' ')
+		return parse_blank(s, sp);
+	str_key b = scan_part(sp + 1, r->end);
 	const uint8_t *eol = b.s + b.n;
-	if (eol < end && *eol == ' ') {
+	if (*eol == ' ') {
 		lm_fail(NOT_A_MERGE);
 		return NULL;
 	}
 	size_t n = (size_t)(eol - s);
 	if (s[n - 1] == '\r') {   /* a space before it: it ends the second part */
 		n--;
-		b = make_key(b.s, b.n - 1, end);
+		b = make_key(b.s, b.n - 1);
 	}
 	if (parse_merge(r, s, n, &a, &b) != 0)
 		return NULL;
-	return eol < end ? eol + 1 : end;
+	return eol + 1;
 }
 
 static int parse_text(bpe_merges *m, const char *path, const char *text, size_t len)
 {
 	if (strncmp(text, "#version", len < 8 ? len : 8) != 0 || len < 8)
 		return lm_fail("'%s' line 1: not a merges file (no \"#version\" line)", path);
-	const uint8_t *p = (const uint8_t *)text, *end = p + len;
-	const uint8_t *nl = memchr(p, '\n', len);
-	p = nl ? nl + 1 : end;
-
 	reader r;
-	int rc = reader_init(&r, m, (const uint8_t *)text, len);
-	if (rc != 0)
-		rc = lm_fail("out of memory reading '%s'", path);
-	for (size_t line = 2; rc == 0 && p < end; line++)
+	if (reader_init(&r, m, (const uint8_t *)text, len) != 0) {
+		reader_free(&r);
+		return lm_fail("out of memory reading '%s'", path);
+	}
+	int rc = 0;
+	const uint8_t *p = (const uint8_t *)memchr(r.copy, '\n', len + 1) + 1;
+	for (size_t line = 2; rc == 0 && p < r.end; line++)
 		if (!(p = parse_line(&r, p)))
 			rc = lm_fail("'%s' line %zu: %s", path, line, lm_last_error());
 	reader_free(&r);
