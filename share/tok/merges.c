@@ -189,7 +189,7 @@ void merges_free(bpe_merges *m)
  * block's slack). */
 typedef struct {
 	const uint8_t *s;
-	size_t n;         /* > 0 */
+	size_t n;         /* 0 only for an empty part, which finds no token */
 	uint64_t head;    /* s[0..min(n, 8)), zero padded */
 } str_key;
 
