@@ -158,7 +158,11 @@ static void slot_encode(const encode_run *r, encode_state *st, chunk_slot *c)
 		c->wcap = n * w;
 		c->wbuf = xrealloc(c->wbuf, c->wcap);
 	}
+	/* locals, not c's fields: a store through c->wbuf might change c
+	 * itself, so the compiler reloaded the pointer every id and could not
+	 * vectorize (a twenty-fifth of the time on CJK text) */
 	const uint32_t *ids = c->ids.ids;
+	uint8_t *out = c->wbuf;
 	if (w == 2) {
 		/* little-endian: one 16-bit store an id, which the compiler
 		 * vectorizes (two byte stores cost a twentieth of the time) */
@@ -167,12 +171,12 @@ static void slot_encode(const encode_run *r, encode_state *st, chunk_slot *c)
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 			v = __builtin_bswap16(v);
 #endif
-			memcpy(c->wbuf + 2 * i, &v, 2);
+			memcpy(out + 2 * i, &v, 2);
 		}
 	} else {
 		for (size_t i = 0; i < n; i++)
 			for (int b = 0; b < 4; b++)
-				c->wbuf[4 * i + b] = (uint8_t)(ids[i] >> (8 * b));
+				out[4 * i + b] = (uint8_t)(ids[i] >> (8 * b));
 	}
 	c->wlen = n * w;
 	c->n_tokens = n;

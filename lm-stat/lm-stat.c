@@ -10,6 +10,7 @@
  * transformers model directory or an lmpipe checkpoint. The counting lives
  * in share/model/accounting.c; this file only reads flags and prints.
  */
+#include "ckpt/ckpt.h"
 #include "model/accounting.h"
 #include "model/config_flags.h"
 #include "plot/svg_plot.h"
@@ -201,7 +202,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 static void compute_report(const struct options *o, stat_report *r)
 {
-	if (config_load(&r->cfg, o->model) != 0 || config_flags_apply(&o->flags, &r->cfg) != 0)
+	if (ckpt_load_config(&r->cfg, o->model) != 0 || config_flags_apply(&o->flags, &r->cfg) != 0)
 		lm_die_last();
 	const lm_config *c = &r->cfg;
 	accounting_compute(c, c->ctx, &r->acc);

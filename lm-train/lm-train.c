@@ -357,7 +357,7 @@ static int model_setup(run *r, const char *ckpt)
 		r->model_src = src;
 		return 0;
 	}
-	if (config_load(&r->cfg, src) != 0 || config_flags_apply(&r->o.flags, &r->cfg) != 0)
+	if (ckpt_load_config(&r->cfg, src) != 0 || config_flags_apply(&r->o.flags, &r->cfg) != 0)
 		return -1;
 	return gpt_init(&r->model, &r->cfg, r->o.seed);
 }

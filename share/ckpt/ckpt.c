@@ -326,7 +326,7 @@ int ckpt_open_model(gpt_model *m, const char *path)
 			       "directory, llm.c's .bin, or GGUF)", path, fmt == FMT_UNKNOWN ? "" : " (",
 			       fmt == FMT_UNKNOWN ? "" : ckpt_format_name(fmt),
 			       fmt == FMT_UNKNOWN ? "" : ")");
-	if (config_load(&cfg, path) != 0 || config_finish(&cfg) != 0 || gpt_alloc(m, &cfg) != 0)
+	if (ckpt_load_config(&cfg, path) != 0 || config_finish(&cfg) != 0 || gpt_alloc(m, &cfg) != 0)
 		return -1;
 	if (ckpt_load(m, path) != 0) {
 		gpt_free(m);

@@ -18,7 +18,7 @@
  * rows are stored; the padding rows are zero.
  *
  * __metadata__: "format": "pt" (transformers requires it), "producer":
- * "lmpipe", "config": our config JSON (config_load reads it back), plus the
+ * "lmpipe", "config": our config JSON (ckpt_load_config reads it back), plus the
  * caller's pairs (step, tokenizer, ...).
  */
 #ifndef LMPIPE_CKPT_H
@@ -28,6 +28,10 @@
 #include "tok/merges.h"
 
 #include <stdbool.h>
+
+/* Fill c from what MODEL names: a preset (model/config.h), a JSON config
+ * (ours or transformers'), or any checkpoint ckpt_open_model reads. */
+int ckpt_load_config(lm_config *c, const char *model);
 
 /* Write the weights of m to PATH atomically; extra metadata as key/value
  * pairs meta[2i], meta[2i+1] (nmeta pairs). */
@@ -39,7 +43,7 @@ int ckpt_save(const gpt_model *m, const char *path, const char *const *meta, int
  * prefix ("transformer.", "model."), as some hub files do. */
 int ckpt_load(gpt_model *m, const char *path);
 /* A model from any checkpoint we read, told by its content: ours or a
- * transformers directory (config_load + config_finish + gpt_alloc +
+ * transformers directory (ckpt_load_config + config_finish + gpt_alloc +
  * ckpt_load), llm.c's .bin (ckpt/llmc.h), or GGUF (ckpt/gguf.h). */
 int ckpt_open_model(gpt_model *m, const char *path);
 

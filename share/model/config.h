@@ -63,8 +63,6 @@ void config_family_defaults(lm_config *c, lm_family family);
 
 /* Fill c from a preset name; -1 with an error for an unknown name. */
 int config_preset(lm_config *c, const char *name);
-/* Fill c from a preset, a JSON config file, or a safetensors checkpoint. */
-int config_load(lm_config *c, const char *model);
 /* Parse JSON text (our keys or a transformers GPT2/Llama config.json). */
 int config_from_json(lm_config *c, const char *json, const char *origin);
 /* Serialize to JSON (our keys); caller frees. */

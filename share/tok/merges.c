@@ -13,18 +13,15 @@
 
 /* ---- growing the vocabulary ---------------------------------------------- */
 
-static int reserve_tokens(bpe_merges *m, uint32_t need)
+/* Token arrays and merges grow together, at least doubling, from
+ * FIRST_TOKENS; m->room is what they hold. */
+enum { FIRST_TOKENS = 512 };
+
+static int grow_tokens(bpe_merges *m, uint32_t need)
 {
-	/* token arrays and merges grow together, by doubling */
-	static const uint32_t first = 512;
-	uint32_t cap = 0;
-	if (m->vocab_size)    /* the power of two (>= first) the arrays have */
-		cap = m->vocab_size <= first ? first : 2u << (31 - __builtin_clz(m->vocab_size - 1));
-	if (need <= cap)
-		return 0;
-	uint32_t ncap = cap ? cap : first;
-	while (ncap < need)
-		ncap *= 2;
+	uint32_t ncap = m->room > UINT32_MAX / 2 ? UINT32_MAX : m->room ? 2 * m->room : FIRST_TOKENS;
+	if (ncap < need)
+		ncap = need;
 	uint8_t **tb = realloc(m->token_bytes, ncap * sizeof *tb);
 	if (tb)
 		m->token_bytes = tb;
@@ -36,25 +33,34 @@ static int reserve_tokens(bpe_merges *m, uint32_t need)
 		m->merges = mg;
 	if (!tb || !tl || !mg)
 		return lm_fail("out of memory");
+	m->room = ncap;
 	return 0;
 }
 
+static inline int reserve_tokens(bpe_merges *m, uint32_t need)
+{
+	return need <= m->room ? 0 : grow_tokens(m, need);
+}
+
 /* Token bytes live in blocks (a list, newest first) so that 50000 tokens
- * cost a few allocations, not one each: no pointer into a block moves. */
+ * cost a few allocations, not one each: no pointer into a block moves.
+ * Each block has BYTES_SLACK bytes past its room, so that a word read or
+ * written from inside a token stays in its block: a merge copies its parts
+ * a word at a time (copy_words), a key reads its head as a word (make_key). */
 typedef struct bytes_block {
 	struct bytes_block *prev;
 	size_t used, cap;
 	uint8_t data[];
 } bytes_block;
 
-enum { BYTES_BLOCK = 1 << 16 };
+enum { BYTES_BLOCK = 1 << 16, BYTES_SLACK = 8 };
 
-static uint8_t *bytes_alloc(bpe_merges *m, size_t n)
+static inline uint8_t *bytes_alloc(bpe_merges *m, size_t n)
 {
 	bytes_block *b = m->bytes_blocks;
 	if (!b || b->cap - b->used < n) {
 		size_t cap = n > BYTES_BLOCK ? n : BYTES_BLOCK;
-		bytes_block *nb = malloc(sizeof *nb + cap);
+		bytes_block *nb = malloc(sizeof *nb + cap + BYTES_SLACK);
 		if (!nb)
 			return NULL;
 		*nb = (bytes_block){b, 0, cap};
@@ -65,33 +71,62 @@ static uint8_t *bytes_alloc(bpe_merges *m, size_t n)
 	return t;
 }
 
-static int push_token(bpe_merges *m, const uint8_t *a, uint32_t na, const uint8_t *b, uint32_t nb)
+/* dst[0..n) = src[0..n), n > 0: words, which read and write up to 7 bytes
+ * past n (in blocks, in the reader's texts; libc's memcpy call cost a tenth
+ * of reading GPT-2's merges). */
+static inline void copy_words(uint8_t *dst, const uint8_t *src, size_t n)
 {
+	size_t i = 0;
+	do {    /* n > 0 */
+		uint64_t w;
+		memcpy(&w, src + i, 8);
+		memcpy(dst + i, &w, 8);
+	} while ((i += 8) < n);
+}
+
+/* Room for a new token of n bytes at the end of the vocabulary, its bytes'
+ * n + 1 (a NUL last) for the caller to write; NULL when out of memory. */
+static inline uint8_t *push_token(bpe_merges *m, uint32_t n)
+{
+	uint8_t *t;
 	if (reserve_tokens(m, m->vocab_size + 1) != 0)
-		return -1;
-	uint8_t *t = bytes_alloc(m, (size_t)na + nb + 1);
-	if (!t)
-		return lm_fail("out of memory");
-	memcpy(t, a, na);
-	if (nb)
-		memcpy(t + na, b, nb);
-	t[na + nb] = 0;
+		return NULL;
+	if (!(t = bytes_alloc(m, (size_t)n + 1))) {
+		lm_fail("out of memory");
+		return NULL;
+	}
 	m->token_bytes[m->vocab_size] = t;
-	m->token_len[m->vocab_size] = na + nb;
+	m->token_len[m->vocab_size] = n;
 	m->vocab_size++;
-	return 0;
+	return t;
 }
 
 int merges_init_bytes(bpe_merges *m)
 {
 	memset(m, 0, sizeof *m);
 	for (int id = 0; id < 256; id++) {
-		uint8_t b = alphabet_id_byte(id);
-		if (push_token(m, &b, 1, NULL, 0) != 0) {
+		uint8_t *t = push_token(m, 1);
+		if (!t) {
 			merges_free(m);
 			return -1;
 		}
+		t[0] = alphabet_id_byte(id);
+		t[1] = 0;
 	}
+	return 0;
+}
+
+/* merges_add_merge, left and right known tokens and no special yet. */
+static inline int add_merge(bpe_merges *m, uint32_t left, uint32_t right)
+{
+	uint32_t na = m->token_len[left], nb = m->token_len[right];
+	uint8_t *t = push_token(m, na + nb);
+	if (!t)
+		return -1;
+	copy_words(t, m->token_bytes[left], na);
+	copy_words(t + na, m->token_bytes[right], nb);
+	t[na + nb] = 0;
+	m->merges[m->n_merges++] = (bpe_pair){left, right};
 	return 0;
 }
 
@@ -101,11 +136,7 @@ int merges_add_merge(bpe_merges *m, uint32_t left, uint32_t right)
 		return lm_fail("merge added after the special tokens");
 	if (left >= m->vocab_size || right >= m->vocab_size)
 		return lm_fail("merge of unknown token ids %u and %u", left, right);
-	if (push_token(m, m->token_bytes[left], m->token_len[left],
-		       m->token_bytes[right], m->token_len[right]) != 0)
-		return -1;
-	m->merges[m->n_merges++] = (bpe_pair){left, right};
-	return 0;
+	return add_merge(m, left, right);
 }
 
 int merges_add_specials(bpe_merges *m, const char *const *specials, int n)
@@ -123,9 +154,11 @@ int merges_add_specials(bpe_merges *m, const char *const *specials, int n)
 		size_t len = strlen(specials[i]);
 		if (len > UINT32_MAX / 2)
 			return lm_fail("special token too long");
-		if (push_token(m, (const uint8_t *)specials[i], (uint32_t)len, NULL, 0) != 0)
+		uint8_t *t = push_token(m, (uint32_t)len);
+		if (!t)
 			return -1;
-		sp[m->n_specials++] = (char *)m->token_bytes[m->vocab_size - 1];
+		memcpy(t, specials[i], len + 1);
+		sp[m->n_specials++] = (char *)t;
 	}
 	return 0;
 }
@@ -143,188 +176,388 @@ void merges_free(bpe_merges *m)
 	memset(m, 0, sizeof *m);
 }
 
-/* ---- lookups while reading: token bytes -> id, merge pair -> seen --------- */
+/* Off the path most lines take: inlined there, a function costs the hot
+ * loop registers (spilled and reloaded a line) even when it is not called. */
+#define COLD __attribute__((noinline))
+
+/* ---- strings -> token ids -------------------------------------------------- */
+
+/* A key of the table: its first 8 bytes inline (zero padded), so that most
+ * lookups compare one word and touch no other memory. The head is read as
+ * one word: every key has 7 readable bytes after it (the reader pads its
+ * copy of the text and its texts with KEY_PAD bytes; token bytes have their
+ * block's slack). */
+typedef struct {
+	const uint8_t *s;
+	size_t n;         /* 0 only for an empty part, which finds no token */
+	uint64_t head;    /* s[0..min(n, 8)), zero padded */
+} str_key;
+
+enum { KEY_PAD = 8 };
 
 typedef struct {
-	uint32_t *slot;   /* token id + 1, or 0 when empty */
-	uint64_t *pair;   /* (left << 32 | right) + 1, or 0 when empty */
-	size_t cap;       /* power of two, for both tables */
-} read_index;
+	uint64_t head;
+	uint32_t len;     /* 0: an empty slot */
+	uint32_t id;
+} str_slot;
 
-/* Eight bytes a step (the last word zero padded): FNV-1a a byte cost a
- * tenth of reading GPT-2's merges. */
-static uint64_t hash_bytes(const uint8_t *s, size_t n)
+typedef struct {
+	str_slot *slot;
+	uint64_t mask;
+	int shift;                  /* the slot of hash h: h >> shift */
+	const uint8_t *const *str;  /* [id]: the key of token id, when over 8 bytes */
+} str_index;
+
+static inline str_key make_key(const uint8_t *s, size_t n)
 {
-	uint64_t h = n * 0x9e3779b97f4a7c15ull, w;
-	size_t i = 0;
-	for (; i + 8 <= n; i += 8) {
+	uint64_t w;
+	memcpy(&w, s, 8);
+	return (str_key){s, n, n >= 8 ? w : w & ~(~0ull << 8 * n)};
+}
+
+/* Multiplicative, its high bits the slot: a key of up to 8 bytes costs one
+ * add and one multiply; a longer one adds its words after the head, the
+ * last one ending where the key ends. */
+static uint64_t hash_words(uint64_t h, const uint8_t *s, size_t n)
+{
+	uint64_t w;
+	for (size_t i = 8; i + 8 < n; i += 8) {
 		memcpy(&w, s + i, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdull;
-		h ^= h >> 29;
+		h = ((h ^ h >> 29) + w) * 0xff51afd7ed558ccdull;
 	}
-	for (w = 0; i < n; i++)
-		w = w << 8 | s[i];
-	h = (h ^ w) * 0xff51afd7ed558ccdull;
-	return h ^ h >> 29;
+	memcpy(&w, s + n - 8, 8);
+	return ((h ^ h >> 29) + w) * 0xff51afd7ed558ccdull;
 }
 
-static uint64_t hash_u64(uint64_t x)
+static inline uint64_t key_hash(const str_key *k)
 {
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	return x;
+	uint64_t h = (k->head + k->n) * 0x9e3779b97f4a7c15ull;
+	return k->n <= 8 ? h : hash_words(h, k->s, k->n);
 }
 
-/* Id of the token with bytes s[0..n) and hash h, or -1. */
-static long index_find_h(const read_index *ix, const bpe_merges *m, const uint8_t *s, size_t n, uint64_t h)
+/* Room for KEYS keys, the table at most half full. */
+static int index_init(str_index *ix, size_t keys, const uint8_t *const *str)
 {
-	for (size_t i = h & (ix->cap - 1);; i = (i + 1) & (ix->cap - 1)) {
-		uint32_t id = ix->slot[i];
-		if (!id)
-			return -1;
-		id--;
-		if (m->token_len[id] == n && memcmp(m->token_bytes[id], s, n) == 0)
-			return id;
-	}
+	int bits = 10;
+	while (((size_t)1 << bits) < 2 * keys)
+		bits++;
+	ix->slot = calloc((size_t)1 << bits, sizeof *ix->slot);
+	ix->mask = ((uint64_t)1 << bits) - 1;
+	ix->shift = 64 - bits;
+	ix->str = str;
+	return ix->slot ? 0 : lm_fail("out of memory");
 }
 
-static long index_find(const read_index *ix, const bpe_merges *m, const uint8_t *s, size_t n)
+/* The bytes of key s[0..n) after its head are those of token id's. (The
+ * functions kept out of line take no key's address: a key whose address
+ * escapes lives on the stack, not in registers.) */
+static COLD bool same_rest(const str_index *ix, uint32_t id, const uint8_t *s, size_t n)
 {
-	return index_find_h(ix, m, s, n, hash_bytes(s, n));
+	return memcmp(ix->str[id] + 8, s + 8, n - 8) == 0;
 }
 
-/* Token id, whose bytes hash to h, added (not there yet). */
-static void index_add_token_h(read_index *ix, uint32_t id, uint64_t h)
+static inline bool slot_holds(const str_index *ix, const str_slot *t, const str_key *k)
 {
-	size_t i = h & (ix->cap - 1);
-	while (ix->slot[i])
-		i = (i + 1) & (ix->cap - 1);
-	ix->slot[i] = id + 1;
+	return t->head == k->head && t->len == k->n && (k->n <= 8 || same_rest(ix, t->id, k->s, k->n));
 }
 
-static void index_add_token(read_index *ix, const bpe_merges *m, uint32_t id)
+/* index_find past the first slot i, which held another key. */
+static COLD str_slot *index_probe(const str_index *ix, const uint8_t *s, size_t n, uint64_t head,
+				     uint64_t i)
 {
-	index_add_token_h(ix, id, hash_bytes(m->token_bytes[id], m->token_len[id]));
-}
-
-/* Adds the pair; false if it was there already. */
-static bool index_add_pair(read_index *ix, uint32_t left, uint32_t right)
-{
-	uint64_t key = ((uint64_t)left << 32 | right) + 1;
-	for (size_t i = hash_u64(key) & (ix->cap - 1);; i = (i + 1) & (ix->cap - 1)) {
-		if (ix->pair[i] == key)
-			return false;
-		if (!ix->pair[i]) {
-			ix->pair[i] = key;
-			return true;
-		}
+	str_key k = {s, n, head};
+	for (;;) {
+		i = (i + 1) & ix->mask;
+		str_slot *t = &ix->slot[i];
+		if (slot_holds(ix, t, &k) || !t->len)
+			return t;
 	}
 }
 
-/* ---- reading ---------------------------------------------------------------- */
-
-/* Token id of one alphabet-written part, or -1 with the error recorded. */
-static long part_id(const read_index *ix, const bpe_merges *m, const char *s, size_t n, uint8_t *buf)
+/* The slot of key k: the token's (len set), or the empty one where
+ * index_put puts it. */
+static inline str_slot *index_find(const str_index *ix, const str_key *k)
 {
-	size_t len;
-	if (n == 0)
-		return lm_fail("empty part");
-	if (alphabet_decode(s, n, buf, &len) != 0)
-		return -1;
-	long id = index_find(ix, m, buf, len);
-	if (id < 0)
-		return lm_fail("'%.*s' is not a token made by an earlier line", (int)n, s);
-	return id;
+	uint64_t i = key_hash(k) >> ix->shift;
+	str_slot *t = &ix->slot[i];
+	return slot_holds(ix, t, k) || !t->len ? t : index_probe(ix, k->s, k->n, k->head, i);
 }
 
-static int parse_line(read_index *ix, bpe_merges *m, const char *s, size_t n, uint8_t *buf)
+/* Key k of token id into its empty slot t (index_find's); when over 8
+ * bytes, ix->str[id] must hold it from now on. */
+static inline void index_put(str_slot *t, const str_key *k, uint32_t id)
 {
-	const char *sp = memchr(s, ' ', n);
-	if (!sp || memchr(sp + 1, ' ', n - (size_t)(sp + 1 - s)))
-		return lm_fail("not a merge (two parts separated by one space)");
-	long left = part_id(ix, m, s, (size_t)(sp - s), buf);
-	if (left < 0)
-		return -1;
-	long right = part_id(ix, m, sp + 1, n - (size_t)(sp + 1 - s), buf);
-	if (right < 0)
-		return -1;
-	if (!index_add_pair(ix, (uint32_t)left, (uint32_t)right))
-		return lm_fail("duplicate merge '%.*s'", (int)n, s);
-	size_t nl = m->token_len[left], nr = m->token_len[right];
-	memcpy(buf, m->token_bytes[left], nl);
-	memcpy(buf + nl, m->token_bytes[right], nr);
-	uint64_t h = hash_bytes(buf, nl + nr);
-	long same = index_find_h(ix, m, buf, nl + nr, h);
-	if (same >= 0)
-		return lm_fail("merge '%.*s' makes the bytes of token %ld again (one id a token)",
-			       (int)n, s, same);
-	if (merges_add_merge(m, (uint32_t)left, (uint32_t)right) != 0)
-		return -1;
-	index_add_token_h(ix, m->vocab_size - 1, h);
-	return 0;
-}
-
-static size_t count_lines(const char *text, size_t len)
-{
-	size_t n = 1;
-	for (const char *p = text; (p = memchr(p, '\n', len - (size_t)(p - text))); p++)
-		n++;
-	return n;
-}
-
-static int parse_text(bpe_merges *m, const char *path, const char *text, size_t len)
-{
-	const char *end = text + len, *p = text;
-	const char *nl = memchr(p, '\n', len);
-	if (strncmp(text, "#version", len < 8 ? len : 8) != 0 || len < 8)
-		return lm_fail("'%s' line 1: not a merges file (no \"#version\" line)", path);
-	p = nl ? nl + 1 : end;
-
-	read_index ix = {0};
-	size_t lines = count_lines(text, len);
-	for (ix.cap = 1024; ix.cap < 2 * (lines + 256); ix.cap *= 2)
-		;
-	ix.slot = calloc(ix.cap, sizeof *ix.slot);
-	ix.pair = calloc(ix.cap, sizeof *ix.pair);
-	uint8_t *buf = malloc(len + 1);
-	int rc = 0;
-	if (!ix.slot || !ix.pair || !buf)
-		rc = lm_fail("out of memory reading '%s'", path);
-	for (uint32_t id = 0; rc == 0 && id < 256; id++)
-		index_add_token(&ix, m, id);
-	for (size_t line = 2; rc == 0 && p < end; line++) {
-		nl = memchr(p, '\n', (size_t)(end - p));
-		const char *eol = nl ? nl : end;
-		size_t n = (size_t)(eol - p);
-		if (n && p[n - 1] == '\r')
-			n--;
-		if (n && parse_line(&ix, m, p, n, buf) != 0)
-			rc = lm_fail("'%s' line %zu: %s", path, line, lm_last_error());
-		p = nl ? nl + 1 : end;
-	}
-	free(ix.slot);
-	free(ix.pair);
-	free(buf);
-	return rc;
+	*t = (str_slot){k->head, (uint32_t)k->n, id};
 }
 
 int merges_check_unique(const bpe_merges *m)
 {
-	read_index ix = {0};
-	for (ix.cap = 1024; ix.cap < 2 * (size_t)m->vocab_size; ix.cap *= 2)
-		;
-	if (!(ix.slot = calloc(ix.cap, sizeof *ix.slot)))
-		return lm_fail("out of memory");
+	uint32_t n = 256 + m->n_merges;
+	str_index ix;
+	if (index_init(&ix, n, (const uint8_t *const *)m->token_bytes) != 0)
+		return -1;
 	int rc = 0;
-	for (uint32_t id = 0; rc == 0 && id < 256 + m->n_merges; id++) {
-		long same = index_find(&ix, m, m->token_bytes[id], m->token_len[id]);
-		if (same >= 0)
-			rc = lm_fail("tokens %ld and %u have the same bytes", same, id);
+	for (uint32_t id = 0; rc == 0 && id < n; id++) {
+		str_key k = make_key(m->token_bytes[id], m->token_len[id]);
+		str_slot *t = index_find(&ix, &k);
+		if (t->len)
+			rc = lm_fail("tokens %u and %u have the same bytes", t->id, id);
 		else
-			index_add_token(&ix, m, id);
+			index_put(t, &k, id);
 	}
 	free(ix.slot);
+	return rc;
+}
+
+/* ---- reading ---------------------------------------------------------------- */
+
+/* A token is found by its text in the alphabet, not by its bytes: the
+ * alphabet writes each byte as symbols of its own, so two tokens have the
+ * same bytes exactly when they have the same text, and a merge's text is its
+ * parts' texts joined. A part is looked up as it stands in the line, and
+ * decoded only to say what is wrong with it. The reader works on a copy of
+ * the text that ends in "\n" and KEY_PAD zero bytes: every line ends in a
+ * "\n", and words are read past any part without a test. */
+typedef struct {
+	bpe_merges *m;
+	str_index ix;           /* token text -> id */
+	const uint8_t **text;   /* [256 + lines]: each token's text over 8 bytes */
+	uint8_t *texts;         /* where those texts are, one after another */
+	size_t used;
+	uint8_t *copy;          /* the text, a "\n" last, then KEY_PAD zero bytes */
+	const uint8_t *end;     /* after the copy's last "\n" */
+	uint8_t *buf;           /* a part's bytes, when it is not a token */
+} reader;
+
+static const char NOT_A_MERGE[] = "not a merge (two parts separated by one space)";
+
+/* Lines in text: a byte counter a round (at most 255 bytes, a multiple of
+ * 64 so that no byte is left to a scalar tail) lets the compiler count a
+ * vector of bytes a step. */
+enum { COUNT_ROUND = 192 };
+
+static size_t count_lines(const uint8_t *text, size_t len)
+{
+	size_t n = 1;
+	for (size_t i = 0; i < len;) {
+		size_t stop = len - i > COUNT_ROUND ? i + COUNT_ROUND : len;
+		uint8_t round = 0;
+		for (; i < stop; i++)
+			round += text[i] == '\n';
+		n += round;
+	}
+	return n;
+}
+
+/* The first ' ' or '\n' of eight bytes of text w, as bit 8i + 7 for byte i
+ * (a zero byte of w ^ c flags c), or 0; bits above it may be set falsely. */
+static inline uint64_t sep_bits(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ull;
+	uint64_t a = w ^ ones * ' ', b = w ^ ones * '\n';
+	return (((a - ones) & ~a) | ((b - ones) & ~b)) & ones << 7;
+}
+
+/* The first ' ' or '\n' at or after p (there is one before end). */
+static const uint8_t *find_sep(const uint8_t *p, const uint8_t *end)
+{
+	for (; end - p >= 8; p += 8) {
+		uint64_t w, hit;
+		memcpy(&w, p, 8);
+		if ((hit = sep_bits(w)))
+			return p + __builtin_ctzll(hit) / 8;
+	}
+	while (*p != ' ' && *p != '\n')
+		p++;
+	return p;
+}
+
+/* scan_part's way for a part of 8 bytes or more, or ending in another
+ * byte below '!' ("\r", or one outside the alphabet). */
+static COLD str_key scan_long(const uint8_t *p, const uint8_t *end)
+{
+	return make_key(p, (size_t)(find_sep(p, end) - p));
+}
+
+/* The key of the text from p to its first ' ' or '\n', which is then at
+ * p + n. Most parts end in the word their head is, and the first byte
+ * below '!' there is the separator: no symbol of the alphabet has one (the
+ * test flags the lowest such byte truly). */
+static inline str_key scan_part(const uint8_t *p, const uint8_t *end)
+{
+	const uint64_t ones = 0x0101010101010101ull;
+	uint64_t w, below;
+	memcpy(&w, p, 8);
+	below = (w - ones * '!') & ~w & ones << 7;
+	size_t n = below ? (size_t)__builtin_ctzll(below) / 8 : 8;
+	if (n < 8 && (p[n] == ' ' || p[n] == '\n'))
+		return (str_key){p, n, w & ~(~0ull << 8 * n)};
+	return scan_long(p, end);
+}
+
+/* -1 when out of memory. */
+static int reader_init(reader *r, bpe_merges *m, const uint8_t *text, size_t len)
+{
+	size_t tokens = 256 + count_lines(text, len);
+	*r = (reader){.m = m};
+	r->text = calloc(tokens, sizeof *r->text);
+	r->texts = malloc(len + KEY_PAD);   /* a merge's text is shorter than its line */
+	r->copy = malloc(len + 1 + KEY_PAD);
+	r->buf = malloc(len + 1);
+	if (index_init(&r->ix, tokens, r->text) != 0 || !r->text || !r->texts || !r->copy ||
+	    !r->buf || reserve_tokens(m, (uint32_t)(tokens < UINT32_MAX ? tokens : UINT32_MAX)) != 0)
+		return -1;
+	memcpy(r->copy, text, len);
+	size_t n = len;
+	if (!len || text[len - 1] != '\n')
+		r->copy[n++] = '\n';
+	memset(r->copy + n, 0, len + 1 + KEY_PAD - n);
+	r->end = r->copy + n;
+	for (uint32_t id = 0; id < 256; id++) {
+		uint8_t t[16] = {0};
+		size_t nt = alphabet_encode(m->token_bytes[id], 1, (char *)t);
+		str_key k = make_key(t, nt);
+		index_put(index_find(&r->ix, &k), &k, id);
+	}
+	return 0;
+}
+
+static void reader_free(reader *r)
+{
+	free(r->ix.slot);
+	free(r->text);
+	free(r->texts);
+	free(r->copy);
+	free(r->buf);
+}
+
+/* The error of a part that is no token: empty, a symbol outside the
+ * alphabet, or no earlier line made it. */
+static COLD int part_error(const reader *r, const uint8_t *s, size_t n)
+{
+	size_t len;
+	if (n == 0)
+		return lm_fail("empty part");
+	if (alphabet_decode((const char *)s, n, r->buf, &len) != 0)
+		return -1;
+	return lm_fail("'%.*s' is not a token made by an earlier line", (int)n, s);
+}
+
+/* Token id of one part, or -1 with the error recorded (no token's key is
+ * empty, so an empty part finds none). */
+static inline long part_id(const reader *r, const str_key *k)
+{
+	const str_slot *t = index_find(&r->ix, k);
+	return t->len ? (long)t->id : part_error(r, k->s, k->n);
+}
+
+/* The key of a merge's text, its parts' texts joined: up to 8 bytes their
+ * heads joined; a longer one written after the texts kept so far. */
+static inline str_key join_key(reader *r, const str_key *a, const str_key *b)
+{
+	size_t n = a->n + b->n;
+	if (n <= 8)
+		return (str_key){NULL, n, a->head | b->head << 8 * a->n};
+	uint8_t *s = r->texts + r->used;
+	copy_words(s, a->s, a->n);
+	copy_words(s + a->n, b->s, b->n);
+	return make_key(s, n);
+}
+
+/* The key of token id, just made by a merge, kept in its slot t. */
+static void keep_key(reader *r, str_slot *t, const str_key *k, uint32_t id)
+{
+	if (k->n > 8) {
+		r->text[id] = k->s;
+		r->used += k->n;
+	}
+	index_put(t, k, id);
+}
+
+/* The error of merge s[0..n) of (left, right), whose bytes token id has:
+ * the same merge again, or the same bytes made another way. */
+static COLD int same_bytes(const bpe_merges *m, const uint8_t *s, size_t n, uint32_t id,
+			   uint32_t left, uint32_t right)
+{
+	if (id >= 256 && m->merges[id - 256].left == left && m->merges[id - 256].right == right)
+		return lm_fail("duplicate merge '%.*s'", (int)n, s);
+	return lm_fail("merge '%.*s' makes the bytes of token %u again (one id a token)",
+		       (int)n, s, id);
+}
+
+/* The merge s[0..n), its parts' keys a and b. */
+static int parse_merge(reader *r, const uint8_t *s, size_t n, const str_key *a, const str_key *b)
+{
+	long left = part_id(r, a);
+	if (left < 0)
+		return -1;
+	long right = part_id(r, b);
+	if (right < 0)
+		return -1;
+	str_key k = join_key(r, a, b);
+	str_slot *t = index_find(&r->ix, &k);
+	if (t->len)
+		return same_bytes(r->m, s, n, t->id, (uint32_t)left, (uint32_t)right);
+	if (add_merge(r->m, (uint32_t)left, (uint32_t)right) != 0)
+		return -1;
+	keep_key(r, t, &k, r->m->vocab_size - 1);
+	return 0;
+}
+
+/* A line with no space, s up to its "\n" at eol: empty (after a "\r"), or
+ * not a merge. Where the next line starts, or NULL with the error
+ * recorded. */
+static const uint8_t *parse_blank(const uint8_t *s, const uint8_t *eol)
+{
+	size_t n = (size_t)(eol - s);
+	if (n && s[n - 1] == '\r')
+		n--;
+	if (n) {
+		lm_fail(NOT_A_MERGE);
+		return NULL;
+	}
+	return eol + 1;
+}
+
+/* The line from s: where the next one starts, or NULL with the error
+ * recorded. */
+static const uint8_t *parse_line(reader *r, const uint8_t *s)
+{
+	str_key a = scan_part(s, r->end);
+	const uint8_t *sp = s + a.n;
+	if (*sp != ' ')
+		return parse_blank(s, sp);
+	str_key b = scan_part(sp + 1, r->end);
+	const uint8_t *eol = b.s + b.n;
+	if (*eol == ' ') {
+		lm_fail(NOT_A_MERGE);
+		return NULL;
+	}
+	size_t n = (size_t)(eol - s);
+	if (s[n - 1] == '\r') {   /* a space before it: it ends the second part */
+		n--;
+		b = make_key(b.s, b.n - 1);
+	}
+	if (parse_merge(r, s, n, &a, &b) != 0)
+		return NULL;
+	return eol + 1;
+}
+
+static int parse_text(bpe_merges *m, const char *path, const char *text, size_t len)
+{
+	if (strncmp(text, "#version", len < 8 ? len : 8) != 0 || len < 8)
+		return lm_fail("'%s' line 1: not a merges file (no \"#version\" line)", path);
+	reader r;
+	if (reader_init(&r, m, (const uint8_t *)text, len) != 0) {
+		reader_free(&r);
+		return lm_fail("out of memory reading '%s'", path);
+	}
+	int rc = 0;
+	const uint8_t *p = (const uint8_t *)memchr(r.copy, '\n', len + 1) + 1;
+	for (size_t line = 2; rc == 0 && p < r.end; line++)
+		if (!(p = parse_line(&r, p)))
+			rc = lm_fail("'%s' line %zu: %s", path, line, lm_last_error());
+	reader_free(&r);
 	return rc;
 }
 

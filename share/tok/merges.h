@@ -31,6 +31,7 @@ typedef struct {
 	uint8_t **token_bytes;   /* [vocab_size]: each token's bytes (a special: its text) */
 	uint32_t *token_len;     /* [vocab_size] */
 	void *bytes_blocks;      /* where token_bytes point (merges.c's own) */
+	uint32_t room;           /* tokens the arrays hold before they grow (merges.c's own) */
 } bpe_merges;
 
 /* Read a merges file. Errors (messages name the file and line): no version

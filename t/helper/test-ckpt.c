@@ -26,7 +26,7 @@
 static int init_model(gpt_model *m, const char *config, const char *seed)
 {
 	lm_config cfg;
-	if (config_load(&cfg, config) != 0 || config_finish(&cfg) != 0)
+	if (ckpt_load_config(&cfg, config) != 0 || config_finish(&cfg) != 0)
 		return -1;
 	return gpt_init(m, &cfg, strtoull(seed, NULL, 10));
 }

@@ -2,6 +2,7 @@
  * test-tool config MODEL — load a preset, JSON config or checkpoint, finish
  * it, and print it as our JSON (one line), or the error.
  */
+#include "ckpt/ckpt.h"
 #include "model/config.h"
 #include "util/error.h"
 
@@ -13,7 +14,7 @@ int cmd__config(int argc, char **argv)
 	lm_config c;
 	if (argc != 2)
 		return 2;
-	if (config_load(&c, argv[1]) != 0 || config_finish(&c) != 0) {
+	if (ckpt_load_config(&c, argv[1]) != 0 || config_finish(&c) != 0) {
 		fprintf(stderr, "error: %s\n", lm_last_error());
 		return 1;
 	}

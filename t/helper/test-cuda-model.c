@@ -18,6 +18,7 @@
  * loss within 1e-2 absolute. Prints one line per check, exits 1 on any
  * failure, 2 without CUDA.
  */
+#include "ckpt/ckpt.h"
 #include "model/config.h"
 #include "model/gpt.h"
 #include "model/rng.h"
@@ -98,7 +99,7 @@ static int check_model(const char *config, uint64_t seed, int B, int T)
 {
 	lm_config cfg;
 	gpt_model m;
-	if (config_load(&cfg, config) != 0 || config_finish(&cfg) != 0 ||
+	if (ckpt_load_config(&cfg, config) != 0 || config_finish(&cfg) != 0 ||
 	    gpt_init(&m, &cfg, seed) != 0)
 		lm_die_last();
 	for (size_t i = 0; i < m.num_params; i++)

@@ -15,6 +15,7 @@
  *       window rule of sample/generate.h replayed with gpt_forward on each
  *       window: prints "ok N" when every token is the replay's argmax
  */
+#include "ckpt/ckpt.h"
 #include "model/config.h"
 #include "model/gpt.h"
 #include "model/rng.h"
@@ -30,7 +31,7 @@
 static int open_model(gpt_model *m, const char *cfgpath, const char *seed)
 {
 	lm_config cfg;
-	if (config_load(&cfg, cfgpath) != 0 || config_finish(&cfg) != 0 ||
+	if (ckpt_load_config(&cfg, cfgpath) != 0 || config_finish(&cfg) != 0 ||
 	    gpt_init(m, &cfg, strtoull(seed, NULL, 10)) != 0) {
 		fprintf(stderr, "error: %s\n", lm_last_error());
 		return -1;

@@ -4,6 +4,7 @@
  *
  *   test-tool layer-plan CONFIG
  */
+#include "ckpt/ckpt.h"
 #include "model/config.h"
 #include "model/layer_plan.h"
 #include "util/error.h"
@@ -17,7 +18,7 @@ int cmd__layer_plan(int argc, char **argv)
 		return 2;
 	}
 	lm_config c;
-	if (config_load(&c, argv[1]) != 0 || config_finish(&c) != 0) {
+	if (ckpt_load_config(&c, argv[1]) != 0 || config_finish(&c) != 0) {
 		fprintf(stderr, "test-tool: %s\n", lm_last_error());
 		return 1;
 	}

@@ -12,6 +12,7 @@
  *
  * times matmul_forward (M, K) x (N, K)^T alone: best of REPS, in GFLOP/s.
  */
+#include "ckpt/ckpt.h"
 #include "model/device_model.h"
 #include "model/gpt.h"
 #include "model/matmul.h"
@@ -66,7 +67,7 @@ int cmd__model_bench(int argc, char **argv)
 	gpt_model m;
 	adamw opt;
 	int B = atoi(argv[2]), T = atoi(argv[3]), steps = atoi(argv[4]);
-	if (config_load(&cfg, argv[1]) != 0 || config_finish(&cfg) != 0 ||
+	if (ckpt_load_config(&cfg, argv[1]) != 0 || config_finish(&cfg) != 0 ||
 	    gpt_init(&m, &cfg, 1) != 0 || device_model_adamw_init(&opt, &m, ADAMW_DEFAULTS) != 0) {
 		fprintf(stderr, "error: %s\n", lm_last_error());
 		return 1;

@@ -25,6 +25,7 @@
  * against B backwards over its rows (B = 1 each, dloss = 1/B), accumulated;
  * prints max|a - b| / max|b| over all gradients.
  */
+#include "ckpt/ckpt.h"
 #include "ckpt/safetensors.h"
 #include "model/config.h"
 #include "model/device_model.h"
@@ -66,7 +67,7 @@ static int accum_main(char **argv)
 {
 	lm_config cfg;
 	gpt_model m;
-	if (config_load(&cfg, argv[0]) != 0 || config_finish(&cfg) != 0 ||
+	if (ckpt_load_config(&cfg, argv[0]) != 0 || config_finish(&cfg) != 0 ||
 	    gpt_init(&m, &cfg, strtoull(argv[1], NULL, 10)) != 0) {
 		fprintf(stderr, "error: %s\n", lm_last_error());
 		return 1;
@@ -135,7 +136,7 @@ static int stages_main(const char *config)
 	lm_config cfg;
 	gpt_model m;
 	grad_stages p;
-	if (config_load(&cfg, config) != 0 || config_finish(&cfg) != 0 ||
+	if (ckpt_load_config(&cfg, config) != 0 || config_finish(&cfg) != 0 ||
 	    gpt_init(&m, &cfg, 1) != 0 || grad_stages_plan(&p, &m) != 0) {
 		fprintf(stderr, "error: %s\n", lm_last_error());
 		return 1;
@@ -171,7 +172,7 @@ int cmd__model(int argc, char **argv)
 		return 2;
 	}
 	lm_config cfg;
-	if (config_load(&cfg, argv[1]) != 0 || config_finish(&cfg) != 0) {
+	if (ckpt_load_config(&cfg, argv[1]) != 0 || config_finish(&cfg) != 0) {
 		fprintf(stderr, "error: %s\n", lm_last_error());
 		return 1;
 	}
