@@ -40,6 +40,7 @@ struct bpe_encoder {
 	const bpe_merges *m;
 	uint32_t n_tokens;       /* ordinary tokens: 256 + n_merges */
 	uint32_t max_len;        /* longest ordinary token */
+	uint32_t repeats;        /* ordinary tokens with the bytes of a lower id */
 	uint32_t byte_id[256];
 	uint64_t inner[256 * 256 / 64];   /* bit x << 8 | y: some token holds the bytes x y */
 	uint32_t byte_pair[256 * 256];    /* [x << 8 | y]: the token of the bytes x y, or NONE */
@@ -228,8 +229,10 @@ static int build_tokens(bpe_encoder *e)
 			    (n <= 8 || same_after_head(m->token_bytes[t->id], s, n)))
 				break;
 		}
-		if (e->tok[i].id != NONE)
-			continue;    /* the same bytes twice: the lower id ranks */
+		if (e->tok[i].id != NONE) {
+			e->repeats++;    /* the same bytes twice: the lower id ranks */
+			continue;
+		}
 		e->tok[i] = (tok_slot){w, id, (uint32_t)n};
 		if (n > 8)
 			mark_long(e, h);
@@ -917,6 +920,11 @@ int encoder_encode(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
 		n -= at + len;
 	}
 	return 0;
+}
+
+uint32_t encoder_repeats(const bpe_encoder *e)
+{
+	return e->repeats;
 }
 
 uint32_t encoder_token_id(const bpe_encoder *e, const uint8_t *s, size_t n)

@@ -171,13 +171,16 @@ static int parse(const char *path, const char *text, size_t len, token_list *l)
 }
 
 /* A token repeated: the first of the repeats in the order of their bytes
- * (then of rank), each beside the lowest rank of its bytes. 0, or -1 and
+ * (then of rank), each beside the lowest rank of its bytes; sought only
+ * when the encoder's token table met some bytes twice. 0, or -1 and
  * lm_fail. */
 static int check_repeats(const bpe_encoder *e, const char *origin, uint8_t *const *bytes,
 			 const uint32_t *len, size_t n)
 {
 	size_t first = n;
 	uint32_t first_of = 0;
+	if (encoder_repeats(e) == 0)
+		return 0;
 	for (size_t t = 256; t < n; t++) {
 		uint32_t id = encoder_token_id(e, bytes[t], len[t]);
 		if (id == t)
