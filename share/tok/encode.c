@@ -41,6 +41,7 @@ struct bpe_encoder {
 	const bpe_merges *m;
 	uint32_t n_tokens;       /* ordinary tokens: 256 + n_merges */
 	uint32_t max_len;        /* longest ordinary token */
+	uint32_t repeats;        /* ordinary tokens with the bytes of a lower id */
 	uint32_t byte_id[256];
 	uint64_t inner[256 * 256 / 64];   /* bit x << 8 | y: some token holds the bytes x y */
 	uint32_t byte_pair[256 * 256];    /* [x << 8 | y]: the token of the bytes x y, or NONE */
@@ -246,8 +247,10 @@ static int build_tokens(bpe_encoder *e)
 			    (n <= 8 || same_after_head(m->token_bytes[t->id], s, n)))
 				break;
 		}
-		if (e->tok[i].id != NONE)
-			continue;    /* the same bytes twice: the lower id ranks */
+		if (e->tok[i].id != NONE) {
+			e->repeats++;    /* the same bytes twice: the lower id ranks */
+			continue;
+		}
 		e->tok[i] = (tok_slot){w, id, (uint32_t)n};
 		if (n > 8 || high_byte(w))
 			mark_rare(e, h);
@@ -952,9 +955,79 @@ int encoder_encode(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
 	return 0;
 }
 
+uint32_t encoder_repeats(const bpe_encoder *e)
+{
+	return e->repeats;
+}
+
+uint32_t encoder_token_id(const bpe_encoder *e, const uint8_t *s, size_t n)
+{
+	return n <= e->max_len ? token_lookup_h(e, s, n, hash_bytes(s, n)) : NONE;
+}
+
+/* encoder_split's BPE of a short token s[0..n) (n <= SMALL_PIECE) with the
+ * tokens below t: merge_small's scan less what only encoding needs (the
+ * prefetch of prefetch_joins: some 15% of the instructions of deriving a
+ * rank table's merges), its bytes copied where each lookup reads a whole
+ * word, its parts kept where they start (no shifting: a part merged away
+ * ranks NONE), and no rank sought once two parts are left but theirs:
+ * the token's own bytes, which rank t (then they stay two) unless a lower
+ * id has them. 0 with the two parts, 1 when not two are left. */
+static int split_small(const bpe_encoder *e, const uint8_t *s, size_t n, uint32_t t, uint32_t *left,
+		       uint32_t *right)
+{
+	/* the part at i: b[i..end[i]), token id[i], the part before it at
+	 * prev[i]; rank[i] the rank of joining it to the next (NONE at a
+	 * place no part starts) */
+	uint8_t b[SMALL_PIECE + 8] = {0}, end[SMALL_PIECE], prev[SMALL_PIECE];
+	uint32_t id[SMALL_PIECE], rank[SMALL_PIECE];
+	if (n < 2)
+		return 1;
+	for (size_t i = 0; i < n; i++) {
+		b[i] = s[i];
+		end[i] = (uint8_t)(i + 1);
+		prev[i] = (uint8_t)(i - 1);
+		id[i] = e->byte_id[s[i]];
+	}
+	for (size_t i = 0; i + 1 < n; i++)
+		rank[i] = byte_rank(e, b[i], b[i + 1], t);
+	rank[n - 1] = NONE;
+	for (size_t k = n; k > 2; k--) {
+		size_t best = 0;
+		uint32_t lo = rank[0];
+		for (size_t i = end[0]; end[i] < n; i = end[i])
+			if (rank[i] < lo) {
+				lo = rank[i];
+				best = i;
+			}
+		if (lo == NONE)
+			return 1;
+		size_t j = end[best], c = end[j];
+		id[best] = rank[best];
+		rank[j] = NONE;
+		end[best] = (uint8_t)c;
+		if (c < n)
+			prev[c] = (uint8_t)best;
+		if (k == 3)
+			break;
+		if (best > 0) {
+			size_t a = prev[best];
+			rank[a] = join_rank(e, b + a, c - a, sizeof b - a, t);
+		}
+		rank[best] = c < n ? join_rank(e, b + best, end[c] - best, sizeof b - best, t) : NONE;
+	}
+	if ((n == 2 ? byte_rank(e, b[0], b[1], t) : join_rank(e, b, n, sizeof b, t)) != NONE)
+		return 1;
+	*left = id[0];
+	*right = id[end[0]];
+	return 0;
+}
+
 int encoder_split(encode_state *st, uint32_t t, uint32_t *left, uint32_t *right)
 {
 	const bpe_merges *m = st->e->m;
+	if (m->token_len[t] <= SMALL_PIECE)
+		return split_small(st->e, m->token_bytes[t], m->token_len[t], t, left, right);
 	token_buf *b = &st->split;
 	b->n = 0;
 	if (token_buf_reserve(b, m->token_len[t]) != 0)

@@ -50,6 +50,11 @@ void encode_state_free(encode_state *st);
 int encoder_encode(encode_state *st, const uint8_t *s, size_t n, token_buf *out);
 /* Append the ids of one piece (no pre-tokenization, no specials). */
 int encoder_encode_piece(encode_state *st, const uint8_t *s, size_t n, token_buf *out);
+/* How many ordinary tokens have the bytes of a lower id. */
+uint32_t encoder_repeats(const bpe_encoder *e);
+/* The lowest id of the ordinary tokens of bytes s[0..n), UINT32_MAX if
+ * none. */
+uint32_t encoder_token_id(const bpe_encoder *e, const uint8_t *s, size_t n);
 /* BPE of ordinary token t's bytes with only the tokens below t (no whole-
  * piece shortcut): 0 with the two parts left, 1 when not two are left, -1
  * on out of memory. Linear-logarithmic in the token's length. */
