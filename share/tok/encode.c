@@ -28,6 +28,8 @@ enum {
 	CACHE_IDS = 10,         /* most tokens of a cached piece */
 };
 #define NONE UINT32_MAX
+#define JOINED (1u << 31)    /* in cut_id: some token holds the two bytes ... */
+#define PAIR (1u << 30)      /* ... and they are one */
 
 /* A token in the bytes -> id table: its first 8 bytes inline (zero padded),
  * so most lookups compare one word and touch no other memory. */
@@ -45,6 +47,7 @@ struct bpe_encoder {
 	uint32_t byte_id[256];
 	uint64_t inner[256 * 256 / 64];   /* bit x << 8 | y: some token holds the bytes x y */
 	uint32_t byte_pair[256 * 256];    /* [x << 8 | y]: the token of the bytes x y, or NONE */
+	uint32_t cut_id[256 * 256];       /* [y << 8 | x]: see cut_after */
 	uint64_t rare_tok[1 << 11];       /* bit h >> 47 of each rare token (h its hash) */
 	uint64_t tok_mask;
 	int tok_shift;           /* index = hash >> tok_shift */
@@ -276,6 +279,20 @@ static void build_byte_pairs(bpe_encoder *e)
 			e->byte_pair[m->token_bytes[t][0] << 8 | m->token_bytes[t][1]] = t;
 }
 
+/* cut_id (see cut_after): the byte ids, then the flags and the pairs'
+ * tokens at each inner bit (ids are far below PAIR). */
+static void build_cut_ids(bpe_encoder *e)
+{
+	for (unsigned y = 0; y < 256; y++)
+		memcpy(e->cut_id + (y << 8), e->byte_id, sizeof e->byte_id);
+	for (unsigned w = 0; w < 256 * 256 / 64; w++)
+		for (uint64_t bits = e->inner[w]; bits; bits &= bits - 1) {
+			unsigned xy = w * 64 + (unsigned)__builtin_ctzll(bits), yx = (xy & 255) << 8 | xy >> 8;
+			uint32_t ab = e->byte_pair[xy];
+			e->cut_id[yx] = ab != NONE ? JOINED | PAIR | ab : JOINED | e->cut_id[yx];
+		}
+}
+
 bpe_encoder *encoder_new(const bpe_merges *m)
 {
 	bpe_encoder *e = calloc(1, sizeof *e);
@@ -293,6 +310,7 @@ bpe_encoder *encoder_new(const bpe_merges *m)
 		return NULL;
 	}
 	build_byte_pairs(e);
+	build_cut_ids(e);
 	return e;
 }
 
@@ -773,18 +791,29 @@ static int bpe_piece(encode_state *st, const uint8_t *s, size_t n, token_buf *ou
 
 /* ---- encoding ---------------------------------------------------------- */
 
-/* The first cut of s[0..n) after i (n if none): a place j where no token
- * holds the bytes s[j-1] s[j], so no part BPE makes ever spans it, and the
- * two sides merge alone to the same ids. Text that GPT-2's merges know
- * little of (CJK, emoji, runs of spaces) falls into short, recurring runs
- * between cuts: one character, one emoji, which the cache then holds. */
+/* A cut: a place between two bytes x y that no token holds, so no part
+ * BPE makes ever spans it, and the two sides merge alone to the same ids.
+ * Text that GPT-2's merges know little of (CJK, emoji, runs of spaces)
+ * falls into short, recurring runs between cuts: one character, one emoji,
+ * which the cache then holds; or single bytes and pairs (an ideograph that
+ * no token holds), written in place.
+ *
+ * cut_id answers "is there a cut after s[0]" in one load, indexed by the
+ * two bytes s[0] s[1] as one little-endian 16-bit word, with the first id
+ * of a run of one or two bytes from s[0]: below JOINED (a cut), the id of
+ * s[0] alone; else JOINED | PAIR | the token of s[0] s[1], or JOINED | the
+ * id of s[0] when the two are no token. */
+static inline uint32_t cut_after(const bpe_encoder *e, const uint8_t *s)
+{
+	return e->cut_id[(unsigned)s[1] << 8 | s[0]];
+}
+
+/* The first cut of s[0..n) after i (n if none). */
 static inline size_t next_cut(const bpe_encoder *e, const uint8_t *s, size_t n, size_t i)
 {
-	for (i++; i < n; i++) {
-		unsigned xy = (unsigned)s[i - 1] << 8 | s[i];
-		if (!(e->inner[xy / 64] >> (xy % 64) & 1))
+	for (i++; i < n; i++)
+		if (cut_after(e, s + i - 1) < JOINED)
 			break;
-	}
 	return i;
 }
 
@@ -837,40 +866,56 @@ static int run_ids(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
 	return cached_bpe(st, s, n, w, hash_piece(s, n, w, 0), false, out);
 }
 
+/* The ids of two bytes (x cut_after the first, y the id of the second) at
+ * q: their token when they are one (then they are a run of two), else the
+ * two bytes' ids. Where the next id goes. */
+static inline uint32_t *put_two(uint32_t x, uint32_t y, uint32_t *q)
+{
+	q[0] = x & ~(JOINED | PAIR);
+	q[1] = y;
+	return q + 2 - !!(x & PAIR);
+}
+
 /* BPE of a whole piece: of each run between its cuts. Runs of one byte (a
  * CJK character whose bytes no token joins) and of two (merged when they
- * are a token) are written in place, with room for n ids (a run has no
- * more ids than bytes) and a cache hit's copy made once, not pushed one by
- * one. */
+ * are a token) are written in place, found by cut_after alone, with room
+ * for n ids (a run has no more ids than bytes) and a cache hit's copy made
+ * once, not pushed one by one. */
 static int bpe_runs(encode_state *st, const uint8_t *s, size_t n, token_buf *out)
 {
 	const bpe_encoder *e = st->e;
-	size_t b = next_cut(e, s, n, 0);
-	if (b == n)
+	if (next_cut(e, s, n, 0) == n)
 		return bpe_piece(st, s, n, out);
 	if (token_buf_reserve(out, n + CACHE_IDS) != 0)
 		return -1;
-	uint32_t *ids = out->ids;
-	size_t k = out->n;
-	for (size_t a = 0; a < n; a = b, b = next_cut(e, s, n, b)) {
-		if (b - a == 1) {
-			ids[k++] = e->byte_id[s[a]];
+	uint32_t *q = out->ids + out->n;
+	const uint8_t *p = s, *end = s + n - 2;    /* a run starts at p; p[2] is there to read */
+	while (p < end) {
+		uint32_t x;
+		while ((x = cut_after(e, p)) < JOINED) {    /* runs of one byte */
+			*q++ = x;
+			if (++p == end)
+				goto tail;
+		}
+		uint32_t y = cut_after(e, p + 1);
+		if (y < JOINED) {    /* a run of two */
+			q = put_two(x, y, q);
+			p += 2;
 			continue;
 		}
-		if (b - a == 2) {
-			uint32_t ab = e->byte_pair[s[a] << 8 | s[a + 1]];
-			ids[k] = ab != NONE ? ab : e->byte_id[s[a]];
-			ids[k + 1] = e->byte_id[s[a + 1]];
-			k += 1 + (ab == NONE);
-			continue;
-		}
-		out->n = k;
-		if (run_ids(st, s + a, b - a, out) != 0)
+		size_t b = next_cut(e, s, n, p - s + 2);
+		out->n = q - out->ids;
+		if (run_ids(st, p, s + b - p, out) != 0)
 			return -1;
-		ids = out->ids;
-		k = out->n;
+		q = out->ids + out->n;
+		p = s + b;
 	}
-	out->n = k;
+tail:
+	if (p == end)    /* two bytes left: one run or two, as cut_after says */
+		q = put_two(cut_after(e, p), e->byte_id[p[1]], q);
+	else if (p == end + 1)
+		*q++ = e->byte_id[p[0]];
+	out->n = q - out->ids;
 	return 0;
 }
 
