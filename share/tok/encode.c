@@ -7,7 +7,10 @@
  * s[b..c) ranks as the token of the bytes s[a..c), whatever the merges file
  * lists (so no table of (left, right) pairs, nor its building at start).
  * The two-byte tokens also sit in a 256 KiB table (byte_pair), where a
- * piece's first merges find their ranks.
+ * piece's first merges find their ranks; and every two bytes in another
+ * (cut_id): whether some token holds them side by side, else no part BPE
+ * makes spans them (a cut, where a piece's runs merge alone: most CJK and
+ * emoji), with the id to write there.
  */
 #include "tok/encode.h"
 
