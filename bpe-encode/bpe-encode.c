@@ -40,7 +40,7 @@
 
 #define ENDOFTEXT "<|endoftext|>"
 #define DEFAULT_TABLE GPT2_RANK_TABLE
-#define DEFAULT_CHUNK (1u << 20)    /* bytes of text a thread encodes at a time */
+#define DEFAULT_CHUNK (1u << 17)    /* bytes of text a thread encodes at a time: input.c's blocks */
 #define MAX_SPECIALS 256
 
 enum { OPT_JSONL = OPT_TOOL_BASE, OPT_U32, OPT_STATS, OPT_CHUNK };
@@ -427,7 +427,7 @@ static void usage(void)
 	       "      --u32            write uint32 ids (needed beyond 65536 tokens)\n"
 	       "      --stats          print bytes, tokens, bytes/token, MB/s and threads on\n"
 	       "                       stderr\n"
-	       "      --chunk SIZE     bytes of text a thread encodes at a time (default 1M)\n"
+	       "      --chunk SIZE     bytes of text a thread encodes at a time (default 128K)\n"
 	       "  -d, --decode         read ids (uint16, or uint32 with --u32), write the bytes\n"
 	       "  -h, --help           this help\n"
 	       "      --version        the version and the features of this build\n"

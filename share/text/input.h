@@ -28,8 +28,8 @@
  * JSON object, or lacks the key, or whose value is not a string, is an error
  * naming the file (and member) and the line.
  *
- * Memory: the size of libarchive's blocks (about 1 MiB), plus, with a key,
- * the longest line.
+ * Memory: the size of libarchive's blocks (128 KiB for a file that is not
+ * an archive), plus, with a key, the longest line.
  */
 #ifndef LMPIPE_TEXT_INPUT_H
 #define LMPIPE_TEXT_INPUT_H
