@@ -119,6 +119,11 @@ int pretok_class(uint32_t cp)
 	return class_of(cp);
 }
 
+/* The classes of U+0000..U+07FF, the code points of one and two bytes, as
+ * one array: the generator stores the blocks of U+0000..U+07FF first, in
+ * order, all distinct (t1074 checks it against pretok_class). */
+#define low_class ((const uint8_t *)unicode_class_stage2)
+
 /* Both bytes continuation bytes (10xxxxxx). */
 static inline bool both_cont(uint8_t x, uint8_t y)
 {
@@ -148,17 +153,12 @@ static inline int char_at(const uint8_t *s, size_t n, size_t *len)
 		if (n < 2 || !is_cont(s[1]))
 			return PRETOK_OTHER;
 		*len = 2;
-		return class_below_max((uint32_t)(b & 0x1F) << 6 | (s[1] & 0x3F));
+		return low_class[(b & 0x1F) << 6 | (s[1] & 0x3F)];
 	}
 	uint32_t cp;
 	*len = utf8_decode(s, n, &cp);
 	return class_of(cp);
 }
-
-/* The classes of U+0000..U+07FF, the code points of one and two bytes, as
- * one array: the generator stores the blocks of U+0000..U+07FF first, in
- * order, all distinct (t1074 checks it against pretok_class). */
-#define low_class ((const uint8_t *)unicode_class_stage2)
 
 /* Past the Cyrillic letters U+0400..U+047F (lead byte D0 or D1: every one
  * a letter) from s[i], four at a time while eight bytes are left. */
@@ -290,7 +290,7 @@ static inline size_t next_wide(const uint8_t *s, size_t n, size_t w)
 {
 	int k;
 	size_t len = 3;
-	if (!three_byte_at(s + w, n - w, &k))
+	if (s[w] < 0xE0 || !three_byte_at(s + w, n - w, &k))
 		k = char_at(s + w, n - w, &len);
 	if (k == PRETOK_SPACE)
 		return next_general(s, n);
