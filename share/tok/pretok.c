@@ -252,8 +252,10 @@ static size_t contraction(const uint8_t *s, size_t n)
 	return 0;
 }
 
-/* The pattern at s, any text. */
-static size_t next_general(const uint8_t *s, size_t n)
+/* The pattern at s, any text. Out of line: the wide path below falls back
+ * to it only at white space, and inlined it made that path save and restore
+ * registers at every piece. */
+__attribute__((noinline)) static size_t next_general(const uint8_t *s, size_t n)
 {
 	size_t len;
 	size_t m = contraction(s, n);
