@@ -106,7 +106,7 @@ static inline size_t pretok_next(const uint8_t *s, size_t n)
 		if (i < n && s[i] >= 0x80)
 			return pretok_next_slow(s, n);
 		return i == n || i == 1 ? i : i - 1;
-	} else if (k == PRETOK_SLOW) {
+	} else if (k > PRETOK_SPACE) {    /* PRETOK_SLOW */
 		return pretok_next_wide(s, n);
 	} else if (s[0] == '\'') {
 		return pretok_next_slow(s, n);
