@@ -257,8 +257,7 @@ static size_t contraction(const uint8_t *s, size_t n)
  * registers at every piece. */
 __attribute__((noinline)) static size_t next_general(const uint8_t *s, size_t n)
 {
-	size_t len;
-	size_t m = contraction(s, n);
+	size_t len, m = contraction(s, n);
 	if (m)
 		return m;
 	int k = char_at(s, n, &len);
