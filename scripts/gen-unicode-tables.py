@@ -10,7 +10,10 @@ those of the Unicode version of tiktoken 0.8.0's regex engine: Unicode 16.0
 PyPI's unicodedata2 pinned to that version (scripts/setup-deps.sh).
 
 Table: two stages. stage1[cp >> 8] picks a 256-entry block of stage2;
-identical blocks are stored once.
+identical blocks are stored once. And one flat table for the three-byte
+sequences of UTF-8, by the 16 bits they carry: the class of U+0800..U+FFFF,
+and other below U+0800 (an overlong form: invalid bytes, of class other) —
+one load a character for the scanning loops of CJK and Indic text.
 
 Usage: .venv/bin/python scripts/gen-unicode-tables.py > share/tok/unicode_tables.c
 """
@@ -59,6 +62,11 @@ def main():
         for i in range(0, 256, 32):
             w("\t\t" + ",".join(str(x) for x in b[i:i + 32]) + ",\n")
         w("\t},\n")
+    w("};\n")
+    w("\nconst uint8_t unicode_class_three[0x10000] = {\n")
+    three = [OTHER if cp < 0x800 else classify(cp) for cp in range(0x10000)]
+    for i in range(0, len(three), 64):
+        w("\t" + ",".join(str(x) for x in three[i:i + 64]) + ",\n")
     w("};\n")
 
 

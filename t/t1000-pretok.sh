@@ -33,6 +33,19 @@ test_expect_success PYTHON 'every code point has the class tiktoken gives it' '
 	test_cmp theirs mine
 '
 
+# The flat table of the three-byte sequences: the class of each code point
+# of U+0800..U+FFFF as the two-stage table gives it (the surrogates other),
+# other below (overlong forms).
+test_expect_success 'the three-byte table agrees with the classes of the code points' '
+	test-tool pretok classes >classes &&
+	awk '"'"'cp == 55296 { for (; cp < 57344; cp++) printf "%X 0\n", cp }
+	     $1 != sprintf("%X", cp) { exit 1 }
+	     cp < 65536 { printf "%X %d\n", cp, cp < 2048 ? 0 : $2 }
+	     { cp++ }'"'"' classes >expect &&
+	test-tool pretok three >out &&
+	test_cmp expect out
+'
+
 test_expect_success PYTHON 'the committed tables are what the generator writes' '
 	if "$PYTHON" -c "import unicodedata2, sys; sys.exit(unicodedata2.unidata_version != \"16.0.0\")"
 	then

@@ -13,6 +13,9 @@
 #include "tok/pretok.h"
 
 #include <stdbool.h>
+#ifdef __BMI2__
+#include <immintrin.h>
+#endif
 
 #include "tok/unicode_tables.h"
 
@@ -36,13 +39,27 @@ const uint8_t pretok_byte_class[256] = {
 #undef S16
 #undef S
 
-/* A word loaded from bytes read as little-endian. */
-static inline uint32_t le32(uint32_t w)
+/* Four bytes read big-endian: s[0] the highest. */
+static inline uint32_t be32_at(const uint8_t *s)
 {
+	uint32_t w;
+	memcpy(&w, s, 4);
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	return __builtin_bswap32(w);
-#else
 	return w;
+#else
+	return __builtin_bswap32(w);
+#endif
+}
+
+/* The 16 bits a three-byte sequence carries, its bytes the highest three
+ * of w (xxxx of 1110xxxx, then the six of each continuation byte): one
+ * PEXT where the target has BMI2. */
+static inline uint32_t three_byte_bits(uint32_t w)
+{
+#ifdef __BMI2__
+	return _pext_u32(w, 0x0F3F3F00);
+#else
+	return (w >> 12 & 0xF000) | (w >> 10 & 0x0FC0) | (w >> 8 & 0x3F);
 #endif
 }
 
@@ -102,6 +119,11 @@ int pretok_class(uint32_t cp)
 	return class_of(cp);
 }
 
+/* The classes of U+0000..U+07FF, the code points of one and two bytes, as
+ * one array: the generator stores the blocks of U+0000..U+07FF first, in
+ * order, all distinct (t1074 checks it against pretok_class). */
+#define low_class ((const uint8_t *)unicode_class_stage2)
+
 /* Both bytes continuation bytes (10xxxxxx). */
 static inline bool both_cont(uint8_t x, uint8_t y)
 {
@@ -131,17 +153,12 @@ static inline int char_at(const uint8_t *s, size_t n, size_t *len)
 		if (n < 2 || !is_cont(s[1]))
 			return PRETOK_OTHER;
 		*len = 2;
-		return class_below_max((uint32_t)(b & 0x1F) << 6 | (s[1] & 0x3F));
+		return low_class[(b & 0x1F) << 6 | (s[1] & 0x3F)];
 	}
 	uint32_t cp;
 	*len = utf8_decode(s, n, &cp);
 	return class_of(cp);
 }
-
-/* The classes of U+0000..U+07FF, the code points of one and two bytes, as
- * one array: the generator stores the blocks of U+0000..U+07FF first, in
- * order, all distinct (t1074 checks it against pretok_class). */
-#define low_class ((const uint8_t *)unicode_class_stage2)
 
 /* Past the Cyrillic letters U+0400..U+047F (lead byte D0 or D1: every one
  * a letter) from s[i], four at a time while eight bytes are left. */
@@ -158,19 +175,32 @@ static inline size_t cyrillic_end(const uint8_t *s, size_t n, size_t i)
 	return i;
 }
 
+/* Whether s[0..n) begins with a lead byte 1110xxxx and two continuation
+ * bytes, with one more byte after them (one load of four); if so *c is the
+ * class of the character by one flat table, other for an overlong form
+ * (its three bytes are each invalid, of class other: the same for any run)
+ * or a surrogate. */
+static inline bool three_byte_at(const uint8_t *s, size_t n, int *c)
+{
+	if (n < 4)
+		return false;
+	uint32_t w = be32_at(s);
+	if ((w & 0xF0C0C000) != 0xE0808000)
+		return false;
+	*c = unicode_class_three[three_byte_bits(w)];
+	return true;
+}
+
 /* End of the run of class k that goes on at i. The characters of two and
  * three bytes are read in place: an overlong three-byte form or a surrogate
  * is three invalid bytes of class other, so the run of other goes on over
  * them as over a character (and any other run ends there) — the same end;
  * the table gives the surrogates (category Cs) class other already. */
-size_t pretok_run_end(const uint8_t *s, size_t n, size_t i, int k)
+static inline size_t run_end(const uint8_t *s, size_t n, size_t i, int k)
 {
 	while (i < n) {
-		uint32_t w;
-		if (n - i >= 4 && (memcpy(&w, s + i, 4), (le32(w) & 0xC0C0F0) == 0x8080E0)) {
-			w = le32(w);    /* a lead byte 1110xxxx, two continuation bytes */
-			uint32_t cp = (w & 0x0F) << 12 | (w & 0x3F00) >> 2 | (w >> 16 & 0x3F);
-			int c = cp < 0x800 ? PRETOK_OTHER : class_below_max(cp);
+		int c;
+		if (three_byte_at(s + i, n - i, &c)) {
 			if (c != k)
 				break;
 			i += 3;
@@ -199,6 +229,11 @@ size_t pretok_run_end(const uint8_t *s, size_t n, size_t i, int k)
 	return i;
 }
 
+size_t pretok_run_end(const uint8_t *s, size_t n, size_t i, int k)
+{
+	return run_end(s, n, i, k);
+}
+
 /* ---- the pattern ------------------------------------------------------- */
 
 /* 's|'t|'re|'ve|'m|'ll|'d: the length matched at s, or 0. */
@@ -217,7 +252,10 @@ static size_t contraction(const uint8_t *s, size_t n)
 	return 0;
 }
 
-size_t pretok_next_slow(const uint8_t *s, size_t n)
+/* The pattern at s, any text. Out of line: the wide path below falls back
+ * to it only at white space, and inlined it made that path save and restore
+ * registers at every piece. */
+__attribute__((noinline)) static size_t next_general(const uint8_t *s, size_t n)
 {
 	size_t len, m = contraction(s, n);
 	if (m)
@@ -243,6 +281,32 @@ size_t pretok_next_slow(const uint8_t *s, size_t n)
 	if (i == n || last == 0)
 		return i;
 	return last;
+}
+
+/* The pattern at s where the first character after an optional space (at
+ * s[w], w is 0 or 1) is not ASCII: when it is not white space either, the
+ * run of its class, the character decoded once and no contraction tested
+ * (Indic and Arabic text, split into many short pieces, comes here). */
+static inline size_t next_wide(const uint8_t *s, size_t n, size_t w)
+{
+	int k;
+	size_t len = 3;
+	if (s[w] < 0xE0 || !three_byte_at(s + w, n - w, &k))
+		k = char_at(s + w, n - w, &len);
+	if (k == PRETOK_SPACE)
+		return next_general(s, n);
+	return run_end(s, n, w + len, k);
+}
+
+size_t pretok_next_wide(const uint8_t *s, size_t n)
+{
+	return next_wide(s, n, 0);
+}
+
+size_t pretok_next_slow(const uint8_t *s, size_t n)
+{
+	size_t w = s[0] == ' ' && n > 1;
+	return s[w] >= 0x80 ? next_wide(s, n, w) : next_general(s, n);
 }
 
 /* ---- safe cuts --------------------------------------------------------- */

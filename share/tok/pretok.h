@@ -35,6 +35,9 @@ static inline size_t pretok_next(const uint8_t *s, size_t n);
 
 /* The same without the fast path (any text). */
 size_t pretok_next_slow(const uint8_t *s, size_t n);
+/* The same where s[0] >= 0x80 (a character of two bytes or more, or an
+ * invalid byte). */
+size_t pretok_next_wide(const uint8_t *s, size_t n);
 /* End of the run of class k (letter, number, other) that goes on at s[i]. */
 size_t pretok_run_end(const uint8_t *s, size_t n, size_t i, int k);
 
@@ -103,7 +106,9 @@ static inline size_t pretok_next(const uint8_t *s, size_t n)
 		if (i < n && s[i] >= 0x80)
 			return pretok_next_slow(s, n);
 		return i == n || i == 1 ? i : i - 1;
-	} else if (k > PRETOK_SPACE || s[0] == '\'') {
+	} else if (k > PRETOK_SPACE) {    /* PRETOK_SLOW */
+		return pretok_next_wide(s, n);
+	} else if (s[0] == '\'') {
 		return pretok_next_slow(s, n);
 	}
 	if (k == PRETOK_LETTER)

@@ -3,6 +3,8 @@
  *
  *   test-tool pretok classes        "HEX CLASS" for every code point but the
  *                                   surrogates (0 other, 1 letter, 2 number, 3 space)
+ *   test-tool pretok three          "HEX CLASS" for each 16 bits a three-byte
+ *                                   sequence carries (unicode_class_three)
  *   test-tool pretok split <IN      each pre-token's bytes, hex, one a line
  *   test-tool pretok cuts <IN       for every prefix length n: the safe cut p of
  *                                   s[0..n), checked: pieces of s[0..p) then
@@ -84,6 +86,11 @@ int cmd__pretok(int argc, char **argv)
 		for (uint32_t cp = 0; cp < 0x110000; cp++)
 			if (cp < 0xD800 || cp > 0xDFFF)
 				printf("%X %d\n", cp, pretok_class(cp));
+		return 0;
+	}
+	if (strcmp(argv[1], "three") == 0) {
+		for (uint32_t p = 0; p < 0x10000; p++)
+			printf("%X %d\n", p, unicode_class_three[p]);
 		return 0;
 	}
 	size_t n;
