@@ -293,6 +293,21 @@ tiktoken_gpt2_ids() {
 		"$TEST_DIRECTORY" "$1" "$2"
 }
 
+# The pre-tokens of FILE by the gpt2 pattern (Python's regex module, the
+# pattern of t/lib-tiktoken.py), in hex a line; each byte that begins no
+# valid character is a lone surrogate there (surrogateescape), so of class
+# other, as pretok.h says. Needs the PYTHON prerequisite.
+gpt2_pattern_split() {
+	"$PYTHON" - "$TEST_DIRECTORY" "$1" <<-\PYEOF
+	import sys, importlib, regex
+	sys.path.insert(0, sys.argv[1])
+	pat = regex.compile(importlib.import_module("lib-tiktoken").GPT2_PAT)
+	text = open(sys.argv[2], "rb").read().decode("utf-8", "surrogateescape")
+	for m in pat.finditer(text):
+	    print(m.group().encode("utf-8", "surrogateescape").hex())
+	PYEOF
+}
+
 # A command must fail cleanly: exit 1..125, not a signal or sanitizer abort.
 test_must_fail() {
 	"$@"

@@ -50,24 +50,10 @@ scan_text() {
 	PYEOF
 }
 
-# The pre-tokens of FILE by the gpt2 pattern (Python's regex module), in
-# hex a line; each byte that begins no valid character is a lone surrogate
-# there (surrogateescape), so of class other, as pretok.h says.
-reference_split() {
-	"$PYTHON" - "$1" <<-PYEOF
-	import sys, importlib, regex
-	sys.path.insert(0, "$TEST_DIRECTORY")
-	pat = regex.compile(importlib.import_module("lib-tiktoken").GPT2_PAT)
-	text = open(sys.argv[1], "rb").read().decode("utf-8", "surrogateescape")
-	for m in pat.finditer(text):
-	    print(m.group().encode("utf-8", "surrogateescape").hex())
-	PYEOF
-}
-
 test_expect_success PYTHON 'pre-tokens of runs of valid and damaged characters equal the pattern' '
 	for seed in 1 2 3; do
 		scan_text bad$seed $seed invalid &&
-		reference_split bad$seed >expect$seed &&
+		gpt2_pattern_split bad$seed >expect$seed &&
 		test-tool pretok split <bad$seed >out$seed &&
 		test_cmp expect$seed out$seed || return 1
 	done
@@ -94,7 +80,7 @@ test_expect_success PYTHON 'every character of two and three bytes, alone and in
 	text += "".join("\u0416\u0416%s\n" % (chr(cp) * 6) for cp in cps if cp < 0x800)    # after Cyrillic
 	open(sys.argv[2], "w", encoding="utf-8").write(text)
 	PYEOF
-	reference_split every >expect &&
+	gpt2_pattern_split every >expect &&
 	test-tool pretok split <every >out &&
 	test_cmp expect out
 '
@@ -104,7 +90,7 @@ test_expect_success PYTHON 'each edge string ends the text after a run, at every
 	n=$(wc -c <edges) &&
 	for k in 1 2 3 4 5 6 7 8; do
 		head -c $((n - k)) edges >cut &&
-		reference_split cut >expect && test-tool pretok split <cut >out &&
+		gpt2_pattern_split cut >expect && test-tool pretok split <cut >out &&
 		test_cmp expect out || return 1
 	done
 '

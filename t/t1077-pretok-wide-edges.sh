@@ -30,24 +30,10 @@ wide_text() {
 	PYEOF
 }
 
-# The pre-tokens of FILE by the gpt2 pattern (Python's regex module), in
-# hex a line; each byte that begins no valid character is a lone surrogate
-# there (surrogateescape), so of class other, as pretok.h says.
-reference_split() {
-	"$PYTHON" - "$1" <<-PYEOF
-	import sys, importlib, regex
-	sys.path.insert(0, "$TEST_DIRECTORY")
-	pat = regex.compile(importlib.import_module("lib-tiktoken").GPT2_PAT)
-	text = open(sys.argv[1], "rb").read().decode("utf-8", "surrogateescape")
-	for m in pat.finditer(text):
-	    print(m.group().encode("utf-8", "surrogateescape").hex())
-	PYEOF
-}
-
 test_expect_success PYTHON 'pre-tokens of pairs of wide edges, valid and damaged, equal the pattern' '
 	for kind in valid invalid; do
 		wide_text $kind $kind &&
-		reference_split $kind >expect-$kind &&
+		gpt2_pattern_split $kind >expect-$kind &&
 		test-tool pretok split <$kind >out-$kind &&
 		test_cmp expect-$kind out-$kind || return 1
 	done
@@ -58,7 +44,7 @@ test_expect_success PYTHON 'each wide edge ends the text, at every cut of its la
 	n=$(wc -c <edges) &&
 	for k in 1 2 3 4 5 6 7; do
 		head -c $((n - k)) edges >cut &&
-		reference_split cut >expect && test-tool pretok split <cut >out &&
+		gpt2_pattern_split cut >expect && test-tool pretok split <cut >out &&
 		test_cmp expect out || return 1
 	done
 '
