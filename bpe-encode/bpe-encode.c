@@ -40,7 +40,7 @@
 
 #define ENDOFTEXT "<|endoftext|>"
 #define DEFAULT_TABLE GPT2_RANK_TABLE
-#define DEFAULT_CHUNK (1u << 17)    /* bytes of text a thread encodes at a time: input.c's blocks */
+#define DEFAULT_CHUNK TEXT_INPUT_BLOCK    /* bytes of text a thread encodes at a time */
 #define MAX_SPECIALS 256
 
 enum { OPT_JSONL = OPT_TOOL_BASE, OPT_U32, OPT_STATS, OPT_CHUNK };

@@ -28,22 +28,16 @@
 #include <string.h>
 #include <unistd.h>
 
-/* 128 KiB: a reader's blocks are copied on into chunks a thread encodes
- * (bpe-encode), and a chunk's text and ids that stay in a core's L2 cache
- * and touch few fresh pages encode faster (1 MiB blocks cost CJK text a
- * sixth more CPU time, a tenth of it the kernel's page faults). */
-enum { READ_BLOCK = 1 << 17 };
-
 struct text_input {
 	struct archive *a;
 	char *name;              /* the path, or "stdin", for messages */
 	/* the file's bytes, for libarchive */
 	int fd;
-	uint8_t *rbuf;           /* [READ_BLOCK] read from fd */
+	uint8_t *rbuf;           /* [TEXT_INPUT_BLOCK] read from fd */
 	long rbuf_len;
 	bool rbuf_fresh;         /* rbuf holds the first block, not yet handed out */
 	gunzip *gz;              /* the file is gzip: decoded here */
-	uint8_t *gz_out;         /* [READ_BLOCK] */
+	uint8_t *gz_out;         /* [TEXT_INPUT_BLOCK] */
 	bool first_block;        /* the member's next block is its first */
 	char *member;            /* current member's name, NULL for a plain file */
 	bool raw;                /* not an archive: the file is the one document */
@@ -68,7 +62,7 @@ static long source_fill(text_input *in, size_t min)
 {
 	size_t got = 0;
 	while (got < min) {
-		ssize_t r = read(in->fd, in->rbuf + got, READ_BLOCK - got);
+		ssize_t r = read(in->fd, in->rbuf + got, TEXT_INPUT_BLOCK - got);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -98,7 +92,7 @@ static la_ssize_t source_read(struct archive *a, void *ctx, const void **buf)
 	text_input *in = ctx;
 	long n;
 	if (in->gz) {
-		n = gunzip_read(in->gz, in->gz_out, READ_BLOCK);
+		n = gunzip_read(in->gz, in->gz_out, TEXT_INPUT_BLOCK);
 		*buf = in->gz_out;
 	} else {
 		const uint8_t *b = NULL;
@@ -135,14 +129,14 @@ static int source_open(text_input *in, const char *path)
 	in->fd = path ? open(path, O_RDONLY | O_CLOEXEC) : 0;
 	if (in->fd < 0)
 		return lm_fail_errno("cannot open '%s'", in->name);
-	if (!(in->rbuf = malloc(READ_BLOCK)))
+	if (!(in->rbuf = malloc(TEXT_INPUT_BLOCK)))
 		return lm_fail("out of memory");
 	long n = source_fill(in, GUNZIP_SNIFF_BYTES);
 	if (n < 0)
 		return -1;
 	in->rbuf_fresh = true;
 	if (gunzip_sniff(in->rbuf, (size_t)n) &&
-	    (!(in->gz_out = malloc(READ_BLOCK)) || !(in->gz = gunzip_new(source_pull, in))))
+	    (!(in->gz_out = malloc(TEXT_INPUT_BLOCK)) || !(in->gz = gunzip_new(source_pull, in))))
 		return lm_fail("out of memory");
 	return 0;
 }

@@ -37,6 +37,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The bytes of a plain file's pieces (at most), 128 KiB: bpe-encode's
+ * chunks are made of them, and a chunk whose text and ids stay in a core's
+ * L2 cache and touch few fresh pages encodes faster (1 MiB blocks cost CJK
+ * text a sixth more CPU time, a tenth of it the kernel's page faults). */
+enum { TEXT_INPUT_BLOCK = 1 << 17 };
+
 typedef struct text_input text_input;
 
 /* Open PATH ("-" = stdin); with JSONL_KEY non-NULL, read that field of each
